@@ -1,0 +1,175 @@
+/*
+ * auth.c - API key authentication.
+ *
+ * Keys are 256-bit random tokens; the database keeps only their SHA-256, so
+ * a leaked table does not leak keys, and a fast hash is enough (there is
+ * nothing to brute-force in 256 bits). The lookup is one indexed read.
+ *
+ * HTTP Basic (any user name, the key as password) exists so a plain browser
+ * form can upload. Browsers attach Basic credentials to cross-site posts by
+ * themselves, so such posts must carry an Origin of this site or of
+ * http.allowed_origins: that is the CSRF defence.
+ */
+#include "auth.h"
+#include "child.h"
+#include "request.h"
+#include "vg_config.h"
+#include "vg_hash.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define KEY_MAX 256
+
+static int b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Bounded base64 decode; returns decoded length or -1. */
+static long b64decode(const char *in, unsigned char *out, size_t outsz)
+{
+	size_t o = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	for (; *in && *in != '='; in++) {
+		int v = b64val((unsigned char)*in);
+
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= outsz)
+				return -1;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return (long)o;
+}
+
+/* The Origin check for browser posts (see the file comment). */
+static int origin_ok(const struct request *r)
+{
+	const char *origin = request_param(r, "HTTP_ORIGIN");
+	const char *host = request_param(r, "HTTP_HOST");
+	const char *https = request_param(r, "HTTPS");
+	const char *allowed = r->child->cfg->http.allowed_origins;
+	char self[512];
+
+	if (!origin || strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+		return 1; /* not a browser, or not a state change */
+	if (host) {
+		snprintf(self, sizeof(self), "%s://%s",
+			 https && strcasecmp(https, "on") == 0 ? "https" : "http", host);
+		if (strcmp(origin, self) == 0)
+			return 1;
+	}
+	for (const char *p = allowed; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		while (len && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len && strlen(origin) == len && strncmp(origin, p, len) == 0)
+			return 1;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static const char lookup_sql[] =
+	"SELECT k.user_id FROM api_keys k JOIN users u ON u.id = k.user_id "
+	"WHERE k.key_hash = ? AND k.revoked_at IS NULL AND u.disabled_at IS NULL";
+
+static const char challenge[] = "WWW-Authenticate: Bearer realm=\"vingest\"\r\n";
+
+int auth_request(struct request *r)
+{
+	const char *h = request_param(r, "HTTP_AUTHORIZATION");
+	char key[KEY_MAX + 1];
+	char hash[VG_SHA256_HEX];
+	int basic = 0;
+	struct vg_db_result res;
+	long long n;
+
+	if (!h || !*h) {
+		request_error_headers(r, 401, "unauthorized", "an API key is required", challenge);
+		return -1;
+	}
+	if (strncasecmp(h, "Bearer ", 7) == 0) {
+		const char *k = h + 7;
+
+		while (*k == ' ')
+			k++;
+		if (strlen(k) > KEY_MAX || !*k)
+			goto bad;
+		snprintf(key, sizeof(key), "%s", k);
+	} else if (strncasecmp(h, "Basic ", 6) == 0) {
+		unsigned char dec[KEY_MAX * 2];
+		long len;
+		char *colon;
+
+		if (strlen(h + 6) > sizeof(dec))
+			goto bad;
+		len = b64decode(h + 6, dec, sizeof(dec) - 1);
+		if (len < 0)
+			goto bad;
+		dec[len] = '\0';
+		colon = memchr(dec, ':', (size_t)len);
+		if (!colon || strlen(colon + 1) > KEY_MAX || !colon[1])
+			goto bad;
+		snprintf(key, sizeof(key), "%s", colon + 1);
+		basic = 1;
+	} else {
+		goto bad;
+	}
+
+	vg_sha256_hex(key, strlen(key), hash);
+	{
+		struct vg_db_param p[] = {vg_p_str(hash)};
+
+		n = vg_db_query(&r->child->db, lookup_sql, p, VG_DB_NPARAMS(p), &res);
+	}
+	if (n < 0) {
+		request_error_retry(r, 503, "database_unavailable",
+				    "the database is not reachable; try again shortly", 5);
+		return -1;
+	}
+	if (n == 0) {
+		vg_db_result_free(&res);
+		goto bad;
+	}
+	r->user_id = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+	vg_db_result_free(&res);
+	if (basic && !origin_ok(r)) {
+		request_error(r, 403, "origin_not_allowed",
+			      "browser posts must come from this site or an allowed origin");
+		return -1;
+	}
+	return 0;
+bad:
+	request_error_headers(r, 401, "unauthorized", "the API key is malformed or unknown",
+			      challenge);
+	return -1;
+}

@@ -1,0 +1,125 @@
+/*
+ * child.c - one prefork child: accept, route, answer, repeat (see child.h).
+ */
+#include "child.h"
+#include "request.h"
+#include "router.h"
+#include "vg_config.h"
+#include "vg_log.h"
+#include "vg_time.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <string.h>
+
+static volatile sig_atomic_t quit_requested; /* SIGQUIT: finish the request, then exit */
+static volatile sig_atomic_t term_requested; /* SIGTERM: stop now */
+
+static void on_quit(int sig)
+{
+	(void)sig;
+	quit_requested = 1;
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	term_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocked accept(2) must return EINTR so the loop sees the flag. */
+	sa.sa_handler = on_quit;
+	sigaction(SIGQUIT, &sa, NULL);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a vanished web server is an EPIPE, not a death */
+}
+
+/* While a request is served SIGQUIT waits (it must not cut a body read short). */
+static void block_quit(int block)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+static void serve(struct child *c, FCGX_Request *fcgi)
+{
+	struct request r;
+	int64_t t0 = vg_mono_ms();
+
+	if (request_init(&r, fcgi, c) < 0) {
+		request_error(&r, 400, "bad_request", "request line too long");
+	} else {
+		router_dispatch(&r);
+		if (!r.answered)
+			request_error(&r, 500, "internal", "no answer was produced");
+	}
+	vg_info("msg=request request_id=%s method=%s path=\"%.200s\" status=%d bytes_in=%lld "
+		"ms=%lld user=%lld",
+		r.request_id, r.method, r.path, r.status, r.body_read,
+		(long long)(vg_mono_ms() - t0), r.user_id);
+}
+
+int child_main(const struct vg_config *cfg, int listen_fd)
+{
+	struct child c;
+	FCGX_Request fcgi;
+	int status = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	c.listen_fd = listen_fd;
+	install_signals();
+	vg_db_init(&c.db, cfg);
+	if (vg_store_open(&c.store, cfg) < 0)
+		return 1;
+	/* Connect now so the first request does not pay for it; failure is fine
+	 * here (the database may be restarting) and is retried per request. */
+	vg_db_ensure(&c.db);
+
+	if (FCGX_Init() != 0) {
+		vg_error("msg=\"FCGX_Init failed\"");
+		status = 1;
+		goto out;
+	}
+	FCGX_InitRequest(&fcgi, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	while (!quit_requested && !term_requested) {
+		if (cfg->http.max_requests && c.served >= cfg->http.max_requests) {
+			vg_info("msg=\"recycling child after max_requests\" served=%lld", c.served);
+			break;
+		}
+		if (FCGX_Accept_r(&fcgi) < 0) {
+			if (quit_requested || term_requested)
+				break;
+			if (errno == EINTR)
+				continue;
+			vg_error("msg=\"FastCGI accept failed\" error=\"%s\"", strerror(errno));
+			status = 1;
+			break;
+		}
+		block_quit(1);
+		serve(&c, &fcgi);
+		FCGX_Finish_r(&fcgi);
+		c.served++;
+		block_quit(0);
+	}
+	FCGX_Free(&fcgi, 0);
+out:
+	vg_db_close(&c.db);
+	vg_store_close(&c.store);
+	return status;
+}

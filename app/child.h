@@ -1,0 +1,32 @@
+/*
+ * child.h - a prefork child: the libfcgi accept loop and what it owns.
+ *
+ * Each child serves one request at a time with its own persistent database
+ * connection (prepared statements survive across requests) and exits after
+ * http.max_requests so slow leaks in any library cannot grow forever.
+ *
+ * Signals: SIGQUIT finishes the request in hand, then exits (graceful);
+ * SIGTERM also interrupts a body being read (the upload is abandoned and
+ * cleaned up), then exits. libfcgi's own SIGUSR1 handler is kept: it asks the
+ * accept loop to stop, which is what the FastCGI spec wants it to mean.
+ */
+#ifndef VG_APP_CHILD_H
+#define VG_APP_CHILD_H
+
+#include "vg_db.h"
+#include "vg_store.h"
+
+struct vg_config;
+
+struct child {
+	const struct vg_config *cfg; /* borrowed from the master's copy */
+	struct vg_db db;
+	struct vg_store store;
+	int listen_fd;
+	long long served;
+};
+
+/* Runs the accept loop until told to stop; returns the process exit status. */
+int child_main(const struct vg_config *cfg, int listen_fd);
+
+#endif

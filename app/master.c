@@ -1,0 +1,338 @@
+/*
+ * master.c - prefork master: spawn, reap, respawn with back-off, drain, reload.
+ */
+#include "master.h"
+#include "child.h"
+#include "vg_config.h"
+#include "vg_log.h"
+#include "vg_time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CRASH_WINDOW_MS  10000 /* a child dying younger than this counts as a crash */
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS   30000
+#define KILL_GRACE_MS    5000 /* after SIGTERM, before SIGKILL */
+
+enum master_state { MASTER_RUNNING, MASTER_DRAINING };
+
+struct slot {
+	pid_t pid;           /* 0: empty */
+	int64_t started_ms;
+	int64_t next_start_ms; /* back-off: not before this */
+	int crashes;         /* consecutive early deaths */
+	unsigned generation; /* config generation the child runs */
+};
+
+struct master {
+	const char *config_path;
+	struct vg_config *cfg;
+	int listen_fd;
+	enum master_state state;
+	struct slot *slots;
+	size_t nslots;  /* allocated */
+	size_t wanted;  /* http.processes */
+	unsigned generation;
+	int64_t drain_started_ms;
+	int term_sent, kill_sent;
+	int argc;
+	char **argv;
+};
+
+static int sigpipe_fd[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	char c = (char)sig;
+	int saved = errno;
+
+	/* Only this: the loop does the work (a full pipe already has a wake-up). */
+	if (write(sigpipe_fd[1], &c, 1) < 0) {
+	}
+	errno = saved;
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+	int sigs[] = {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGCHLD};
+
+	if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* Process titles: `ps` shows "vingest-fcgi: master" and "vingest-fcgi: child". */
+static void set_title(struct master *m, const char *title)
+{
+	char *start = m->argv[0], *end = m->argv[0];
+	char comm[16];
+
+	for (int i = 0; i < m->argc; i++)
+		if (m->argv[i] == end || m->argv[i] == end + 1)
+			end = m->argv[i] + strlen(m->argv[i]);
+	if (end > start) {
+		size_t room = (size_t)(end - start);
+
+		snprintf(start, room + 1, "vingest-fcgi: %s", title);
+		for (size_t k = strlen(start); k < room; k++)
+			start[k] = '\0';
+		for (int i = 1; i < m->argc; i++)
+			m->argv[i] = start + room; /* an empty string: the NUL at the end */
+	}
+	snprintf(comm, sizeof(comm), "vg-fcgi-%s", title);
+	prctl(PR_SET_NAME, comm, 0, 0, 0);
+}
+
+static void spawn(struct master *m, struct slot *s)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		vg_error("msg=\"fork failed\" error=\"%s\"", strerror(errno));
+		s->next_start_ms = vg_mono_ms() + 1000;
+		return;
+	}
+	if (pid == 0) {
+		struct sigaction sa;
+		int status;
+
+		close(sigpipe_fd[0]);
+		close(sigpipe_fd[1]);
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGCHLD, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		set_title(m, "child");
+		status = child_main(m->cfg, m->listen_fd);
+		vg_config_free(m->cfg);
+		free(m->cfg);
+		free(m->slots);
+		exit(status);
+	}
+	s->pid = pid;
+	s->started_ms = vg_mono_ms();
+	s->generation = m->generation;
+}
+
+static struct slot *find_slot(struct master *m, pid_t pid)
+{
+	for (size_t i = 0; i < m->nslots; i++)
+		if (m->slots[i].pid == pid)
+			return &m->slots[i];
+	return NULL;
+}
+
+static void reap(struct master *m)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct slot *s = find_slot(m, pid);
+		int64_t now = vg_mono_ms(), lived;
+		int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+		if (!s)
+			continue;
+		lived = now - s->started_ms;
+		s->pid = 0;
+		if (clean) {
+			vg_info("msg=\"child exited\" child=%ld lived_ms=%lld", (long)pid,
+				(long long)lived);
+			s->crashes = 0;
+			s->next_start_ms = now;
+			continue;
+		}
+		if (lived < CRASH_WINDOW_MS)
+			s->crashes++;
+		else
+			s->crashes = 1;
+		{
+			int64_t delay = BACKOFF_FIRST_MS;
+
+			for (int i = 1; i < s->crashes && delay < BACKOFF_MAX_MS; i++)
+				delay *= 2;
+			if (delay > BACKOFF_MAX_MS)
+				delay = BACKOFF_MAX_MS;
+			if (s->crashes == 1)
+				delay = 0; /* one death is an accident: replace at once */
+			s->next_start_ms = now + delay;
+			if (WIFSIGNALED(status))
+				vg_error("msg=\"child killed by signal; replacing\" child=%ld signal=%d "
+					 "lived_ms=%lld crashes=%d respawn_in_ms=%lld",
+					 (long)pid, WTERMSIG(status), (long long)lived, s->crashes,
+					 (long long)delay);
+			else
+				vg_error("msg=\"child failed; replacing\" child=%ld status=%d "
+					 "lived_ms=%lld crashes=%d respawn_in_ms=%lld",
+					 (long)pid, WEXITSTATUS(status), (long long)lived, s->crashes,
+					 (long long)delay);
+		}
+	}
+}
+
+static size_t alive(const struct master *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nslots; i++)
+		n += m->slots[i].pid > 0;
+	return n;
+}
+
+static void signal_children(struct master *m, int sig)
+{
+	for (size_t i = 0; i < m->nslots; i++)
+		if (m->slots[i].pid > 0)
+			kill(m->slots[i].pid, sig);
+}
+
+static void begin_drain(struct master *m, int sig)
+{
+	if (m->state == MASTER_DRAINING)
+		return;
+	vg_info("msg=\"draining\" signal=%d children=%zu grace_s=%lld", sig, alive(m),
+		m->cfg->http.drain_seconds);
+	m->state = MASTER_DRAINING;
+	m->drain_started_ms = vg_mono_ms();
+	signal_children(m, SIGQUIT);
+}
+
+static void reload(struct master *m)
+{
+	struct vg_config *fresh = calloc(1, sizeof(*fresh));
+	char err[512];
+
+	if (!fresh)
+		abort();
+	if (vg_config_load(fresh, m->config_path, err, sizeof(err)) < 0) {
+		vg_error("msg=\"reload refused: bad configuration; keeping the running one\" "
+			 "error=\"%s\"",
+			 err);
+		free(fresh);
+		return;
+	}
+	if (strcmp(fresh->http.listen, m->cfg->http.listen) != 0)
+		vg_warn("msg=\"http.listen changed; a restart is needed to move the socket\"");
+	if ((size_t)fresh->http.processes > m->nslots) {
+		m->slots = realloc(m->slots, (size_t)fresh->http.processes * sizeof(*m->slots));
+		if (!m->slots)
+			abort();
+		memset(m->slots + m->nslots, 0,
+		       ((size_t)fresh->http.processes - m->nslots) * sizeof(*m->slots));
+		m->nslots = (size_t)fresh->http.processes;
+	}
+	vg_config_free(m->cfg);
+	free(m->cfg);
+	m->cfg = fresh;
+	m->wanted = (size_t)fresh->http.processes;
+	m->generation++;
+	vg_info("msg=\"configuration reloaded; rolling children\" processes=%zu generation=%u",
+		m->wanted, m->generation);
+	/* Graceful: each old child finishes its request, exits 0, and its slot
+	 * is refilled with the new configuration. */
+	signal_children(m, SIGQUIT);
+}
+
+static void handle_signals(struct master *m)
+{
+	char buf[64];
+	ssize_t n;
+
+	while ((n = read(sigpipe_fd[0], buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			int sig = buf[i];
+
+			if (sig == SIGTERM || sig == SIGQUIT || sig == SIGINT)
+				begin_drain(m, sig);
+			else if (sig == SIGHUP && m->state == MASTER_RUNNING)
+				reload(m);
+		}
+	}
+}
+
+int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, int argc,
+	       char **argv)
+{
+	struct master m;
+	int status = 0;
+
+	memset(&m, 0, sizeof(m));
+	/* cfg is heap-allocated and ours: reload replaces it. */
+	m.config_path = config_path;
+	m.cfg = cfg;
+	m.listen_fd = listen_fd;
+	m.argc = argc;
+	m.argv = argv;
+	m.wanted = (size_t)cfg->http.processes;
+	m.nslots = m.wanted;
+	m.slots = calloc(m.nslots, sizeof(*m.slots));
+	if (!m.slots || install_signals() < 0) {
+		vg_error("msg=\"cannot set up the master\" error=\"%s\"", strerror(errno));
+		return 1;
+	}
+	set_title(&m, "master");
+	vg_info("msg=\"master started\" listen=\"%s\" processes=%zu max_requests=%lld",
+		cfg->http.listen, m.wanted, cfg->http.max_requests);
+
+	for (;;) {
+		struct pollfd pfd = {sigpipe_fd[0], POLLIN, 0};
+		int64_t now;
+
+		poll(&pfd, 1, 200);
+		handle_signals(&m);
+		reap(&m);
+		now = vg_mono_ms();
+
+		if (m.state == MASTER_RUNNING) {
+			for (size_t i = 0; i < m.nslots; i++) {
+				struct slot *s = &m.slots[i];
+
+				if (s->pid == 0 && i < m.wanted && now >= s->next_start_ms)
+					spawn(&m, s);
+			}
+			continue;
+		}
+
+		/* draining */
+		if (alive(&m) == 0)
+			break;
+		if (!m.term_sent && now - m.drain_started_ms > m.cfg->http.drain_seconds * 1000) {
+			vg_warn("msg=\"drain grace over; interrupting children\" children=%zu",
+				alive(&m));
+			signal_children(&m, SIGTERM);
+			m.term_sent = 1;
+		}
+		if (!m.kill_sent &&
+		    now - m.drain_started_ms > m.cfg->http.drain_seconds * 1000 + KILL_GRACE_MS) {
+			vg_error("msg=\"children did not stop; killing\" children=%zu", alive(&m));
+			signal_children(&m, SIGKILL);
+			m.kill_sent = 1;
+		}
+	}
+	vg_info("msg=\"master stopped\"");
+	free(m.slots);
+	close(sigpipe_fd[0]);
+	close(sigpipe_fd[1]);
+	vg_config_free(m.cfg);
+	free(m.cfg);
+	return status;
+}

@@ -1,0 +1,68 @@
+/*
+ * request.h - one FastCGI request as the handlers see it.
+ *
+ * Wraps libfcgi's FCGX_Request: the CGI parameters a handler needs, a bounded
+ * body reader that tells a complete body from one cut short, and the only
+ * ways to answer: JSON, a JSON error, or no content. Exactly one answer is
+ * sent per request; a second attempt is a bug and is logged, not sent.
+ */
+#ifndef VG_APP_REQUEST_H
+#define VG_APP_REQUEST_H
+
+#include <stddef.h>
+#include <fcgiapp.h>
+
+struct json_object;
+struct child;
+
+struct request {
+	FCGX_Request *fcgi;  /* borrowed from the accept loop */
+	struct child *child; /* the process's db, store and config */
+	const char *method;  /* borrowed from the FastCGI params */
+	char path[1024];     /* request path without the query string */
+	const char *query;   /* after '?', or "" */
+	long long content_length; /* -1 when absent or unparsable */
+	long long body_read;      /* bytes consumed by request_read() */
+	int body_error;           /* the body ended before content_length */
+	int answered;             /* status already sent */
+	int status;               /* status sent, for the access log */
+	long long user_id;        /* set by auth, 0 before */
+	char request_id[40];
+};
+
+/* Fills r from the FastCGI parameters. Returns 0, or -1 if the request line is
+ * unusable (the caller answers 400). */
+int request_init(struct request *r, FCGX_Request *fcgi, struct child *child);
+
+/* A CGI parameter (HTTP headers are "HTTP_NAME"); borrowed, NULL if absent. */
+const char *request_param(const struct request *r, const char *name);
+
+/*
+ * Reads up to len body bytes. Returns the count (0 at the end of the body),
+ * or -1 if the body stopped short of Content-Length (client gone, web server
+ * aborted): the upload must be abandoned. Never reads past Content-Length.
+ */
+long request_read(struct request *r, char *buf, size_t len);
+
+/* Answers status with a JSON body; obj is borrowed (the caller still puts it).
+ * extra_headers: NULL or "Name: value\r\n" lines. */
+void request_json(struct request *r, int status, struct json_object *obj, const char *extra_headers);
+
+/* Answers status with {"error":{"code":code,"message":message}}. */
+void request_error(struct request *r, int status, const char *code, const char *message);
+/* The same with a Retry-After header (429, 503). */
+void request_error_retry(struct request *r, int status, const char *code, const char *message,
+			 int retry_after_seconds);
+
+/* The same with extra "Name: value\r\n" header lines (or NULL). */
+void request_error_headers(struct request *r, int status, const char *code, const char *message,
+			   const char *extra_headers);
+
+/* Answers a status with no body (204). */
+void request_empty(struct request *r, int status);
+
+/* Value of a query parameter copied into out (no percent-decoding: the API's
+ * parameters are plain tokens). Returns 1 if present, 0 if absent, -1 if too long. */
+int request_query(const struct request *r, const char *name, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * router.c - the HTTP API's routing table.
+ *
+ * Paths are matched exactly, byte for byte, on the raw request path: there is
+ * no percent-decoding and no normalisation, so "/v1/videos/..%2F" is simply a
+ * malformed id (404), never a path anywhere. Ids are validated before any
+ * handler sees them.
+ */
+#include "router.h"
+#include "auth.h"
+#include "child.h"
+#include "request.h"
+#include "upload.h"
+#include "videos.h"
+#include "vg_id.h"
+#include "vg_store.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+static void method_not_allowed(struct request *r, const char *allow)
+{
+	char hdr[96];
+	struct json_object *root = json_object_new_object(), *err = json_object_new_object();
+
+	snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+	json_object_object_add(err, "code", json_object_new_string("method_not_allowed"));
+	json_object_object_add(err, "message",
+			       json_object_new_string("this method is not allowed on this path"));
+	json_object_object_add(root, "error", err);
+	request_json(r, 405, root, hdr);
+	json_object_put(root);
+}
+
+static int is(const struct request *r, const char *m)
+{
+	return strcmp(r->method, m) == 0;
+}
+
+static void healthz(struct request *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "status", json_object_new_string("ok"));
+	request_json(r, 200, o, NULL);
+	json_object_put(o);
+}
+
+/* Ready means: the database answers and the store takes a durable write. */
+static void readyz(struct request *r)
+{
+	struct vg_db_result res;
+	int db_ok = vg_db_query(&r->child->db, "SELECT 1", NULL, 0, &res) == 1;
+	int store_ok = vg_store_check(&r->child->store) == 0;
+
+	vg_db_result_free(&res);
+	if (db_ok && store_ok) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "status", json_object_new_string("ready"));
+		request_json(r, 200, o, NULL);
+		json_object_put(o);
+		return;
+	}
+	request_error_retry(r, 503, !db_ok ? "database_unavailable" : "store_unavailable",
+			    !db_ok && !store_ok ? "database and store are not available"
+			    : !db_ok           ? "database is not reachable"
+					       : "store is not writable",
+			    5);
+}
+
+void router_dispatch(struct request *r)
+{
+	const char *p = r->path;
+
+	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0) {
+		if (!is(r, "GET") && !is(r, "HEAD"))
+			method_not_allowed(r, "GET, HEAD");
+		else if (p[1] == 'h')
+			healthz(r);
+		else
+			readyz(r);
+	} else if (strcmp(p, "/v1/videos") == 0) {
+		if (is(r, "POST")) {
+			if (auth_request(r) == 0)
+				upload_post(r);
+		} else if (is(r, "GET")) {
+			if (auth_request(r) == 0)
+				videos_list(r);
+		} else {
+			method_not_allowed(r, "GET, POST");
+		}
+	} else if (strncmp(p, "/v1/videos/", 11) == 0) {
+		const char *id = p + 11;
+
+		if (!is(r, "GET"))
+			method_not_allowed(r, "GET");
+		else if (auth_request(r) != 0)
+			; /* answered 401 */
+		else if (!vg_id_valid(id))
+			request_error(r, 404, "not_found", "no such video");
+		else
+			videos_get(r, id);
+	} else {
+		request_error(r, 404, "not_found", "no such resource");
+	}
+}

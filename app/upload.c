@@ -1,0 +1,558 @@
+/*
+ * upload.c - POST /v1/videos, in the order the bytes flow:
+ *
+ *   check   headers only: multipart type, Content-Length, Idempotency-Key
+ *   mark    INSERT INTO uploads (committed): from here on a crash leaves a
+ *           row naming the id, so the orphan collector can find the bytes
+ *   stream  body -> multipart parser -> staging file, SHA-256 on the way;
+ *           the file part is never held in memory, fields are capped
+ *   publish fsync file, rename to its key, fsync directory (vg_store)
+ *   commit  BEGIN; INSERT videos; INSERT jobs; DELETE uploads; COMMIT
+ *   answer  201 + Location + the video JSON
+ *
+ * The COMMIT is the linearization point: before it every failure removes
+ * the staged or published bytes and the uploads row and answers an error;
+ * after it the video exists and its job will run. If the connection drops
+ * during COMMIT the outcome is unknown, so the row is looked up before
+ * deciding which answer is true.
+ */
+#include "upload.h"
+#include "child.h"
+#include "multipart.h"
+#include "request.h"
+#include "video_json.h"
+#include "vg_alloc.h"
+#include "vg_config.h"
+#include "vg_id.h"
+#include "vg_log.h"
+#include "vg_store.h"
+#include "vg_text.h"
+#include "vg_time.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BODY_CHUNK      (64 * 1024)
+#define MULTIPART_SLACK (1024 * 1024) /* body bytes allowed beyond the file: fields, headers */
+#define TITLE_MAX_CHARS 500
+#define FILENAME_MAX_CHARS 255
+#define CTYPE_MAX_BYTES 255
+#define IDEM_KEY_MAX    255
+#define COMMIT_TRIES    3
+
+enum part_kind { PART_NONE, PART_FILE, PART_TITLE, PART_METADATA, PART_IGNORED };
+
+struct upload {
+	struct request *r;
+	const struct vg_config *cfg;
+	char id[VG_ID_LEN + 1];
+	char key[VG_STORE_KEY_MAX];
+	struct vg_store_writer w;
+	int staging; /* w holds an open staged file */
+	enum part_kind part;
+	int files;
+	char filename[4 * FILENAME_MAX_CHARS + 1];
+	int have_filename;
+	char ctype[CTYPE_MAX_BYTES + 1];
+	int have_ctype;
+	char *title; /* raw bytes, capped */
+	size_t title_len;
+	int have_title;
+	char *metadata; /* raw bytes, capped at limits.max_field_bytes */
+	size_t metadata_len;
+	int have_metadata;
+	const char *idem_key;
+	/* the answer, when the callbacks stopped the parser */
+	int err_status;
+	const char *err_code;
+	const char *err_msg;
+};
+
+static void fail(struct upload *u, int status, const char *code, const char *msg)
+{
+	if (u->err_status)
+		return; /* the first reason is the one to report */
+	u->err_status = status;
+	u->err_code = code;
+	u->err_msg = msg;
+}
+
+static void answer_store_error(struct upload *u, enum vg_store_status st)
+{
+	if (st == VG_STORE_FULL)
+		fail(u, 507, "storage_full", "the video store is full; try again later");
+	else
+		fail(u, 500, "storage_error", "the video could not be stored");
+}
+
+/* ---- multipart callbacks ---- */
+
+static int on_part_begin(void *ud, const struct multipart_part *p)
+{
+	struct upload *u = ud;
+
+	if (strcmp(p->name, "file") == 0) {
+		if (++u->files > 1) {
+			fail(u, 400, "too_many_files", "send exactly one part named file");
+			return -1;
+		}
+		u->part = PART_FILE;
+		if (p->filename) {
+			vg_text_clean(p->filename, strlen(p->filename), u->filename,
+				      sizeof(u->filename), FILENAME_MAX_CHARS);
+			u->have_filename = u->filename[0] != '\0';
+		}
+		if (p->content_type && *p->content_type) {
+			vg_text_clean(p->content_type, strlen(p->content_type), u->ctype,
+				      sizeof(u->ctype), CTYPE_MAX_BYTES);
+			u->have_ctype = u->ctype[0] != '\0';
+		}
+	} else if (strcmp(p->name, "title") == 0) {
+		if (u->have_title) {
+			fail(u, 400, "duplicate_field", "the title field appears twice");
+			return -1;
+		}
+		u->have_title = 1;
+		u->part = PART_TITLE;
+	} else if (strcmp(p->name, "metadata") == 0) {
+		if (u->have_metadata) {
+			fail(u, 400, "duplicate_field", "the metadata field appears twice");
+			return -1;
+		}
+		u->have_metadata = 1;
+		u->part = PART_METADATA;
+	} else {
+		u->part = PART_IGNORED; /* e.g. a form's submit button */
+	}
+	return 0;
+}
+
+/* Appends to a capped field buffer; over the cap is a 413 naming the field. */
+static int field_append(struct upload *u, char **buf, size_t *len, size_t cap, const char *data,
+			size_t n, const char *code)
+{
+	if (*len + n > cap) {
+		fail(u, 413, code, "a form field is larger than allowed");
+		return -1;
+	}
+	if (!*buf)
+		*buf = vg_malloc(cap + 1);
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+static int on_part_data(void *ud, const char *data, size_t n)
+{
+	struct upload *u = ud;
+	enum vg_store_status st;
+
+	switch (u->part) {
+	case PART_FILE:
+		if (u->w.size + n > (unsigned long long)u->cfg->limits.max_upload_bytes) {
+			fail(u, 413, "too_large", "the video is larger than the upload limit");
+			return -1;
+		}
+		st = vg_store_stage_write(&u->w, data, n);
+		if (st != VG_STORE_OK) {
+			answer_store_error(u, st);
+			return -1;
+		}
+		return 0;
+	case PART_TITLE:
+		/* 4 bytes per character is the most UTF-8 needs */
+		return field_append(u, &u->title, &u->title_len, 4 * TITLE_MAX_CHARS, data, n,
+				    "title_too_long");
+	case PART_METADATA:
+		return field_append(u, &u->metadata, &u->metadata_len,
+				    (size_t)u->cfg->limits.max_field_bytes, data, n,
+				    "field_too_large");
+	default:
+		return 0;
+	}
+}
+
+static int on_part_end(void *ud)
+{
+	((struct upload *)ud)->part = PART_NONE;
+	return 0;
+}
+
+static const struct multipart_callbacks callbacks = {on_part_begin, on_part_data, on_part_end};
+
+/* ---- database steps ---- */
+
+static const char mark_sql[] =
+	"INSERT INTO uploads (id, user_id, kind, state, object_key, created_at, expires_at) "
+	"VALUES (?, ?, 'multipart', 'receiving', ?, UTC_TIMESTAMP(6), "
+	"UTC_TIMESTAMP(6) + INTERVAL 1 DAY)";
+static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
+static const char find_idem_sql[] =
+	"SELECT id FROM videos WHERE user_id = ? AND idempotency_key = ?";
+static const char insert_video_sql[] =
+	"INSERT INTO videos (id, user_id, status, object_key, size_bytes, sha256, content_type, "
+	"filename, title, metadata, idempotency_key, created_at, expires_at) "
+	"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ? + INTERVAL ? DAY)";
+static const char insert_job_sql[] =
+	"INSERT INTO jobs (video_id, kind, state, priority, run_after, attempts, max_attempts, "
+	"created_at) VALUES (?, 'process', 'ready', 0, ?, 0, ?, ?)";
+static const char video_exists_sql[] = "SELECT 1 FROM videos WHERE id = ?";
+
+/* Looks up the video an Idempotency-Key already made. 1 found (id set), 0 none, -1 db down. */
+static int find_idempotent(struct upload *u, char id[VG_ID_LEN + 1])
+{
+	struct vg_db_param p[] = {vg_p_i64(u->r->user_id), vg_p_str(u->idem_key)};
+	struct vg_db_result res;
+	long long n = vg_db_query(&u->r->child->db, find_idem_sql, p, VG_DB_NPARAMS(p), &res);
+
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		snprintf(id, VG_ID_LEN + 1, "%s", vg_db_cell(&res, 0, 0));
+	vg_db_result_free(&res);
+	return n > 0;
+}
+
+enum commit_result {
+	COMMIT_OK,
+	COMMIT_DUPLICATE, /* the Idempotency-Key is taken (a racing twin committed) */
+	COMMIT_DB_DOWN,   /* not committed; the database failed or deadlocked */
+	COMMIT_UNKNOWN,   /* the connection died around COMMIT and cannot be asked */
+	COMMIT_FAILED,    /* not committed, for a reason retrying will not fix */
+};
+
+static enum commit_result commit_once(struct upload *u, const char *metadata)
+{
+	struct vg_db *db = &u->r->child->db;
+	char now[32];
+	long long rc;
+
+	vg_time_sql(vg_now_us(), now, sizeof(now));
+	if (vg_db_begin(db) < 0)
+		return vg_db_down(db) ? COMMIT_DB_DOWN : COMMIT_FAILED;
+	{
+		struct vg_db_param p[] = {
+			vg_p_str(u->id),
+			vg_p_i64(u->r->user_id),
+			vg_p_str(u->key),
+			vg_p_i64((long long)u->w.size),
+			vg_p_str(u->w.sha256),
+			vg_p_str(u->have_ctype ? u->ctype : NULL),
+			vg_p_str(u->have_filename ? u->filename : NULL),
+			vg_p_str(u->title),
+			vg_p_str(metadata),
+			vg_p_str(u->idem_key),
+			vg_p_str(now),
+			vg_p_str(now),
+			vg_p_i64(u->cfg->retention.days),
+		};
+
+		rc = vg_db_exec(db, insert_video_sql, p, VG_DB_NPARAMS(p));
+	}
+	if (rc == 1) {
+		/* The job shares the video's timestamp: one transaction, one instant. */
+		struct vg_db_param p[] = {vg_p_str(u->id), vg_p_str(now),
+					  vg_p_i64(u->cfg->jobs.max_attempts), vg_p_str(now)};
+
+		rc = vg_db_exec(db, insert_job_sql, p, VG_DB_NPARAMS(p));
+	}
+	if (rc == 1) {
+		struct vg_db_param p[] = {vg_p_str(u->id)};
+
+		rc = vg_db_exec(db, unmark_sql, p, VG_DB_NPARAMS(p)) < 0 ? -1 : 1;
+	}
+	if (rc == 1 && vg_db_commit(db) == 0)
+		return COMMIT_OK;
+
+	if (db->my == NULL) {
+		/* The connection died; if it died during COMMIT the transaction may
+		 * have landed. Look before answering (fresh connection). */
+		struct vg_db_param p[] = {vg_p_str(u->id)};
+		struct vg_db_result res;
+		long long n = vg_db_query(db, video_exists_sql, p, VG_DB_NPARAMS(p), &res);
+
+		vg_db_result_free(&res);
+		if (n == 1) {
+			vg_warn("msg=\"commit outcome was unknown; the video exists\" video_id=%s",
+				u->id);
+			return COMMIT_OK;
+		}
+		if (n < 0) {
+			vg_error("msg=\"commit outcome unknown; leaving object and uploads row to "
+				 "the collector\" video_id=%s",
+				 u->id);
+			return COMMIT_UNKNOWN;
+		}
+		return COMMIT_DB_DOWN;
+	}
+	{
+		unsigned err = db->last_errno;
+
+		vg_db_rollback(db);
+		if (err == VG_DB_ER_DUP_ENTRY && u->idem_key)
+			return COMMIT_DUPLICATE;
+		if (err == VG_DB_ER_LOCK_DEADLOCK || err == VG_DB_ER_LOCK_WAIT_TIMEOUT)
+			return COMMIT_DB_DOWN; /* retried by the caller */
+	}
+	return COMMIT_FAILED;
+}
+
+static void answer_video(struct upload *u, const char *id, int status)
+{
+	struct json_object *v;
+	char hdr[96];
+	int found = video_json_load(&u->r->child->db, id, u->r->user_id, &v);
+
+	if (found <= 0) {
+		/* Committed but unreadable right now: still tell the truth about the id. */
+		v = json_object_new_object();
+		json_object_object_add(v, "id", json_object_new_string(id));
+		json_object_object_add(v, "status", json_object_new_string("queued"));
+	}
+	snprintf(hdr, sizeof(hdr), "Location: /v1/videos/%s\r\n", id);
+	request_json(u->r, status, v, hdr);
+	json_object_put(v);
+}
+
+/* Drops the uploads row of an upload that did not commit (best effort: if the
+ * database is down, the collector removes it and its bytes later). */
+static void unmark(struct upload *u)
+{
+	struct vg_db_param p[] = {vg_p_str(u->id)};
+
+	vg_db_exec(&u->r->child->db, unmark_sql, p, VG_DB_NPARAMS(p));
+}
+
+/* ---- the handler ---- */
+
+static int check_headers(struct upload *u, char boundary[MULTIPART_BOUNDARY_MAX + 1])
+{
+	struct request *r = u->r;
+	const char *ct = request_param(r, "CONTENT_TYPE");
+	const char *idem = request_param(r, "HTTP_IDEMPOTENCY_KEY");
+
+	if (!ct || multipart_boundary(ct, boundary, MULTIPART_BOUNDARY_MAX + 1) < 0) {
+		request_error(r, 400, "expected_multipart",
+			      "send the video as multipart/form-data with a boundary");
+		return -1;
+	}
+	if (r->content_length < 0) {
+		request_error(r, 411, "length_required", "Content-Length is required");
+		return -1;
+	}
+	if (r->content_length > u->cfg->limits.max_upload_bytes + MULTIPART_SLACK) {
+		request_error(r, 413, "too_large", "the request is larger than the upload limit");
+		return -1;
+	}
+	if (idem) {
+		if (!vg_text_token(idem, IDEM_KEY_MAX)) {
+			request_error(r, 400, "invalid_idempotency_key",
+				      "Idempotency-Key must be 1 to 255 visible ASCII characters");
+			return -1;
+		}
+		u->idem_key = idem;
+	}
+	return 0;
+}
+
+static const char *check_fields(struct upload *u, char **metadata_out)
+{
+	char *title;
+	size_t chars;
+
+	*metadata_out = NULL;
+	if (u->files == 0) {
+		fail(u, 400, "missing_file", "the form has no part named file");
+		return NULL;
+	}
+	if (u->w.size == 0) {
+		fail(u, 400, "empty_file", "the file part is empty");
+		return NULL;
+	}
+	if (u->title) {
+		title = vg_malloc(u->title_len + 1);
+		chars = vg_text_clean(u->title, u->title_len, title, u->title_len + 1,
+				      TITLE_MAX_CHARS);
+		free(u->title);
+		u->title = title;
+		if (chars > TITLE_MAX_CHARS) {
+			fail(u, 400, "title_too_long", "title is limited to 500 characters");
+			return NULL;
+		}
+	}
+	if (u->metadata) {
+		struct json_tokener *tok = json_tokener_new_ex(16);
+		struct json_object *o;
+
+		if (!tok)
+			abort();
+		o = json_tokener_parse_ex(tok, u->metadata, (int)u->metadata_len);
+		if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+		    (size_t)json_tokener_get_parse_end(tok) != u->metadata_len ||
+		    !json_object_is_type(o, json_type_object)) {
+			json_object_put(o);
+			json_tokener_free(tok);
+			fail(u, 400, "invalid_metadata",
+			     "metadata must be a JSON object (at most 16 levels deep)");
+			return NULL;
+		}
+		json_tokener_free(tok);
+		*metadata_out = vg_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	return "ok";
+}
+
+void upload_post(struct request *r)
+{
+	struct upload u;
+	struct multipart mp;
+	struct multipart_limits lim;
+	char boundary[MULTIPART_BOUNDARY_MAX + 1];
+	char *buf = NULL, *metadata = NULL;
+	enum multipart_status ms = MULTIPART_OK;
+	enum vg_store_status st;
+	enum commit_result cr = COMMIT_FAILED;
+	int marked = 0, published = 0;
+
+	memset(&u, 0, sizeof(u));
+	u.r = r;
+	u.cfg = r->child->cfg;
+	u.w.fd = -1;
+	if (check_headers(&u, boundary) < 0)
+		return;
+
+	if (u.idem_key) {
+		char prior[VG_ID_LEN + 1];
+		int found = find_idempotent(&u, prior);
+
+		if (found < 0)
+			goto db_down;
+		if (found) {
+			answer_video(&u, prior, 200);
+			return;
+		}
+	}
+
+	if (vg_id_new(u.id, 0) < 0) {
+		request_error(r, 500, "internal", "could not make an id");
+		return;
+	}
+	vg_store_key(u.id, u.key);
+	{
+		struct vg_db_param p[] = {vg_p_str(u.id), vg_p_i64(r->user_id), vg_p_str(u.key)};
+
+		if (vg_db_exec(&r->child->db, mark_sql, p, VG_DB_NPARAMS(p)) != 1)
+			goto db_down;
+		marked = 1;
+	}
+	st = vg_store_stage_begin(&r->child->store, u.id, &u.w);
+	if (st != VG_STORE_OK) {
+		answer_store_error(&u, st);
+		goto out;
+	}
+	u.staging = 1;
+
+	lim.max_parts = (size_t)u.cfg->limits.max_parts;
+	lim.max_header_bytes = (size_t)u.cfg->limits.max_part_header_bytes;
+	lim.max_headers = (size_t)u.cfg->limits.max_part_headers;
+	multipart_init(&mp, boundary, &lim, &callbacks, &u);
+	buf = vg_malloc(BODY_CHUNK);
+	for (;;) {
+		long n = request_read(r, buf, BODY_CHUNK);
+
+		if (n < 0) {
+			fail(&u, 400, "incomplete_body", "the request body ended early");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		ms = multipart_feed(&mp, buf, (size_t)n);
+		if (ms != MULTIPART_OK && ms != MULTIPART_DONE)
+			break;
+	}
+	if (ms == MULTIPART_OK || ms == MULTIPART_DONE)
+		ms = multipart_finish(&mp);
+	if (ms != MULTIPART_DONE) {
+		if (ms != MULTIPART_ERR_CALLBACK) {
+			fail(&u, ms == MULTIPART_ERR_TOO_MANY_PARTS || ms == MULTIPART_ERR_HEADER_TOO_LARGE ||
+					 ms == MULTIPART_ERR_TOO_MANY_HEADERS
+				     ? 413 : 400,
+			     multipart_status_code(ms), "the multipart body is malformed or exceeds a limit");
+		}
+		goto out;
+	}
+	if (!check_fields(&u, &metadata))
+		goto out;
+
+	st = vg_store_stage_publish(&r->child->store, &u.w, u.key);
+	u.staging = 0;
+	if (st != VG_STORE_OK) {
+		answer_store_error(&u, st);
+		goto out;
+	}
+	published = 1;
+
+	for (int attempt = 0; attempt < COMMIT_TRIES; attempt++) {
+		cr = commit_once(&u, metadata);
+		if (cr != COMMIT_DB_DOWN || r->child->db.my == NULL)
+			break; /* done, or down for real: retrying now would not help */
+	}
+	switch (cr) {
+	case COMMIT_OK:
+		published = 0;
+		marked = 0;
+		vg_info("msg=\"video stored\" request_id=%s video_id=%s user=%lld size=%llu sha256=%s",
+			r->request_id, u.id, r->user_id, (unsigned long long)u.w.size, u.w.sha256);
+		answer_video(&u, u.id, 201);
+		break;
+	case COMMIT_DUPLICATE: {
+		/* Another request with the same Idempotency-Key won the race. */
+		char prior[VG_ID_LEN + 1];
+
+		if (find_idempotent(&u, prior) == 1)
+			answer_video(&u, prior, 200);
+		else
+			fail(&u, 409, "idempotency_conflict", "a request with this key is in progress");
+		break;
+	}
+	case COMMIT_UNKNOWN:
+		/* The rows may exist: removing the object could orphan a committed
+		 * video. If they do not, the uploads row tells the collector to
+		 * remove the bytes; if they do, that row went in the same commit. */
+		published = 0;
+		marked = 0;
+		goto db_down;
+	case COMMIT_DB_DOWN:
+		goto db_down;
+	case COMMIT_FAILED:
+		fail(&u, 500, "internal", "the video could not be recorded");
+		break;
+	}
+	goto out;
+
+db_down:
+	fail(&u, 503, "database_unavailable", "the database is not reachable; try again shortly");
+out:
+	if (u.staging)
+		vg_store_stage_abort(&u.w);
+	if (published)
+		vg_store_remove(&r->child->store, u.key);
+	if (marked)
+		unmark(&u);
+	if (!r->answered && u.err_status) {
+		if (u.err_status == 503)
+			request_error_retry(r, 503, u.err_code, u.err_msg, 5);
+		else
+			request_error(r, u.err_status, u.err_code, u.err_msg);
+		vg_info("msg=\"upload refused\" request_id=%s status=%d code=%s", r->request_id,
+			u.err_status, u.err_code);
+	}
+	free(buf);
+	free(metadata);
+	free(u.title);
+	free(u.metadata);
+}

@@ -1,0 +1,30 @@
+/*
+ * video_json.h - the video resource of the API, read from videos + jobs.
+ *
+ * One SELECT list and one row-to-JSON function serve GET one, the list and
+ * the answer to an upload, so the three can never disagree on a field.
+ */
+#ifndef VG_APP_VIDEO_JSON_H
+#define VG_APP_VIDEO_JSON_H
+
+struct json_object;
+struct vg_db;
+struct vg_db_result;
+
+/* The column list every video query selects, in the order video_json_row()
+ * reads it; the query must alias videos as v and LEFT JOIN jobs as j. */
+#define VIDEO_JSON_COLUMNS                                                                      \
+	"v.id, v.status, v.size_bytes, v.sha256, v.content_type, v.container, v.duration_ms, "  \
+	"v.filename, v.title, v.metadata, v.created_at, v.expires_at, v.result, "               \
+	"j.state, j.attempts, j.run_after, j.last_error, j.finished_at"
+
+/* Builds the JSON of row `row` of res; the caller puts the result. */
+struct json_object *video_json_row(const struct vg_db_result *res, unsigned long row);
+
+/*
+ * Loads one video of user_id. Returns 1 and sets *out (caller puts it),
+ * 0 if there is no such video for this user, -1 if the database failed.
+ */
+int video_json_load(struct vg_db *db, const char *id, long long user_id, struct json_object **out);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * videos.c - the read side of the video API.
+ *
+ * Listing is keyset pagination on the primary key: ids are time-ordered, so
+ * "newest first" is `id < cursor ORDER BY id DESC` on the (user_id, id)
+ * index, which costs the same on page 1 and page 10 000 (OFFSET would not).
+ * The cursor is the last id of the page: opaque to clients, stable under
+ * inserts.
+ */
+#include "videos.h"
+#include "child.h"
+#include "request.h"
+#include "video_json.h"
+#include "vg_id.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_DEFAULT 20
+#define LIST_MAX     100
+
+static void db_unavailable(struct request *r)
+{
+	request_error_retry(r, 503, "database_unavailable",
+			    "the database is not reachable; try again shortly", 5);
+}
+
+void videos_get(struct request *r, const char *id)
+{
+	struct json_object *v;
+	int found = video_json_load(&r->child->db, id, r->user_id, &v);
+
+	if (found < 0)
+		return db_unavailable(r);
+	if (!found)
+		return request_error(r, 404, "not_found", "no such video");
+	request_json(r, 200, v, NULL);
+	json_object_put(v);
+}
+
+/* "~" sorts after every id (ids start with 0-7), so it means "from the newest". */
+static const char list_sql[] =
+	"SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
+	"LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
+	"WHERE v.user_id = ? AND v.id < ? ORDER BY v.id DESC LIMIT ?";
+static const char list_status_sql[] =
+	"SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
+	"LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
+	"WHERE v.user_id = ? AND v.status = ? AND v.id < ? ORDER BY v.id DESC LIMIT ?";
+
+static int valid_status(const char *s)
+{
+	static const char *const ok[] = {"queued", "processing", "processed", "failed", "deleted"};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(s, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+void videos_list(struct request *r)
+{
+	char status[16], cursor[VG_ID_LEN + 1] = "~", limit_s[8];
+	int have_status, rc;
+	long limit = LIST_DEFAULT;
+	struct vg_db_result res;
+	long long n;
+	struct json_object *root, *arr;
+
+	have_status = request_query(r, "status", status, sizeof(status));
+	if (have_status < 0 || (have_status && !valid_status(status)))
+		return request_error(r, 400, "invalid_status",
+				     "status must be one of queued, processing, processed, failed, deleted");
+	rc = request_query(r, "limit", limit_s, sizeof(limit_s));
+	if (rc != 0) {
+		char *end;
+
+		limit = rc > 0 ? strtol(limit_s, &end, 10) : 0;
+		if (rc < 0 || end == limit_s || *end || limit < 1 || limit > LIST_MAX)
+			return request_error(r, 400, "invalid_limit", "limit must be 1 to 100");
+	}
+	rc = request_query(r, "cursor", cursor, sizeof(cursor));
+	if (rc < 0 || (rc > 0 && !vg_id_valid(cursor)))
+		return request_error(r, 400, "invalid_cursor", "cursor is not one this API gave out");
+	if (rc == 0)
+		strcpy(cursor, "~");
+
+	if (have_status) {
+		struct vg_db_param p[] = {vg_p_i64(r->user_id), vg_p_str(status), vg_p_str(cursor),
+					  vg_p_i64(limit + 1)};
+
+		n = vg_db_query(&r->child->db, list_status_sql, p, VG_DB_NPARAMS(p), &res);
+	} else {
+		struct vg_db_param p[] = {vg_p_i64(r->user_id), vg_p_str(cursor), vg_p_i64(limit + 1)};
+
+		n = vg_db_query(&r->child->db, list_sql, p, VG_DB_NPARAMS(p), &res);
+	}
+	if (n < 0)
+		return db_unavailable(r);
+
+	root = json_object_new_object();
+	arr = json_object_new_array();
+	for (long long i = 0; i < n && i < limit; i++)
+		json_object_array_add(arr, video_json_row(&res, (unsigned long)i));
+	json_object_object_add(root, "videos", arr);
+	json_object_object_add(root, "next_cursor",
+			       n > limit ? json_object_new_string(vg_db_cell(&res, (size_t)limit - 1, 0))
+					 : NULL);
+	vg_db_result_free(&res);
+	request_json(r, 200, root, NULL);
+	json_object_put(root);
+}

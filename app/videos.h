@@ -1,0 +1,15 @@
+/*
+ * videos.h - reading videos: GET /v1/videos/{id} and GET /v1/videos.
+ */
+#ifndef VG_APP_VIDEOS_H
+#define VG_APP_VIDEOS_H
+
+struct request;
+
+/* GET /v1/videos/{id}: id is valid; another user's video answers 404. */
+void videos_get(struct request *r, const char *id);
+
+/* GET /v1/videos?status=&limit=&cursor=: the caller's videos, newest first. */
+void videos_list(struct request *r);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * vingestctl.c - the administrator's command line.
+ *
+ *   vingestctl [-c FILE] migrate
+ *   vingestctl [-c FILE] user add NAME
+ *   vingestctl [-c FILE] key create NAME
+ *   vingestctl [-c FILE] config check
+ *
+ * Output meant for scripts goes to stdout (a new key, alone on its line);
+ * progress and errors go to stderr. Exit status 0 on success, 1 on failure,
+ * 2 on a usage error.
+ */
+#include "migrate.h"
+#include "users.h"
+#include "vg_config.h"
+#include "vg_db.h"
+#include "vg_log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vingestctl [-c FILE] COMMAND\n"
+		   "commands:\n"
+		   "  migrate            apply pending schema migrations\n"
+		   "  user add NAME      create a user\n"
+		   "  key create NAME    create an API key for NAME; prints it once\n"
+		   "  config check       check the configuration file\n"
+		   "  -c FILE            configuration (default: $VINGEST_CONFIG or %s)\n",
+		vg_config_default_path());
+}
+
+static int is_cmd(int argc, char **argv, int i, const char *a, const char *b, int nargs)
+{
+	if (i >= argc || strcmp(argv[i], a) != 0)
+		return 0;
+	if (b && (i + 1 >= argc || strcmp(argv[i + 1], b) != 0))
+		return 0;
+	return argc - i - (b ? 2 : 1) == nargs;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	struct vg_config cfg;
+	struct vg_db db;
+	char err[512];
+	int opt, rc;
+
+	while ((opt = getopt(argc, argv, "+c:h")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!path)
+		path = vg_config_default_path();
+	vg_log_init("vingestctl", VG_LOG_WARN);
+	if (vg_config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vingestctl: configuration refused: %s\n", err);
+		return 1;
+	}
+	vg_db_init(&db, &cfg);
+
+	if (is_cmd(argc, argv, optind, "config", "check", 0)) {
+		fprintf(stderr, "configuration %s is valid\n", path);
+		rc = 0;
+	} else if (is_cmd(argc, argv, optind, "migrate", NULL, 0)) {
+		rc = migrate_run(&db);
+	} else if (is_cmd(argc, argv, optind, "user", "add", 1)) {
+		rc = users_add(&db, argv[optind + 2]);
+	} else if (is_cmd(argc, argv, optind, "key", "create", 1)) {
+		rc = users_key_create(&db, argv[optind + 2]);
+	} else {
+		usage(stderr);
+		rc = 2;
+		goto out;
+	}
+	if (rc < 0 && db.my == NULL && db.last_errno)
+		fprintf(stderr, "vingestctl: database unreachable: %s\n", db.last_error);
+	rc = rc < 0 ? 1 : 0;
+out:
+	vg_db_close(&db);
+	vg_config_free(&cfg);
+	return rc;
+}

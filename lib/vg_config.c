@@ -1,0 +1,297 @@
+/*
+ * vg_config.c - INI file + environment configuration (see vg_config.h).
+ *
+ * One table names every key: section, key, type, where it lives in struct
+ * vg_config, its default and its range. Defaults go through the same setter
+ * as file and environment values, so a default can never be a value the
+ * parser would refuse.
+ */
+#include "vg_config.h"
+#include "vg_alloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef VG_SYSCONFDIR
+#define VG_SYSCONFDIR "/etc"
+#endif
+
+enum key_type { KEY_STR, KEY_INT };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	const char *def;
+	long long min, max; /* KEY_INT range, inclusive */
+};
+
+#define STR(sec, field, def) {#sec, #field, KEY_STR, offsetof(struct vg_config, sec.field), def, 0, 0}
+#define INT(sec, field, def, lo, hi)                                                               \
+	{#sec, #field, KEY_INT, offsetof(struct vg_config, sec.field), #def, lo, hi}
+
+static const struct key keys[] = {
+	STR(http, listen, "unix:/run/vingest/fcgi.sock"),
+	INT(http, processes, 4, 1, 1024),
+	INT(http, max_requests, 10000, 0, 1000000000),
+	INT(http, backlog, 256, 1, 65535),
+	INT(http, drain_seconds, 30, 1, 3600),
+	STR(http, allowed_origins, ""),
+	STR(db, host, "localhost"),
+	INT(db, port, 3306, 1, 65535),
+	STR(db, socket, ""),
+	STR(db, user, "vingest"),
+	STR(db, password, ""),
+	STR(db, name, "vingest"),
+	INT(db, connect_timeout_seconds, 5, 1, 300),
+	STR(store, backend, "fs"),
+	STR(store, fs_root, "/var/lib/vingest/store"),
+	STR(store, s3_endpoint, ""),
+	STR(store, s3_region, ""),
+	STR(store, s3_bucket, ""),
+	STR(store, s3_access_key, ""),
+	STR(store, s3_secret_key, ""),
+	STR(cache, servers, "127.0.0.1:11211"),
+	STR(processor, url, "http://127.0.0.1:8090/process"),
+	INT(processor, timeout_seconds, 120, 1, 86400),
+	INT(processor, max_rps, 100, 0, 1000000),
+	INT(jobs, lease_seconds, 300, 5, 86400),
+	INT(jobs, max_attempts, 10, 1, 1000),
+	INT(jobs, batch, 10, 1, 1000),
+	INT(workers, min, 1, 0, 1024),
+	INT(workers, max, 8, 1, 1024),
+	INT(workers, concurrency, 64, 1, 10000),
+	INT(limits, max_upload_bytes, 314572800, 1, 1099511627776LL),
+	INT(limits, max_duration_seconds, 15, 1, 86400),
+	INT(limits, uploads_per_minute, 0, 0, 1000000),
+	INT(limits, requests_per_second_per_ip, 0, 0, 1000000),
+	INT(limits, max_parts, 8, 1, 1000),
+	INT(limits, max_part_header_bytes, 4096, 256, 65536),
+	INT(limits, max_part_headers, 8, 1, 100),
+	INT(limits, max_field_bytes, 65536, 16, 16777216),
+	INT(retention, days, 1826, 1, 36500),
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+struct load_ctx {
+	struct vg_config *c;
+	char *err;
+	size_t errsz;
+	int failed;
+};
+
+static void set_err(struct load_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_err(struct load_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->failed)
+		return;
+	x->failed = 1;
+	va_start(ap, fmt);
+	vsnprintf(x->err, x->errsz, fmt, ap);
+	va_end(ap);
+}
+
+static const struct key *find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int known_section(const char *section)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return 1;
+	return 0;
+}
+
+/* Stores value into the field of k; on a bad value returns -1 with the reason in why. */
+static int set_value(struct vg_config *c, const struct key *k, const char *value, char *why,
+		     size_t whysz)
+{
+	char *field = (char *)c + k->offset;
+
+	if (k->type == KEY_STR) {
+		char **s = (char **)(void *)field;
+
+		free(*s);
+		*s = vg_strdup(value);
+		return 0;
+	}
+
+	long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	while (*end && isspace((unsigned char)*end))
+		end++;
+	if (end == value || *end || errno == ERANGE) {
+		snprintf(why, whysz, "'%s' is not an integer", value);
+		return -1;
+	}
+	if (v < k->min || v > k->max) {
+		snprintf(why, whysz, "%lld is out of range [%lld, %lld]", v, k->min, k->max);
+		return -1;
+	}
+	*(long long *)(void *)field = v;
+	return 0;
+}
+
+static int on_ini_value(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *x = user;
+	const struct key *k;
+	char why[256];
+
+	if (!known_section(section)) {
+		set_err(x, "unknown section [%s]", section);
+		return 0;
+	}
+	k = find_key(section, name);
+	if (!k) {
+		set_err(x, "[%s] %s: unknown key", section, name);
+		return 0;
+	}
+	if (set_value(x->c, k, value, why, sizeof(why)) < 0) {
+		set_err(x, "[%s] %s: %s", section, name, why);
+		return 0;
+	}
+	return 1;
+}
+
+static void env_name(const struct key *k, char *out, size_t outsz)
+{
+	size_t n = (size_t)snprintf(out, outsz, "VINGEST_%s_%s", k->section, k->name);
+
+	for (size_t i = 0; i < n && i < outsz; i++)
+		out[i] = (char)toupper((unsigned char)out[i]);
+}
+
+/* Checks that need more than one key. */
+static int check_whole(struct load_ctx *x)
+{
+	struct vg_config *c = x->c;
+
+	if (strcmp(c->store.backend, "fs") != 0) {
+		if (strcmp(c->store.backend, "s3") == 0 || strcmp(c->store.backend, "db") == 0)
+			set_err(x, "[store] backend: '%s' is not supported by this version (use fs)",
+				c->store.backend);
+		else
+			set_err(x, "[store] backend: '%s' is not one of fs, s3, db", c->store.backend);
+		return -1;
+	}
+	if (c->store.fs_root[0] != '/') {
+		set_err(x, "[store] fs_root: '%s' must be an absolute path", c->store.fs_root);
+		return -1;
+	}
+	if (c->workers.min > c->workers.max) {
+		set_err(x, "[workers] min: %lld is greater than max (%lld)", c->workers.min,
+			c->workers.max);
+		return -1;
+	}
+	if (strncmp(c->http.listen, "unix:/", 6) != 0 && !strchr(c->http.listen, ':')) {
+		set_err(x, "[http] listen: '%s' is neither unix:/absolute/path nor host:port",
+			c->http.listen);
+		return -1;
+	}
+	if (!c->db.name[0]) {
+		set_err(x, "[db] name: must not be empty");
+		return -1;
+	}
+	return 0;
+}
+
+int vg_config_load(struct vg_config *c, const char *path, char *err, size_t errsz)
+{
+	struct load_ctx x = {c, err, errsz, 0};
+	char why[256], name[96];
+	int line;
+
+	memset(c, 0, sizeof(*c));
+	if (errsz)
+		err[0] = '\0';
+	for (size_t i = 0; i < NKEYS; i++)
+		if (set_value(c, &keys[i], keys[i].def, why, sizeof(why)) < 0)
+			abort(); /* a default the parser refuses is a bug */
+	c->path = vg_strdup(path);
+
+	line = ini_parse(path, on_ini_value, &x);
+	if (line == -1) {
+		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (line != 0) {
+		char inner[512];
+
+		if (!x.failed)
+			set_err(&x, "syntax error");
+		snprintf(inner, sizeof(inner), "%s", err);
+		snprintf(err, errsz, "%s:%d: %s", path, line, inner);
+		goto fail;
+	}
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *v;
+
+		env_name(&keys[i], name, sizeof(name));
+		v = getenv(name);
+		if (!v)
+			continue;
+		if (set_value(c, &keys[i], v, why, sizeof(why)) < 0) {
+			snprintf(err, errsz, "environment %s ([%s] %s): %s", name, keys[i].section,
+				 keys[i].name, why);
+			goto fail;
+		}
+	}
+
+	if (check_whole(&x) < 0) {
+		char inner[512];
+
+		snprintf(inner, sizeof(inner), "%s", err);
+		snprintf(err, errsz, "%s: %s", path, inner);
+		goto fail;
+	}
+	return 0;
+fail:
+	vg_config_free(c);
+	return -1;
+}
+
+void vg_config_free(struct vg_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (keys[i].type == KEY_STR) {
+			char **s = (char **)(void *)((char *)c + keys[i].offset);
+
+			free(*s);
+			*s = NULL;
+		}
+	}
+	free(c->path);
+	c->path = NULL;
+}
+
+const char *vg_config_default_path(void)
+{
+	const char *env = getenv("VINGEST_CONFIG");
+
+	if (env && *env)
+		return env;
+	return VG_SYSCONFDIR "/vingest/vingest.conf";
+}

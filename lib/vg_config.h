@@ -1,0 +1,92 @@
+/*
+ * vg_config.h - the one configuration of every vingest binary.
+ *
+ * Read from an INI file (libinih) and then from the environment, where
+ * VINGEST_<SECTION>_<KEY> overrides [section] key. Every key is declared once
+ * in a table in vg_config.c with its type, default and allowed range, so
+ * unknown keys (typos) and bad values are refused at start with the file,
+ * line, key and reason, never discovered at 3 a.m.
+ */
+#ifndef VG_CONFIG_H
+#define VG_CONFIG_H
+
+#include <stddef.h>
+
+struct vg_config {
+	char *path; /* the file read, owned */
+	struct {
+		char *listen; /* unix:/path or host:port */
+		long long processes;
+		long long max_requests;
+		long long backlog;
+		long long drain_seconds;
+		char *allowed_origins; /* extra origins for browser (Basic auth) posts */
+	} http;
+	struct {
+		char *host;
+		long long port;
+		char *socket;
+		char *user;
+		char *password;
+		char *name;
+		long long connect_timeout_seconds;
+	} db;
+	struct {
+		char *backend; /* "fs" (s3 and db are refused until supported) */
+		char *fs_root;
+		char *s3_endpoint;
+		char *s3_region;
+		char *s3_bucket;
+		char *s3_access_key;
+		char *s3_secret_key;
+	} store;
+	struct {
+		char *servers;
+	} cache;
+	struct {
+		char *url;
+		long long timeout_seconds;
+		long long max_rps;
+	} processor;
+	struct {
+		long long lease_seconds;
+		long long max_attempts;
+		long long batch;
+	} jobs;
+	struct {
+		long long min;
+		long long max;
+		long long concurrency;
+	} workers;
+	struct {
+		long long max_upload_bytes;
+		long long max_duration_seconds;
+		long long uploads_per_minute;
+		long long requests_per_second_per_ip;
+		long long max_parts;
+		long long max_part_header_bytes;
+		long long max_part_headers;
+		long long max_field_bytes;
+	} limits;
+	struct {
+		long long days;
+	} retention;
+};
+
+/*
+ * Loads path (must exist and be readable), then the environment overrides,
+ * then checks keys that depend on each other. On success returns 0 and c owns
+ * its strings (release with vg_config_free). On failure returns -1 with a
+ * one-line reason in err ("FILE:LINE: [section] key: reason" or
+ * "environment VINGEST_X_Y: reason") and c holds nothing to free.
+ */
+int vg_config_load(struct vg_config *c, const char *path, char *err, size_t errsz);
+
+/* Frees what c owns; safe on a zeroed or already freed config. */
+void vg_config_free(struct vg_config *c);
+
+/* The path every binary reads unless told otherwise: $VINGEST_CONFIG, else
+ * SYSCONFDIR/vingest/vingest.conf. Borrowed, static. */
+const char *vg_config_default_path(void);
+
+#endif

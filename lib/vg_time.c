@@ -1,0 +1,51 @@
+/*
+ * vg_time.c - clocks and timestamp formats (see vg_time.h).
+ *
+ * Every session sets time_zone='+00:00', so DATETIME values in the database
+ * are UTC and turning them into RFC 3339 is a matter of punctuation.
+ */
+#include "vg_time.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int64_t vg_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t vg_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void vg_time_sql(int64_t us, char *out, size_t outsz)
+{
+	time_t sec = (time_t)(us / 1000000);
+	struct tm tm;
+	char base[24];
+
+	gmtime_r(&sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(out, outsz, "%s.%06ld", base, (long)(us % 1000000));
+}
+
+int vg_time_sql_to_rfc3339(const char *sql, char *out, size_t outsz)
+{
+	size_t n = strlen(sql);
+
+	/* "YYYY-MM-DD HH:MM:SS" optionally followed by ".ffffff" */
+	if (n < 19 || n > 26 || sql[4] != '-' || sql[7] != '-' || sql[10] != ' ' ||
+	    sql[13] != ':' || sql[16] != ':')
+		return -1;
+	if (snprintf(out, outsz, "%.10sT%sZ", sql, sql + 11) >= (int)outsz)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# 50_prefork: the vingest-fcgi master keeps http.processes children, replaces
+# one that dies, and a child streams a 50 MiB upload in bounded memory.
+. "$(dirname "$0")/lib.sh"
+
+master=$(tr -dc '0-9' <"$VINGEST_FCGI_PID_FILE" 2>/dev/null)
+if [[ -z $master ]] || ! kill -0 "$master" 2>/dev/null; then
+	t_fail "vingest-fcgi master is running" "pid file: $VINGEST_FCGI_PID_FILE"
+	t_done
+fi
+want=${VINGEST_HTTP_PROCESSES:-$(awk -F' *= *' '/^\[/{s=$0} s=="[http]" && $1=="processes"{print $2}' "$VINGEST_CONFIG")}
+want=${want:-4}
+
+children() { pgrep -P "$master" | sort -n; }
+
+# Children may still be starting right after ./dev up: give them a moment.
+for ((i = 0; i < 50; i++)); do
+	[[ $(children | wc -l) == "$want" ]] && break
+	sleep 0.1
+done
+before=$(children)
+t_eq "master has http.processes ($want) children" "$(grep -c . <<<"$before")" "$want"
+
+# --- a child killed with SIGKILL is replaced
+
+victim=$(head -n 1 <<<"$before")
+kill -KILL "$victim"
+replaced=0
+for ((i = 0; i < 50; i++)); do
+	now=$(children)
+	if [[ $(grep -c . <<<"$now") == "$want" ]] && ! grep -qx "$victim" <<<"$now"; then
+		replaced=1
+		break
+	fi
+	sleep 0.1
+done
+t_eq "a SIGKILLed child is replaced within 5 s" "$replaced" 1
+t_eq "the master survives a child's death" "$(kill -0 "$master" 2>/dev/null && echo alive)" alive
+for _ in 1 2 3 4 5 6; do
+	api POST /v1/videos -F "file=@$FIX/clip-2s.mp4"
+	[[ $API_STATUS == 201 ]] || break
+done
+t_eq "uploads keep working after the replacement (6 in a row answer 201)" "$API_STATUS" 201
+
+# --- memory: a 50 MiB upload must stream, not be buffered in a child
+
+rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null; }
+
+big=$T_TMP/big-50MiB.mp4
+make_mp4 $((50 * 1024 * 1024)) "$big"
+big_sha=$(sha256sum "$big" | cut -d' ' -f1)
+
+declare -A idle peak
+for p in $(children); do
+	idle[$p]=$(rss_kb "$p")
+	peak[$p]=${idle[$p]}
+done
+
+sample() {
+	local p r
+	for p in $(children); do
+		r=$(rss_kb "$p") || continue
+		[[ -n $r ]] || continue
+		[[ -n ${idle[$p]:-} ]] || idle[$p]=$r # a child born during the upload
+		((r > ${peak[$p]:-0})) && peak[$p]=$r
+	done
+}
+
+API_STATUS=
+(
+	api POST /v1/videos -F "file=@$big"
+	printf '%s\n' "$API_STATUS" >"$T_TMP/big.status"
+	cp "$API_BODY" "$T_TMP/big.body"
+) &
+curl_pid=$!
+while kill -0 "$curl_pid" 2>/dev/null; do
+	sample
+	sleep 0.05
+done
+wait "$curl_pid"
+for ((i = 0; i < 10; i++)); do # and for a moment after the answer
+	sample
+	sleep 0.05
+done
+
+status=$(cat "$T_TMP/big.status" 2>/dev/null)
+t_eq "50 MiB upload answers 201" "$status" 201
+[[ $status == 201 ]] || head -c 300 "$T_TMP/big.body" | sed 's/^/#   body: /'
+t_eq "50 MiB upload: answer sha256 matches the file" "$(json .sha256 "$T_TMP/big.body")" "$big_sha"
+
+worst=0
+for p in "${!peak[@]}"; do
+	inc=$((peak[$p] - idle[$p]))
+	printf '# rss pid=%s idle=%skB peak=%skB increase=%skB\n' "$p" "${idle[$p]}" "${peak[$p]}" "$inc"
+	((inc > worst)) && worst=$inc
+done
+printf '# rss worst increase over idle during a 50 MiB upload: %s kB\n' "$worst"
+t_lt "no child's RSS grows by 8 MiB or more during a 50 MiB upload" "$worst" 8192
+rm -f -- "$big"
+
+t_done

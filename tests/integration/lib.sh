@@ -1,0 +1,205 @@
+# shellcheck shell=bash
+# lib.sh - helpers for the integration tests; each tests/integration/NN_*.sh
+# sources this file first.
+#
+# The tests start nothing: `./dev test` starts a private stack and runs each
+# script with VINGEST_VAR pointing at it (by hand: `VINGEST_VAR=var/test bash
+# tests/integration/10_upload.sh` against a stack brought up with the same
+# variables as ./dev test uses, below). Everything goes through lighttpd with
+# curl, and outcomes are checked in SQL and on disk.
+#
+# Output is TAP-like: one "ok - NAME" or "not ok - NAME" line per check,
+# "# ..." lines for diagnostics. ./dev test counts the ok / not ok lines.
+#
+# The test stack (see ./dev, test_stack_env):
+#   VINGEST_HTTP_PORT=18080, VINGEST_MEMCACHED_PORT=21211
+#   VINGEST_LIMITS_MAX_UPLOAD_BYTES=67108864 (64 MiB), so lighttpd's
+#   server.max-request-size is 64 MiB + 1 MiB = 66560 KiB. The tests rely on it:
+#     - 30_errors: a 64 MiB + 512 KiB file gets the app's JSON 413 too_large
+#       (lighttpd lets it through: it is under 65 MiB), and a declared
+#       Content-Length over 65 MiB gets lighttpd's own 413
+#     - 50_prefork: a 50 MiB upload fits
+#   Use TEST_LIMIT_BYTES below, not literal numbers.
+#
+# Helpers:
+#   t_ok NAME CMD...        runs CMD; ok if it exits 0 (its output shown on failure)
+#   t_eq NAME GOT WANT      ok if GOT equals WANT (string comparison)
+#   t_match NAME GOT ERE    ok if GOT matches the extended regex ERE
+#   t_lt NAME A B           ok if integer A < B
+#   t_pass NAME / t_fail NAME [DIAG...]
+#   sql "QUERY"             mariadb -N -B on the stack's database; prints the rows
+#   api METHOD PATH [curl args...]
+#                           request with the demo key (or $API_KEY if set; API_KEY=
+#                           for no Authorization at all); sets API_STATUS, and
+#                           API_BODY / API_HEADERS to files holding body and headers
+#   json FILTER [FILE]      jq -r FILTER on FILE (default: the last API_BODY)
+#   header NAME [FILE]      a response header's value (default: the last API_HEADERS)
+#   store_files             number of files (not directories) under the store
+#   make_mp4 BYTES FILE     a real MP4 (clip-2s.mp4 + a trailing `free` box of
+#                           random bytes) of exactly BYTES bytes
+#   new_user NAME           creates a user with vingestctl, prints its new key
+#   t_done                  prints the summary; exit status 1 if a check failed
+
+set -uo pipefail
+
+: "${VINGEST_VAR:?VINGEST_VAR must name the state directory of the running stack, as ./dev test sets it}"
+if [[ ! -r $VINGEST_VAR/dev.env ]]; then
+	echo "not ok - stack is up (no $VINGEST_VAR/dev.env: run ./dev up with the same VINGEST_VAR)"
+	exit 1
+fi
+# Exported so vingestctl and vingest-fcgi -t, run from tests, see the same
+# settings (VINGEST_DB_* are config overrides that match the stack's config).
+set -a
+# shellcheck source=/dev/null
+. "$VINGEST_VAR/dev.env"
+set +a
+
+T_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+FIX=$T_REPO/tests/fixtures
+STORE=$VINGEST_VAR/store
+# shellcheck disable=SC2034 # used by the test scripts
+STAGING=$STORE/staging
+# shellcheck disable=SC2034
+TEST_LIMIT_BYTES=${VINGEST_LIMITS_MAX_UPLOAD_BYTES:-67108864}
+
+T_N=0
+T_FAILED=0
+T_NAME=$(basename "$0" .sh)
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vingest-$T_NAME.XXXXXX")
+trap 'rm -rf -- "$T_TMP"' EXIT
+
+# ---------------------------------------------------------------- checks
+
+t_pass() {
+	T_N=$((T_N + 1))
+	printf 'ok - %s\n' "$1"
+}
+
+t_fail() {
+	local name=$1
+	shift
+	T_N=$((T_N + 1))
+	T_FAILED=$((T_FAILED + 1))
+	printf 'not ok - %s\n' "$name"
+	local d
+	for d in "$@"; do
+		printf '%s\n' "$d" | sed 's/^/#   /'
+	done
+}
+
+t_ok() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		t_pass "$name"
+	else
+		t_fail "$name" "command: $*" "exit: $?" "${out:0:2000}"
+	fi
+}
+
+t_eq() {
+	if [[ $2 == "$3" ]]; then
+		t_pass "$1"
+	else
+		t_fail "$1" "got:      '${2:0:2000}'" "expected: '${3:0:2000}'"
+	fi
+}
+
+t_match() {
+	if [[ $2 =~ $3 ]]; then
+		t_pass "$1"
+	else
+		t_fail "$1" "got:      '${2:0:2000}'" "expected to match: $3"
+	fi
+}
+
+t_lt() {
+	if [[ $2 =~ ^-?[0-9]+$ && $3 =~ ^-?[0-9]+$ ]] && (($2 < $3)); then
+		t_pass "$1"
+	else
+		t_fail "$1" "got:      $2" "expected: < $3"
+	fi
+}
+
+# Prints the last response, for a failing check's context.
+t_show_response() {
+	printf '#   status %s\n' "${API_STATUS:-?}"
+	[[ -n ${API_BODY:-} && -f $API_BODY ]] && head -c 600 "$API_BODY" | sed 's/^/#   body: /'
+	echo
+}
+
+t_done() {
+	printf '# %s: %d checks, %d failed\n' "$T_NAME" "$T_N" "$T_FAILED"
+	((T_FAILED == 0))
+	exit $?
+}
+
+# ---------------------------------------------------------------- the stack
+
+sql() {
+	mariadb --no-defaults -N -B --socket="$VINGEST_DB_SOCKET" -u"$VINGEST_DB_USER" \
+		"$VINGEST_DB_NAME" -e "$1"
+}
+
+# Escapes a string for a single-quoted SQL literal.
+sqlq() {
+	local s=${1//\\/\\\\}
+	printf '%s' "${s//\'/\'\'}"
+}
+
+T_API_SEQ=0
+api() {
+	local method=$1 path=$2
+	shift 2
+	T_API_SEQ=$((T_API_SEQ + 1))
+	API_BODY=$T_TMP/body.$T_API_SEQ
+	API_HEADERS=$T_TMP/headers.$T_API_SEQ
+	local key=${API_KEY-$VINGEST_API_KEY} auth=()
+	[[ -n $key ]] && auth=(-H "Authorization: Bearer $key")
+	API_STATUS=$(curl -sS -X "$method" "${auth[@]}" -o "$API_BODY" -D "$API_HEADERS" \
+		-w '%{http_code}' --max-time 120 "$@" "$VINGEST_URL$path") || API_STATUS=000
+}
+
+json() {
+	jq -r "$1" <"${2:-$API_BODY}" 2>/dev/null || echo "(not JSON)"
+}
+
+header() {
+	local name=$1 file=${2:-$API_HEADERS}
+	# Last header block only (curl writes one per response, 100-continue included).
+	awk -v want="$(tr '[:upper:]' '[:lower:]' <<<"$name")" '
+		/^HTTP\// { v = "" }
+		{ sub(/\r$/, "") }
+		{ i = index($0, ":"); if (i > 0 && tolower(substr($0, 1, i - 1)) == want) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v) } }
+		END { print v }' "$file"
+}
+
+store_files() {
+	find "$STORE" -type f 2>/dev/null | wc -l
+}
+
+make_mp4() {
+	local bytes=$1 out=$2 head payload
+	head=$(stat -c %s "$FIX/clip-2s.mp4")
+	payload=$((bytes - head - 8))
+	{
+		cat "$FIX/clip-2s.mp4"
+		# box header: 32-bit big-endian size (payload + 8), type "free"
+		# shellcheck disable=SC2059 # the format is the four escaped bytes
+		printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((((payload + 8) >> 24) & 255)) \
+			$((((payload + 8) >> 16) & 255)) $((((payload + 8) >> 8) & 255)) $(((payload + 8) & 255)))"
+		printf 'free'
+		head -c "$payload" /dev/urandom
+	} >"$out"
+}
+
+new_user() {
+	local name=$1
+	"$VINGEST_CTL" -c "$VINGEST_CONFIG" user add "$name" >/dev/null || return 1
+	"$VINGEST_CTL" -c "$VINGEST_CONFIG" key create "$name"
+}
+
+# A video's id as a SQL literal is safe only if it is a well-formed id.
+valid_id() {
+	[[ $1 =~ ^[0-9A-HJKMNP-TV-Z]{26}$ ]]
+}
