@@ -96,12 +96,15 @@ int main(int argc, char **argv)
 		}
 	}
 	{
+		/* Copies: the master rewrites argv (where optarg points) for its title. */
 		char *listen = vg_strdup(cfg->http.listen);
-		int status = master_run(path, cfg, fd, argc, argv);
+		char *config_path = vg_strdup(path);
+		int status = master_run(config_path, cfg, fd, argc, argv);
 
 		if (fd != 0)
 			listen_unlink(listen);
 		free(listen);
+		free(config_path);
 		return status;
 	}
 }

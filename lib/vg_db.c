@@ -97,8 +97,8 @@ int vg_db_ensure(struct vg_db *db)
 		return -1;
 	}
 	db->my = my;
-	if (mysql_query(my, "SET time_zone = '+00:00', "
-			    "SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED") != 0) {
+	if (mysql_query(my, "SET time_zone = '+00:00'") != 0 ||
+	    mysql_query(my, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED") != 0) {
 		fail(db, mysql_errno(my), mysql_error(my), "session setup");
 		vg_db_close(db);
 		return -1;
