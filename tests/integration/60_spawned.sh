@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# 60_spawned: vingest-fcgi works when the web server spawns it with the
+# listening socket on fd 0 (lighttpd's bin-path), recycles children after
+# http.max_requests, and stops when the web server stops it.
+. "$(dirname "$0")/lib.sh"
+
+port=18181
+dir=$T_TMP/spawn
+mkdir -p "$dir/uploads"
+conf=$dir/lighttpd.conf
+# lighttpd does not pass its environment to spawned backends: name what vingest needs.
+cat >"$conf" <<CONF
+server.modules = ("mod_fastcgi")
+server.document-root = "$dir"
+server.bind = "127.0.0.1"
+server.port = $port
+server.pid-file = "$dir/lighttpd.pid"
+server.errorlog = "$dir/lighttpd.err"
+server.upload-dirs = ("$dir/uploads")
+fastcgi.server = ( "/" => ((
+	"socket" => "$dir/fcgi.sock",
+	"bin-path" => "$VINGEST_FCGI_BIN -c $VINGEST_CONFIG",
+	"max-procs" => 1,
+	"check-local" => "disable",
+	"bin-environment" => (
+		"VINGEST_HTTP_PROCESSES" => "2",
+		"VINGEST_HTTP_MAX_REQUESTS" => "5",
+		"ASAN_OPTIONS" => "${ASAN_OPTIONS:-}",
+	),
+)) )
+CONF
+
+lighttpd -f "$conf" 2>"$dir/start.err"
+for ((i = 0; i < 100; i++)); do
+	[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz") == 200 ]] && break
+	sleep 0.1
+done
+lpid=$(cat "$dir/lighttpd.pid" 2>/dev/null)
+t_ok "lighttpd spawns vingest-fcgi through bin-path and /healthz answers" \
+	curl -sf "http://127.0.0.1:$port/healthz"
+
+# The spawned master is lighttpd's child and inherited its socket on fd 0.
+master=$(pgrep -P "$lpid" -f 'vingest-fcgi' | head -n 1)
+t_match "the spawned process is a vingest-fcgi master" "$(tr '\0' ' ' <"/proc/$master/cmdline" 2>/dev/null)" 'vingest-fcgi: master'
+t_match "its fd 0 is a socket" "$(readlink "/proc/$master/fd/0" 2>/dev/null)" '^socket:'
+t_ok "the master logged that it uses the inherited socket" \
+	grep -q 'listening socket on fd 0' "$dir/lighttpd.err"
+
+saved_url=$VINGEST_URL
+VINGEST_URL=http://127.0.0.1:$port
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4"
+t_eq "an upload through the spawned instance answers 201" "$API_STATUS" 201
+id=$(json .id)
+t_eq "its video row exists" "$(sql "SELECT COUNT(*) FROM videos WHERE id='$(sqlq "$id")'")" 1
+
+# --- recycling: with max_requests = 5 and 2 children, 30 requests retire them all
+before=$(pgrep -P "$master" | sort -n)
+codes=""
+for ((i = 0; i < 30; i++)); do
+	codes+=$(curl -s -o /dev/null -w '%{http_code} ' "$VINGEST_URL/healthz")
+done
+after=$(pgrep -P "$master" | sort -n)
+t_eq "all 30 requests answered 200 while children were recycled" \
+	"$(tr ' ' '\n' <<<"$codes" | grep -c '^200$')" 30
+# 30 requests at 5 per child need at least 6 children: some of the first ones retired.
+t_lt "children from before the 30 requests were retired and replaced" \
+	"$(comm -12 <(echo "$before") <(echo "$after") | grep -c .)" 2
+t_eq "the master still keeps 2 children" "$(grep -c . <<<"$after")" 2
+t_ok "the master logged the recycling" grep -q 'recycling child after max_requests' "$dir/lighttpd.err"
+t_eq "the master itself was not replaced" "$(kill -0 "$master" 2>/dev/null && echo alive)" alive
+VINGEST_URL=$saved_url
+
+# --- lighttpd stopping stops the spawned master and its children
+kill -TERM "$lpid"
+gone=0
+for ((i = 0; i < 100; i++)); do
+	if ! kill -0 "$master" 2>/dev/null; then
+		gone=1
+		break
+	fi
+	sleep 0.1
+done
+t_eq "stopping lighttpd stops the spawned master within 10 s" "$gone" 1
+if ((gone == 0)); then
+	kill -KILL "$master" 2>/dev/null
+fi
+t_done
