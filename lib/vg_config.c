@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef VG_SYSCONFDIR
 #define VG_SYSCONFDIR "/etc"
@@ -203,7 +204,8 @@ static int check_whole(struct load_ctx *x)
 			c->workers.max);
 		return -1;
 	}
-	if (strncmp(c->http.listen, "unix:/", 6) != 0 && !strchr(c->http.listen, ':')) {
+	if (strncmp(c->http.listen, "unix:", 5) == 0 ? c->http.listen[5] != '/'
+						     : !strchr(c->http.listen, ':')) {
 		set_err(x, "[http] listen: '%s' is neither unix:/absolute/path nor host:port",
 			c->http.listen);
 		return -1;
@@ -219,6 +221,8 @@ int vg_config_load(struct vg_config *c, const char *path, char *err, size_t errs
 {
 	struct load_ctx x = {c, err, errsz, 0};
 	char why[256], name[96];
+	struct stat st;
+	FILE *f;
 	int line;
 
 	memset(c, 0, sizeof(*c));
@@ -229,11 +233,19 @@ int vg_config_load(struct vg_config *c, const char *path, char *err, size_t errs
 			abort(); /* a default the parser refuses is a bug */
 	c->path = vg_strdup(path);
 
-	line = ini_parse(path, on_ini_value, &x);
-	if (line == -1) {
+	f = fopen(path, "r");
+	if (!f) {
 		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* fopen(3) opens a directory; reading it fails, which inih takes for an empty file. */
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: cannot open: not a regular file", path);
+		fclose(f);
+		goto fail;
+	}
+	line = ini_parse_file(f, on_ini_value, &x);
+	fclose(f);
 	if (line != 0) {
 		char inner[512];
 

@@ -6,6 +6,7 @@
  */
 #include "vg_time.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -39,12 +40,18 @@ void vg_time_sql(int64_t us, char *out, size_t outsz)
 
 int vg_time_sql_to_rfc3339(const char *sql, char *out, size_t outsz)
 {
+	static const char shape[] = "dddd-dd-dd dd:dd:dd";
 	size_t n = strlen(sql);
 
-	/* "YYYY-MM-DD HH:MM:SS" optionally followed by ".ffffff" */
-	if (n < 19 || n > 26 || sql[4] != '-' || sql[7] != '-' || sql[10] != ' ' ||
-	    sql[13] != ':' || sql[16] != ':')
+	/* "YYYY-MM-DD HH:MM:SS" optionally followed by "." and 1 to 6 digits */
+	if (n < 19 || n > 26 || n == 20)
 		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char want = i < 19 ? shape[i] : i == 19 ? '.' : 'd';
+
+		if (want == 'd' ? !isdigit((unsigned char)sql[i]) : sql[i] != want)
+			return -1;
+	}
 	if (snprintf(out, outsz, "%.10sT%sZ", sql, sql + 11) >= (int)outsz)
 		return -1;
 	return 0;

@@ -388,6 +388,12 @@ static void refused(const char *what, const char *text, const char *needles[])
 	memset(&c, 0x5a, sizeof(c)); /* garbage in: load must not trust it */
 	rc = load_text(&c, text, err);
 	is_int(rc, -1, "%s: refused", what);
+	if (rc != -1) {
+		/* accepted: there is no message to check (one failure per bug) */
+		vg_config_free(&c);
+		remove_tmp();
+		return;
+	}
 	ok(contains(err, tmp_path), "%s: message names the file", what);
 	for (int i = 0; needles[i]; i++) {
 		int has = contains(err, needles[i]);
