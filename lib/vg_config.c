@@ -63,12 +63,19 @@ static const struct key keys[] = {
 	STR(processor, url, "http://127.0.0.1:8090/process"),
 	INT(processor, timeout_seconds, 120, 1, 86400),
 	INT(processor, max_rps, 100, 0, 1000000),
+	INT(processor, breaker_threshold, 5, 1, 1000),
+	INT(processor, breaker_cooldown_seconds, 10, 1, 3600),
 	INT(jobs, lease_seconds, 300, 5, 86400),
 	INT(jobs, max_attempts, 10, 1, 1000),
 	INT(jobs, batch, 10, 1, 1000),
+	INT(jobs, backoff_base_seconds, 5, 1, 86400),
+	INT(jobs, backoff_max_seconds, 3600, 1, 604800),
 	INT(workers, min, 1, 0, 1024),
 	INT(workers, max, 8, 1, 1024),
 	INT(workers, concurrency, 64, 1, 10000),
+	INT(workers, drain_seconds, 60, 1, 3600),
+	INT(workers, heartbeat_timeout_seconds, 30, 2, 3600),
+	INT(workers, idle_seconds, 30, 1, 86400),
 	INT(limits, max_upload_bytes, 314572800, 1, 1099511627776LL),
 	INT(limits, max_duration_seconds, 15, 1, 86400),
 	INT(limits, uploads_per_minute, 0, 0, 1000000),
@@ -202,6 +209,18 @@ static int check_whole(struct load_ctx *x)
 	if (c->workers.min > c->workers.max) {
 		set_err(x, "[workers] min: %lld is greater than max (%lld)", c->workers.min,
 			c->workers.max);
+		return -1;
+	}
+	if (c->jobs.backoff_base_seconds > c->jobs.backoff_max_seconds) {
+		set_err(x, "[jobs] backoff_base_seconds: %lld is greater than backoff_max_seconds (%lld)",
+			c->jobs.backoff_base_seconds, c->jobs.backoff_max_seconds);
+		return -1;
+	}
+	if (c->workers.heartbeat_timeout_seconds * 2 > c->jobs.lease_seconds) {
+		set_err(x, "[workers] heartbeat_timeout_seconds: %lld must be at most half of "
+			   "jobs.lease_seconds (%lld), so a hung worker is replaced before its "
+			   "leases expire",
+			c->workers.heartbeat_timeout_seconds, c->jobs.lease_seconds);
 		return -1;
 	}
 	if (strncmp(c->http.listen, "unix:", 5) == 0 ? c->http.listen[5] != '/'

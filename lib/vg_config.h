@@ -47,16 +47,23 @@ struct vg_config {
 		char *url;
 		long long timeout_seconds;
 		long long max_rps;
+		long long breaker_threshold;
+		long long breaker_cooldown_seconds;
 	} processor;
 	struct {
 		long long lease_seconds;
 		long long max_attempts;
 		long long batch;
+		long long backoff_base_seconds;
+		long long backoff_max_seconds;
 	} jobs;
 	struct {
 		long long min;
 		long long max;
 		long long concurrency;
+		long long drain_seconds;
+		long long heartbeat_timeout_seconds;
+		long long idle_seconds;
 	} workers;
 	struct {
 		long long max_upload_bytes;
