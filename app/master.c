@@ -5,6 +5,7 @@
 #include "child.h"
 #include "vg_config.h"
 #include "vg_log.h"
+#include "vg_proctitle.h"
 #include "vg_time.h"
 
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,8 +44,6 @@ struct master {
 	unsigned generation;
 	int64_t drain_started_ms;
 	int term_sent, kill_sent;
-	int argc;
-	char **argv;
 };
 
 static int sigpipe_fd[2] = {-1, -1};
@@ -78,28 +76,6 @@ static int install_signals(void)
 	return 0;
 }
 
-/* Process titles: `ps` shows "vingest-fcgi: master" and "vingest-fcgi: child". */
-static void set_title(struct master *m, const char *title)
-{
-	char *start = m->argv[0], *end = m->argv[0];
-	char comm[16];
-
-	for (int i = 0; i < m->argc; i++)
-		if (m->argv[i] == end || m->argv[i] == end + 1)
-			end = m->argv[i] + strlen(m->argv[i]);
-	if (end > start) {
-		size_t room = (size_t)(end - start);
-
-		snprintf(start, room + 1, "vingest-fcgi: %s", title);
-		for (size_t k = strlen(start); k < room; k++)
-			start[k] = '\0';
-		for (int i = 1; i < m->argc; i++)
-			m->argv[i] = start + room; /* an empty string: the NUL at the end */
-	}
-	snprintf(comm, sizeof(comm), "vg-fcgi-%s", title);
-	prctl(PR_SET_NAME, comm, 0, 0, 0);
-}
-
 static void spawn(struct master *m, struct slot *s)
 {
 	pid_t pid = fork();
@@ -120,7 +96,7 @@ static void spawn(struct master *m, struct slot *s)
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGCHLD, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
-		set_title(m, "child");
+		vg_proctitle_set("vingest-fcgi", "child", "vg-fcgi-child");
 		status = child_main(m->cfg, m->listen_fd);
 		vg_config_free(m->cfg);
 		free(m->cfg);
@@ -280,8 +256,7 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 	m.config_path = config_path;
 	m.cfg = cfg;
 	m.listen_fd = listen_fd;
-	m.argc = argc;
-	m.argv = argv;
+	vg_proctitle_init(argc, argv);
 	m.wanted = (size_t)cfg->http.processes;
 	m.nslots = m.wanted;
 	m.slots = calloc(m.nslots, sizeof(*m.slots));
@@ -289,7 +264,7 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 		vg_error("msg=\"cannot set up the master\" error=\"%s\"", strerror(errno));
 		return 1;
 	}
-	set_title(&m, "master");
+	vg_proctitle_set("vingest-fcgi", "master", "vg-fcgi-master");
 	vg_info("msg=\"master started\" listen=\"%s\" processes=%zu max_requests=%lld",
 		cfg->http.listen, m.wanted, cfg->http.max_requests);
 

@@ -124,6 +124,21 @@ int vg_cache_set(struct vg_cache *c, const char *key, const char *val, size_t le
 	return 0;
 }
 
+int vg_cache_add(struct vg_cache *c, const char *key, const char *val, size_t len, unsigned ttl)
+{
+	memcached_return_t rc;
+
+	if (!c->mc)
+		return -1;
+	rc = memcached_add(c->mc, key, strlen(key), val, len, (time_t)ttl, 0);
+	if (rc == MEMCACHED_SUCCESS)
+		return 1;
+	if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)
+		return 0;
+	note(c, "add", rc);
+	return -1;
+}
+
 int vg_cache_delete(struct vg_cache *c, const char *key)
 {
 	memcached_return_t rc;

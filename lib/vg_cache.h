@@ -34,6 +34,9 @@ long long vg_cache_incr(struct vg_cache *c, const char *key, uint64_t delta, uns
 int vg_cache_get(struct vg_cache *c, const char *key, char *buf, size_t bufsz);
 /* Stores val for ttl seconds. 0 or -1. */
 int vg_cache_set(struct vg_cache *c, const char *key, const char *val, size_t len, unsigned ttl);
+/* Stores val only if key is absent: 1 stored, 0 it existed, -1 error.
+ * The one-winner primitive (a single breaker probe across the fleet). */
+int vg_cache_add(struct vg_cache *c, const char *key, const char *val, size_t len, unsigned ttl);
 /* Deletes key; absent is success. 0 or -1. */
 int vg_cache_delete(struct vg_cache *c, const char *key);
 

@@ -1,0 +1,107 @@
+/*
+ * janitor.c - the lease reaper (see janitor.h).
+ *
+ * A job stays `running` only while its worker renews the lease. If the
+ * worker died (kill -9, host lost) or stalled (SIGSTOP, a hung disk), the
+ * lease runs out and the reaper makes the job ready again - with a new
+ * lease_token at the next claim, so the stalled worker, should it wake up,
+ * is fenced out of every write. The reap uses SKIP LOCKED on the lease
+ * index so it never waits on a worker finishing the same job.
+ */
+#include "janitor.h"
+#include "vg_config.h"
+#include "vg_db.h"
+#include "vg_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define REAP_BATCH 100
+
+static const char held_sql[] = "SELECT IS_USED_LOCK('vingest.janitor') = CONNECTION_ID()";
+static const char lock_sql[] = "SELECT GET_LOCK('vingest.janitor', 0)";
+static const char expired_sql[] =
+	"SELECT id, lease_token, attempts >= max_attempts FROM jobs "
+	"WHERE state = 'running' AND lease_expires_at < UTC_TIMESTAMP(6) "
+	"ORDER BY lease_expires_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char ready_sql[] =
+	"UPDATE jobs SET state = 'ready', run_after = UTC_TIMESTAMP(6), lease_owner = NULL, "
+	"lease_token = NULL, lease_expires_at = NULL, "
+	"last_error = 'lease expired: the worker died or stalled' WHERE id = ? AND lease_token = ?";
+static const char dead_sql[] =
+	"UPDATE jobs SET state = 'dead', finished_at = UTC_TIMESTAMP(6), lease_expires_at = NULL, "
+	"last_error = 'lease expired on the last attempt' WHERE id = ? AND lease_token = ?";
+static const char video_ready_sql[] =
+	"UPDATE videos v JOIN jobs j ON j.video_id = v.id SET v.status = 'queued' "
+	"WHERE j.id = ? AND v.status = 'processing'";
+static const char video_dead_sql[] =
+	"UPDATE videos v JOIN jobs j ON j.video_id = v.id SET v.status = 'failed' "
+	"WHERE j.id = ? AND v.status <> 'deleted'";
+static const char attempt_sql[] =
+	"UPDATE job_attempts SET finished_at = UTC_TIMESTAMP(6), outcome = 'lost', "
+	"error = 'lease expired' WHERE job_id = ? AND lease_token = ?";
+static const char stale_workers_sql[] =
+	"DELETE FROM workers WHERE heartbeat_at < UTC_TIMESTAMP(6) - INTERVAL 1 HOUR";
+
+int janitor_acquire(struct vg_db *db)
+{
+	struct vg_db_result res;
+	int mine;
+
+	/* Already ours? (GET_LOCK again would nest the lock, not just confirm it.) */
+	if (vg_db_query(db, held_sql, NULL, 0, &res) != 1)
+		return -1;
+	mine = vg_db_cell(&res, 0, 0) && strcmp(vg_db_cell(&res, 0, 0), "1") == 0;
+	vg_db_result_free(&res);
+	if (mine)
+		return 1;
+	if (vg_db_query(db, lock_sql, NULL, 0, &res) != 1)
+		return -1;
+	mine = vg_db_cell(&res, 0, 0) && strcmp(vg_db_cell(&res, 0, 0), "1") == 0;
+	vg_db_result_free(&res);
+	if (mine)
+		vg_info("msg=\"this supervisor is the fleet's janitor now\"");
+	return mine;
+}
+
+int janitor_reap(struct vg_db *db, const struct vg_config *cfg)
+{
+	struct vg_db_result res;
+	long long n;
+
+	(void)cfg;
+	if (vg_db_begin(db) < 0)
+		return -1;
+	{
+		struct vg_db_param p[] = {vg_p_i64(REAP_BATCH)};
+
+		n = vg_db_query(db, expired_sql, p, VG_DB_NPARAMS(p), &res);
+	}
+	if (n < 0)
+		goto fail;
+	for (long long i = 0; i < n; i++) {
+		const char *id = vg_db_cell(&res, (size_t)i, 0);
+		const char *token = vg_db_cell(&res, (size_t)i, 1);
+		int used_up = strcmp(vg_db_cell(&res, (size_t)i, 2), "1") == 0;
+		long long jid = strtoll(id, NULL, 10);
+		struct vg_db_param jp[] = {vg_p_i64(jid), vg_p_str(token)};
+		struct vg_db_param vp[] = {vg_p_i64(jid)};
+
+		if (vg_db_exec(db, used_up ? dead_sql : ready_sql, jp, VG_DB_NPARAMS(jp)) < 0 ||
+		    vg_db_exec(db, used_up ? video_dead_sql : video_ready_sql, vp, VG_DB_NPARAMS(vp)) < 0 ||
+		    vg_db_exec(db, attempt_sql, jp, VG_DB_NPARAMS(jp)) < 0) {
+			vg_db_result_free(&res);
+			goto fail;
+		}
+		vg_warn("msg=\"lease expired; job %s\" job_id=%lld", used_up ? "dead" : "ready again",
+			jid);
+	}
+	vg_db_result_free(&res);
+	if (vg_db_commit(db) < 0)
+		return -1;
+	vg_db_exec(db, stale_workers_sql, NULL, 0);
+	return (int)n;
+fail:
+	vg_db_rollback(db);
+	return -1;
+}

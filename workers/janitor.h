@@ -1,0 +1,24 @@
+/*
+ * janitor.h - fleet-wide housekeeping, run by exactly one supervisor.
+ *
+ * Whichever supervisor holds the MySQL named lock `vingest.janitor` is the
+ * janitor; the lock lives as long as that supervisor's connection, so if its
+ * host dies another supervisor takes over on its next try.
+ */
+#ifndef VG_WORKERS_JANITOR_H
+#define VG_WORKERS_JANITOR_H
+
+struct vg_db;
+struct vg_config;
+
+/* Tries to become (or confirms being) the janitor. 1 yes, 0 another is, -1 db error. */
+int janitor_acquire(struct vg_db *db);
+
+/*
+ * Returns running jobs whose lease expired to ready (the attempt counts;
+ * attempts used up makes them dead), in batches of at most 100, and removes
+ * `workers` rows silent for an hour. Returns the number of jobs reaped, or -1.
+ */
+int janitor_reap(struct vg_db *db, const struct vg_config *cfg);
+
+#endif

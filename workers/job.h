@@ -1,0 +1,52 @@
+/*
+ * job.h - one claimed job as a worker process holds it.
+ *
+ * A job is claimed (claim.c), called (call.c), its lease renewed while the
+ * call runs and finished (lease.c) - every write after the claim is fenced by
+ * lease_token, so a worker that lost its lease can no longer change the row.
+ */
+#ifndef VG_WORKERS_JOB_H
+#define VG_WORKERS_JOB_H
+
+#include "vg_id.h"
+
+#include <stdint.h>
+
+#define JOB_TOKEN_LEN 32
+
+struct job {
+	long long id;
+	char video_id[VG_ID_LEN + 1];
+	unsigned attempt;      /* this attempt's number (attempts after the claim) */
+	unsigned max_attempts;
+	char token[JOB_TOKEN_LEN + 1]; /* lease_token: the fence */
+
+	/* what the processing service is told about the video */
+	long long size;
+	char sha256[65];
+	char *content_type; /* may be NULL */
+	char *container;    /* may be NULL */
+	long long duration_ms; /* -1: unknown */
+	char object_key[64];
+
+	/* call state (call.c) */
+	void *easy;          /* CURL * of the request in flight, or NULL */
+	void *headers;       /* struct curl_slist * */
+	char *request_body;  /* the JSON sent */
+	char *response;      /* bounded response body */
+	size_t response_len;
+	int response_truncated;
+	long retry_after_s;  /* from a Retry-After header, -1 if none */
+	char *status_url;    /* after a 202 */
+	int64_t poll_at_ms;  /* next status poll (monotonic), 0: none pending */
+	int64_t call_deadline_ms; /* give up on the whole call (202 polling included) */
+	int64_t claimed_ms;
+
+	struct job *next;
+};
+
+/* Frees j and everything it owns, including a request still attached to it
+ * (the caller removed it from the multi handle). */
+void job_free(struct job *j);
+
+#endif

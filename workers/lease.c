@@ -1,0 +1,128 @@
+/*
+ * lease.c - fenced renewals and outcomes (see lease.h).
+ *
+ * Each outcome is one transaction: the fenced job UPDATE decides; only if it
+ * matched does the video row and the attempt row follow, so the three never
+ * disagree. A deadlock retries the whole transaction.
+ */
+#include "lease.h"
+#include "job.h"
+#include "vg_config.h"
+#include "vg_db.h"
+#include "vg_log.h"
+
+#include <stdio.h>
+
+#define TRIES 3
+
+static const char renew_sql[] =
+	"UPDATE jobs SET lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND "
+	"WHERE id = ? AND lease_token = ? AND state = 'running'";
+
+static const char done_job_sql[] =
+	"UPDATE jobs SET state = 'done', finished_at = UTC_TIMESTAMP(6), last_http_status = ?, "
+	"last_error = NULL, lease_expires_at = NULL "
+	"WHERE id = ? AND lease_token = ? AND state = 'running'";
+static const char done_video_sql[] =
+	"UPDATE videos SET status = 'processed', result = ? WHERE id = ? AND status <> 'deleted'";
+
+static const char retry_job_sql[] =
+	"UPDATE jobs SET state = 'ready', run_after = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND, "
+	"attempts = attempts - ?, last_http_status = ?, last_error = ?, lease_owner = NULL, "
+	"lease_token = NULL, lease_expires_at = NULL "
+	"WHERE id = ? AND lease_token = ? AND state = 'running'";
+static const char retry_video_sql[] =
+	"UPDATE videos SET status = 'queued' WHERE id = ? AND status = 'processing'";
+
+static const char dead_job_sql[] =
+	"UPDATE jobs SET state = 'dead', finished_at = UTC_TIMESTAMP(6), last_http_status = ?, "
+	"last_error = ?, lease_expires_at = NULL "
+	"WHERE id = ? AND lease_token = ? AND state = 'running'";
+static const char dead_video_sql[] =
+	"UPDATE videos SET status = 'failed' WHERE id = ? AND status <> 'deleted'";
+
+static const char attempt_sql[] =
+	"UPDATE job_attempts SET finished_at = UTC_TIMESTAMP(6), outcome = ?, http_status = ?, "
+	"error = ? WHERE job_id = ? AND lease_token = ?";
+
+int lease_renew(struct vg_db *db, const struct vg_config *cfg, const struct job *j)
+{
+	struct vg_db_param p[] = {vg_p_i64(cfg->jobs.lease_seconds), vg_p_i64(j->id),
+				  vg_p_str(j->token)};
+	long long n = vg_db_exec(db, renew_sql, p, VG_DB_NPARAMS(p));
+
+	if (n < 0)
+		return -1;
+	/* MariaDB counts matched-but-unchanged rows as 0 only if nothing changed;
+	 * the expiry always moves forward, so 0 means the fence did not match. */
+	return n > 0;
+}
+
+static struct vg_db_param status_param(int http_status)
+{
+	return http_status > 0 ? vg_p_i64(http_status) : vg_p_str(NULL);
+}
+
+/* Runs job_sql (fenced), then video_sql and the attempt update, in one transaction. */
+static int outcome(struct vg_db *db, const struct job *j, const char *job_sql,
+		   const struct vg_db_param *jp, size_t njp, const char *video_sql,
+		   const struct vg_db_param *vp, size_t nvp, const char *attempt_outcome,
+		   int http_status, const char *error)
+{
+	for (int tries = 0; tries < TRIES; tries++) {
+		long long n;
+
+		if (vg_db_begin(db) < 0)
+			return -1;
+		n = vg_db_exec(db, job_sql, jp, njp);
+		if (n == 0) {
+			vg_db_rollback(db);
+			return 0;
+		}
+		if (n == 1 && vg_db_exec(db, video_sql, vp, nvp) >= 0) {
+			struct vg_db_param ap[] = {vg_p_str(attempt_outcome), status_param(http_status),
+						   vg_p_str(error), vg_p_i64(j->id), vg_p_str(j->token)};
+
+			if (vg_db_exec(db, attempt_sql, ap, VG_DB_NPARAMS(ap)) >= 0 &&
+			    vg_db_commit(db) == 0)
+				return 1;
+		}
+		if (db->my)
+			vg_db_rollback(db);
+		if (db->last_errno != VG_DB_ER_LOCK_DEADLOCK &&
+		    db->last_errno != VG_DB_ER_LOCK_WAIT_TIMEOUT)
+			return -1;
+	}
+	return -1;
+}
+
+int lease_done(struct vg_db *db, const struct job *j, int http_status, const char *result_json)
+{
+	struct vg_db_param jp[] = {status_param(http_status), vg_p_i64(j->id), vg_p_str(j->token)};
+	struct vg_db_param vp[] = {vg_p_str(result_json), vg_p_str(j->video_id)};
+
+	return outcome(db, j, done_job_sql, jp, VG_DB_NPARAMS(jp), done_video_sql, vp,
+		       VG_DB_NPARAMS(vp), "done", http_status, NULL);
+}
+
+int lease_retry(struct vg_db *db, const struct job *j, int http_status, const char *error,
+		double delay_s, int refund)
+{
+	struct vg_db_param jp[] = {vg_p_i64((long long)(delay_s * 1e6)), vg_p_i64(refund ? 1 : 0),
+				   status_param(http_status), vg_p_str(error), vg_p_i64(j->id),
+				   vg_p_str(j->token)};
+	struct vg_db_param vp[] = {vg_p_str(j->video_id)};
+
+	return outcome(db, j, retry_job_sql, jp, VG_DB_NPARAMS(jp), retry_video_sql, vp,
+		       VG_DB_NPARAMS(vp), refund ? "released" : "retry", http_status, error);
+}
+
+int lease_dead(struct vg_db *db, const struct job *j, int http_status, const char *error)
+{
+	struct vg_db_param jp[] = {status_param(http_status), vg_p_str(error), vg_p_i64(j->id),
+				   vg_p_str(j->token)};
+	struct vg_db_param vp[] = {vg_p_str(j->video_id)};
+
+	return outcome(db, j, dead_job_sql, jp, VG_DB_NPARAMS(jp), dead_video_sql, vp,
+		       VG_DB_NPARAMS(vp), "dead", http_status, error);
+}

@@ -1,0 +1,35 @@
+/*
+ * lease.h - every write a worker makes after the claim, fenced by lease_token.
+ *
+ * Each statement says WHERE id = ? AND lease_token = ?: a worker that stalled
+ * past its lease (SIGSTOP, a long GC pause, a network split) and whose job
+ * the janitor handed to another worker matches zero rows, and so can neither
+ * renew, finish nor fail the job it no longer owns. Without the fence two
+ * workers could both record an outcome for one job.
+ *
+ * Returns: 1 written, 0 the lease was lost (drop the job), -1 database error.
+ */
+#ifndef VG_WORKERS_LEASE_H
+#define VG_WORKERS_LEASE_H
+
+struct job;
+struct vg_db;
+struct vg_config;
+
+/* Extends the lease by jobs.lease_seconds from now. */
+int lease_renew(struct vg_db *db, const struct vg_config *cfg, const struct job *j);
+
+/* Job done, video processed, result stored. result_json may be NULL. */
+int lease_done(struct vg_db *db, const struct job *j, int http_status, const char *result_json);
+
+/*
+ * Back to ready after delay_s. refund: the call never reached the service
+ * (or was abandoned by a drain), so the attempt does not count.
+ */
+int lease_retry(struct vg_db *db, const struct job *j, int http_status, const char *error,
+		double delay_s, int refund);
+
+/* Dead-lettered: job dead, video failed, history kept. */
+int lease_dead(struct vg_db *db, const struct job *j, int http_status, const char *error);
+
+#endif

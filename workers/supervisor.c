@@ -1,0 +1,448 @@
+/*
+ * supervisor.c - the worker pool's coordinator (see supervisor.h).
+ */
+#include "supervisor.h"
+#include "janitor.h"
+#include "scoreboard.h"
+#include "worker.h"
+#include "vg_alloc.h"
+#include "vg_config.h"
+#include "vg_db.h"
+#include "vg_log.h"
+#include "vg_proctitle.h"
+#include "vg_time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SLOTS            1024 /* workers.max can never exceed this (config range) */
+#define TICK_MS          200
+#define SCALE_EVERY_MS   2000
+#define JANITOR_EVERY_MS 5000
+#define BEAT_EVERY_MS    5000
+#define CRASH_WINDOW_MS  10000
+#define BACKOFF_MAX_MS   30000
+#define KILL_GRACE_MS    10000
+
+struct wslot {
+	pid_t pid;
+	int64_t started_ms;
+	int64_t next_start_ms;
+	int crashes;
+	int retiring; /* told to drain: do not count it, do not refill */
+};
+
+struct supervisor {
+	const char *config_path;
+	struct vg_config *cfg;
+	struct scoreboard_slot *board;
+	struct wslot slots[SLOTS];
+	size_t target;
+	int draining;
+	int64_t drain_started_ms;
+	int term_sent, kill_sent;
+	struct vg_db db;
+	long long row_id;
+	int janitor;
+	int64_t next_scale_ms, next_janitor_ms, next_beat_ms, idle_since_ms;
+	char host[256];
+};
+
+static int sigpipe_fd[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	char c = (char)sig;
+	int saved = errno;
+
+	if (write(sigpipe_fd[1], &c, 1) < 0) {
+	}
+	errno = saved;
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+	int sigs[] = {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGCHLD};
+
+	if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static size_t alive(const struct supervisor *s, int count_retiring)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < SLOTS; i++)
+		if (s->slots[i].pid > 0 && (count_retiring || !s->slots[i].retiring))
+			n++;
+	return n;
+}
+
+static void spawn(struct supervisor *s, size_t i)
+{
+	struct wslot *w = &s->slots[i];
+	pid_t pid;
+
+	atomic_store(&s->board[i].heartbeat_ms, vg_mono_ms());
+	atomic_store(&s->board[i].in_flight, 0);
+	atomic_store(&s->board[i].state, WORKER_STARTING);
+	pid = fork();
+	if (pid < 0) {
+		vg_error("msg=\"fork failed\" error=\"%s\"", strerror(errno));
+		w->next_start_ms = vg_mono_ms() + 1000;
+		return;
+	}
+	if (pid == 0) {
+		int status;
+
+		close(sigpipe_fd[0]);
+		close(sigpipe_fd[1]);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		vg_db_close(&s->db); /* the parent's connection is the parent's */
+		vg_proctitle_set("vingest-workers", "worker", "vg-worker");
+		status = worker_main(s->cfg, &s->board[i]);
+		vg_config_free(s->cfg);
+		free(s->cfg);
+		exit(status);
+	}
+	w->pid = pid;
+	w->started_ms = vg_mono_ms();
+	w->retiring = 0;
+}
+
+static const char unregister_sql[] =
+	"DELETE FROM workers WHERE host = ? AND pid = ? AND role = 'worker'";
+
+static void reap(struct supervisor *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		int64_t now = vg_mono_ms(), lived;
+		int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		struct wslot *w = NULL;
+
+		for (size_t i = 0; i < SLOTS; i++)
+			if (s->slots[i].pid == pid)
+				w = &s->slots[i];
+		if (!w)
+			continue;
+		lived = now - w->started_ms;
+		w->pid = 0;
+		w->retiring = 0;
+		if (clean) {
+			vg_info("msg=\"worker exited\" worker=%ld lived_ms=%lld", (long)pid,
+				(long long)lived);
+			w->crashes = 0;
+			w->next_start_ms = now;
+			continue;
+		}
+		{
+			/* It could not remove its own row. */
+			struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(pid)};
+
+			vg_db_exec(&s->db, unregister_sql, p, VG_DB_NPARAMS(p));
+		}
+		w->crashes = lived < CRASH_WINDOW_MS ? w->crashes + 1 : 1;
+		{
+			int64_t delay = 0;
+
+			if (w->crashes > 1) {
+				delay = 100;
+				for (int k = 2; k < w->crashes && delay < BACKOFF_MAX_MS; k++)
+					delay *= 2;
+				if (delay > BACKOFF_MAX_MS)
+					delay = BACKOFF_MAX_MS;
+			}
+			w->next_start_ms = now + delay;
+			vg_error("msg=\"worker died; replacing\" worker=%ld %s=%d lived_ms=%lld "
+				 "crashes=%d respawn_in_ms=%lld",
+				 (long)pid, WIFSIGNALED(status) ? "signal" : "status",
+				 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+				 (long long)lived, w->crashes, (long long)delay);
+		}
+	}
+}
+
+/* A worker whose loop stopped turning (stuck in a syscall, SIGSTOPped, spinning
+ * without reaching its heartbeat) is killed; reap() replaces it. */
+static void kill_stale(struct supervisor *s, int64_t now)
+{
+	int64_t limit = s->cfg->workers.heartbeat_timeout_seconds * 1000;
+
+	for (size_t i = 0; i < SLOTS; i++) {
+		struct wslot *w = &s->slots[i];
+		int64_t beat = atomic_load(&s->board[i].heartbeat_ms);
+
+		if (w->pid <= 0 || now - beat <= limit)
+			continue;
+		vg_error("msg=\"worker heartbeat stale; killing it\" worker=%ld silent_ms=%lld",
+			 (long)w->pid, (long long)(now - beat));
+		kill(w->pid, SIGKILL);
+		kill(w->pid, SIGCONT); /* a stopped process dies only once continued */
+		atomic_store(&s->board[i].heartbeat_ms, now); /* one kill per timeout */
+	}
+}
+
+static const char due_sql[] =
+	"SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = 'ready' "
+	"AND run_after <= UTC_TIMESTAMP(6) LIMIT 100000) due";
+
+static void scale(struct supervisor *s, int64_t now)
+{
+	struct vg_db_result res;
+	long long due = -1, in_flight = 0, capacity;
+	size_t live = alive(s, 0);
+
+	if (now < s->next_scale_ms)
+		return;
+	s->next_scale_ms = now + SCALE_EVERY_MS;
+	if (vg_db_query(&s->db, due_sql, NULL, 0, &res) == 1)
+		due = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+	vg_db_result_free(&res);
+	if (due < 0)
+		return; /* no database, no decision */
+	for (size_t i = 0; i < SLOTS; i++)
+		if (s->slots[i].pid > 0)
+			in_flight += atomic_load(&s->board[i].in_flight);
+	capacity = (long long)live * s->cfg->workers.concurrency;
+
+	if (due > 0 && in_flight + due > capacity && s->target < (size_t)s->cfg->workers.max) {
+		s->target++;
+		s->idle_since_ms = 0;
+		vg_info("msg=\"scaling up\" workers=%zu due_jobs=%lld in_flight=%lld", s->target, due,
+			in_flight);
+		return;
+	}
+	if (due == 0 && in_flight <= (long long)(s->target - 1) * s->cfg->workers.concurrency / 2 &&
+	    s->target > (size_t)s->cfg->workers.min) {
+		if (!s->idle_since_ms)
+			s->idle_since_ms = now;
+		if (now - s->idle_since_ms >= s->cfg->workers.idle_seconds * 1000) {
+			s->target--;
+			s->idle_since_ms = now;
+			vg_info("msg=\"scaling down\" workers=%zu in_flight=%lld", s->target, in_flight);
+		}
+	} else {
+		s->idle_since_ms = 0;
+	}
+}
+
+/* Workers in slots at or past the target are told to drain (and not refilled). */
+static void retire_extra(struct supervisor *s)
+{
+	for (size_t i = s->target; i < SLOTS; i++) {
+		struct wslot *w = &s->slots[i];
+
+		if (w->pid > 0 && !w->retiring) {
+			kill(w->pid, SIGTERM);
+			w->retiring = 1;
+		}
+	}
+}
+
+static void fill(struct supervisor *s, int64_t now)
+{
+	for (size_t i = 0; i < s->target; i++)
+		if (s->slots[i].pid == 0 && now >= s->slots[i].next_start_ms)
+			spawn(s, i);
+}
+
+static const char register_sql[] =
+	"INSERT INTO workers (host, pid, role, started_at, heartbeat_at, state, jobs_in_flight) "
+	"VALUES (?, ?, 'supervisor', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'running', ?)";
+static const char beat_sql[] =
+	"UPDATE workers SET heartbeat_at = UTC_TIMESTAMP(6), state = ?, jobs_in_flight = ? "
+	"WHERE id = ?";
+static const char last_id_sql[] = "SELECT LAST_INSERT_ID()";
+static const char unregister_self_sql[] = "DELETE FROM workers WHERE id = ?";
+
+static void housekeeping(struct supervisor *s, int64_t now)
+{
+	long long in_flight = 0;
+
+	for (size_t i = 0; i < SLOTS; i++)
+		if (s->slots[i].pid > 0)
+			in_flight += atomic_load(&s->board[i].in_flight);
+	if (now >= s->next_beat_ms) {
+		s->next_beat_ms = now + BEAT_EVERY_MS;
+		if (!s->row_id) {
+			struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(getpid()),
+						  vg_p_i64(in_flight)};
+			struct vg_db_result res;
+
+			if (vg_db_exec(&s->db, register_sql, p, VG_DB_NPARAMS(p)) == 1 &&
+			    vg_db_query(&s->db, last_id_sql, NULL, 0, &res) == 1) {
+				s->row_id = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+				vg_db_result_free(&res);
+			}
+		} else {
+			struct vg_db_param p[] = {vg_p_str(s->draining ? "draining" : "running"),
+						  vg_p_i64(in_flight), vg_p_i64(s->row_id)};
+
+			if (vg_db_exec(&s->db, beat_sql, p, VG_DB_NPARAMS(p)) == 0)
+				s->row_id = 0; /* someone removed our row: insert it again */
+		}
+	}
+	if (now >= s->next_janitor_ms && !s->draining) {
+		int mine = janitor_acquire(&s->db);
+
+		s->next_janitor_ms = now + JANITOR_EVERY_MS;
+		if (mine != s->janitor && mine >= 0) {
+			if (!mine && s->janitor)
+				vg_warn("msg=\"no longer the janitor\"");
+			s->janitor = mine;
+		}
+		if (mine == 1) {
+			int n;
+
+			/* Reap until a batch comes back short. */
+			while ((n = janitor_reap(&s->db, s->cfg)) >= 100)
+				;
+		}
+	}
+}
+
+static void signal_all(struct supervisor *s, int sig)
+{
+	for (size_t i = 0; i < SLOTS; i++)
+		if (s->slots[i].pid > 0) {
+			kill(s->slots[i].pid, sig);
+			if (sig == SIGKILL)
+				kill(s->slots[i].pid, SIGCONT);
+		}
+}
+
+static void reload(struct supervisor *s)
+{
+	struct vg_config *fresh = vg_calloc(1, sizeof(*fresh));
+	char err[512];
+
+	if (vg_config_load(fresh, s->config_path, err, sizeof(err)) < 0) {
+		vg_error("msg=\"reload refused: bad configuration; keeping the running one\" "
+			 "error=\"%s\"",
+			 err);
+		free(fresh);
+		return;
+	}
+	vg_config_free(s->cfg);
+	free(s->cfg);
+	s->cfg = fresh;
+	vg_db_close(&s->db);
+	vg_db_init(&s->db, s->cfg);
+	s->janitor = 0;
+	s->row_id = 0;
+	if (s->target < (size_t)fresh->workers.min)
+		s->target = (size_t)fresh->workers.min;
+	if (s->target > (size_t)fresh->workers.max)
+		s->target = (size_t)fresh->workers.max;
+	vg_info("msg=\"configuration reloaded; rolling the pool\" workers=%zu", s->target);
+	/* Each worker drains and exits 0; its slot is refilled with the new config. */
+	for (size_t i = 0; i < SLOTS; i++)
+		if (s->slots[i].pid > 0) {
+			kill(s->slots[i].pid, SIGTERM);
+			s->slots[i].retiring = 1;
+		}
+}
+
+static void handle_signals(struct supervisor *s)
+{
+	char buf[64];
+	ssize_t n;
+
+	while ((n = read(sigpipe_fd[0], buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			int sig = buf[i];
+
+			if ((sig == SIGTERM || sig == SIGQUIT || sig == SIGINT) && !s->draining) {
+				vg_info("msg=\"draining\" signal=%d workers=%zu", sig, alive(s, 1));
+				s->draining = 1;
+				s->drain_started_ms = vg_mono_ms();
+				signal_all(s, SIGTERM);
+			} else if (sig == SIGHUP && !s->draining) {
+				reload(s);
+			}
+		}
+	}
+}
+
+int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, char **argv)
+{
+	struct supervisor *s = vg_calloc(1, sizeof(*s));
+	int64_t grace;
+
+	s->config_path = config_path;
+	s->cfg = cfg;
+	s->target = (size_t)(cfg->workers.min > 0 ? cfg->workers.min : 1);
+	s->board = scoreboard_new(SLOTS);
+	gethostname(s->host, sizeof(s->host));
+	s->host[sizeof(s->host) - 1] = '\0';
+	if (!s->board || install_signals() < 0) {
+		vg_error("msg=\"cannot set up the supervisor\" error=\"%s\"", strerror(errno));
+		return 1;
+	}
+	vg_db_init(&s->db, cfg);
+	vg_proctitle_init(argc, argv);
+	vg_proctitle_set("vingest-workers", "supervisor", "vg-supervisor");
+	vg_info("msg=\"supervisor started\" workers_min=%lld workers_max=%lld concurrency=%lld",
+		cfg->workers.min, cfg->workers.max, cfg->workers.concurrency);
+
+	for (;;) {
+		struct pollfd pfd = {sigpipe_fd[0], POLLIN, 0};
+		int64_t now;
+
+		poll(&pfd, 1, TICK_MS);
+		handle_signals(s);
+		reap(s);
+		now = vg_mono_ms();
+		if (!s->draining) {
+			kill_stale(s, now);
+			scale(s, now);
+			retire_extra(s);
+			fill(s, now);
+			housekeeping(s, now);
+			continue;
+		}
+		if (alive(s, 1) == 0)
+			break;
+		grace = s->cfg->workers.drain_seconds * 1000 + KILL_GRACE_MS;
+		if (!s->kill_sent && now - s->drain_started_ms > grace) {
+			vg_error("msg=\"workers did not drain in time; killing\" workers=%zu",
+				 alive(s, 1));
+			signal_all(s, SIGKILL);
+			s->kill_sent = 1;
+		}
+	}
+	if (s->row_id) {
+		struct vg_db_param p[] = {vg_p_i64(s->row_id)};
+
+		vg_db_exec(&s->db, unregister_self_sql, p, VG_DB_NPARAMS(p));
+	}
+	vg_info("msg=\"supervisor stopped\"");
+	vg_db_close(&s->db);
+	scoreboard_free(s->board, SLOTS);
+	close(sigpipe_fd[0]);
+	close(sigpipe_fd[1]);
+	vg_config_free(s->cfg);
+	free(s->cfg);
+	free(s);
+	return 0;
+}
