@@ -5,11 +5,14 @@
  *   vingestctl [-c FILE] user add NAME
  *   vingestctl [-c FILE] key create NAME
  *   vingestctl [-c FILE] config check
+ *   vingestctl [-c FILE] [--json] jobs | jobs dead | jobs retry ID|--all-dead
+ *   vingestctl [-c FILE] [--json] workers
  *
  * Output meant for scripts goes to stdout (a new key, alone on its line);
  * progress and errors go to stderr. Exit status 0 on success, 1 on failure,
  * 2 on a usage error.
  */
+#include "jobs.h"
 #include "migrate.h"
 #include "users.h"
 #include "vg_config.h"
@@ -18,6 +21,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <getopt.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -28,6 +32,11 @@ static void usage(FILE *f)
 		   "  user add NAME      create a user\n"
 		   "  key create NAME    create an API key for NAME; prints it once\n"
 		   "  config check       check the configuration file\n"
+		   "  jobs               jobs by state, oldest ready job's age\n"
+		   "  jobs dead          dead jobs and why they died\n"
+		   "  jobs retry ID      requeue a dead job (--all-dead: every one)\n"
+		   "  workers            the worker fleet (supervisors and workers)\n"
+		   "  --json             listings as JSON, for scripts\n"
 		   "  -c FILE            configuration (default: $VINGEST_CONFIG or %s)\n",
 		vg_config_default_path());
 }
@@ -47,10 +56,16 @@ int main(int argc, char **argv)
 	struct vg_config cfg;
 	struct vg_db db;
 	char err[512];
-	int opt, rc;
+	int opt, rc, json = 0;
+	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 
-	while ((opt = getopt(argc, argv, "+c:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:hj", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'j':
+			json = 1;
+			break;
 		case 'c':
 			path = optarg;
 			break;
@@ -84,6 +99,14 @@ int main(int argc, char **argv)
 		rc = users_add(&db, argv[optind + 2]);
 	} else if (is_cmd(argc, argv, optind, "key", "create", 1)) {
 		rc = users_key_create(&db, argv[optind + 2]);
+	} else if (is_cmd(argc, argv, optind, "jobs", NULL, 0)) {
+		rc = jobs_summary(&db, json);
+	} else if (is_cmd(argc, argv, optind, "jobs", "dead", 0)) {
+		rc = jobs_dead(&db, json);
+	} else if (is_cmd(argc, argv, optind, "jobs", "retry", 1)) {
+		rc = jobs_retry(&db, &cfg, argv[optind + 2]);
+	} else if (is_cmd(argc, argv, optind, "workers", NULL, 0)) {
+		rc = jobs_workers(&db, json);
 	} else {
 		usage(stderr);
 		rc = 2;

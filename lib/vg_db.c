@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FETCH_INLINE 256 /* first fetch buffer per column; longer values are re-fetched */
 
@@ -37,6 +38,16 @@ void vg_db_close(struct vg_db *db)
 		mysql_close(db->my);
 		db->my = NULL;
 	}
+}
+
+void vg_db_forget(struct vg_db *db)
+{
+	if (!db || !db->my)
+		return;
+	/* With its socket closed first, mysql_close() cannot reach the server:
+	 * its farewell fails with EBADF and only local memory is freed. */
+	close(mysql_get_socket(db->my));
+	vg_db_close(db);
 }
 
 static int is_conn_error(unsigned e)

@@ -92,6 +92,11 @@ void vg_db_init(struct vg_db *db, const struct vg_config *cfg);
 /* Closes the connection and frees statements; safe on NULL and twice. */
 void vg_db_close(struct vg_db *db);
 
+/* In a child after fork(2): drops the inherited connection without telling
+ * the server (a COM_QUIT on the shared socket would end the parent's session
+ * too) and frees it. */
+void vg_db_forget(struct vg_db *db);
+
 /* Connects if not connected. Returns 0 or -1 (logged, last_error set). */
 int vg_db_ensure(struct vg_db *db);
 

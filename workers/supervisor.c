@@ -115,7 +115,7 @@ static void spawn(struct supervisor *s, size_t i)
 		close(sigpipe_fd[1]);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		vg_db_close(&s->db); /* the parent's connection is the parent's */
+		vg_db_forget(&s->db); /* the parent's connection stays the parent's */
 		vg_proctitle_set("vingest-workers", "worker", "vg-worker");
 		status = worker_main(s->cfg, &s->board[i]);
 		vg_config_free(s->cfg);

@@ -1,0 +1,153 @@
+/*
+ * jobs.c - queue and fleet commands of vingestctl (see jobs.h).
+ *
+ * Everything here reads the views DBAs use (v_queue, v_dead_jobs, v_fleet)
+ * and the requeue is the same single UPDATE docs/dba.md documents, so the
+ * command line and plain SQL can never disagree about what a state means.
+ */
+#include "jobs.h"
+#include "vg_config.h"
+#include "vg_db.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char queue_sql[] =
+	"SELECT state, jobs, oldest_ready_age_s, due, scheduled FROM v_queue";
+static const char dead_sql[] =
+	"SELECT job_id, video_id, user_name, attempts, last_http_status, last_error, finished_at "
+	"FROM v_dead_jobs ORDER BY finished_at, job_id LIMIT 1000";
+static const char fleet_sql[] =
+	"SELECT host, pid, role, state, started_at, heartbeat_age_s, jobs_in_flight, alive "
+	"FROM v_fleet ORDER BY host, role DESC, pid";
+static const char retry_one_sql[] =
+	"UPDATE jobs j JOIN videos v ON v.id = j.video_id "
+	"SET j.state = 'ready', j.run_after = UTC_TIMESTAMP(6), j.max_attempts = j.attempts + ?, "
+	"j.lease_owner = NULL, j.lease_token = NULL, j.lease_expires_at = NULL, "
+	"j.finished_at = NULL, v.status = 'queued' "
+	"WHERE j.id = ? AND j.state = 'dead' AND v.status <> 'deleted'";
+static const char retry_all_sql[] =
+	"UPDATE jobs j JOIN videos v ON v.id = j.video_id "
+	"SET j.state = 'ready', j.run_after = UTC_TIMESTAMP(6), j.max_attempts = j.attempts + ?, "
+	"j.lease_owner = NULL, j.lease_token = NULL, j.lease_expires_at = NULL, "
+	"j.finished_at = NULL, v.status = 'queued' "
+	"WHERE j.state = 'dead' AND v.status <> 'deleted'";
+
+/* Prints a result as aligned text columns or as a JSON array of objects. */
+static void print_rows(const struct vg_db_result *r, const char *const *names, int json)
+{
+	if (json) {
+		struct json_object *arr = json_object_new_array();
+
+		for (size_t i = 0; i < r->nrows; i++) {
+			struct json_object *o = json_object_new_object();
+
+			for (unsigned c = 0; c < r->nfields; c++) {
+				const char *v = vg_db_cell(r, i, c);
+
+				json_object_object_add(o, names[c], v ? json_object_new_string(v) : NULL);
+			}
+			json_object_array_add(arr, o);
+		}
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+								     JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(arr);
+		return;
+	}
+	{
+		size_t width[16] = {0};
+
+		for (unsigned c = 0; c < r->nfields && c < 16; c++) {
+			width[c] = strlen(names[c]);
+			for (size_t i = 0; i < r->nrows; i++) {
+				const char *v = vg_db_cell(r, i, c);
+				size_t n = v ? strlen(v) : 4;
+
+				if (n > width[c])
+					width[c] = n > 60 ? 60 : n;
+			}
+		}
+		for (unsigned c = 0; c < r->nfields && c < 16; c++)
+			printf("%-*s%s", (int)width[c], names[c], c + 1 < r->nfields ? "  " : "\n");
+		for (size_t i = 0; i < r->nrows; i++)
+			for (unsigned c = 0; c < r->nfields && c < 16; c++) {
+				const char *v = vg_db_cell(r, i, c);
+
+				printf("%-*.*s%s", (int)width[c], 60, v ? v : "NULL",
+				       c + 1 < r->nfields ? "  " : "\n");
+			}
+	}
+}
+
+static int list(struct vg_db *db, const char *sql, const char *const *names, int json)
+{
+	struct vg_db_result r;
+
+	if (vg_db_query(db, sql, NULL, 0, &r) < 0) {
+		fprintf(stderr, "vingestctl: query failed: %s\n", db->last_error);
+		return -1;
+	}
+	print_rows(&r, names, json);
+	vg_db_result_free(&r);
+	return 0;
+}
+
+int jobs_summary(struct vg_db *db, int json)
+{
+	static const char *const names[] = {"state", "jobs", "oldest_ready_age_s", "due",
+					    "scheduled"};
+
+	return list(db, queue_sql, names, json);
+}
+
+int jobs_dead(struct vg_db *db, int json)
+{
+	static const char *const names[] = {"job_id", "video_id", "user", "attempts",
+					    "last_http_status", "last_error", "finished_at"};
+
+	return list(db, dead_sql, names, json);
+}
+
+int jobs_workers(struct vg_db *db, int json)
+{
+	static const char *const names[] = {"host", "pid", "role", "state", "started_at",
+					    "heartbeat_age_s", "jobs_in_flight", "alive"};
+
+	return list(db, fleet_sql, names, json);
+}
+
+int jobs_retry(struct vg_db *db, const struct vg_config *cfg, const char *id_or_all)
+{
+	long long n;
+
+	if (strcmp(id_or_all, "--all-dead") == 0) {
+		struct vg_db_param p[] = {vg_p_i64(cfg->jobs.max_attempts)};
+
+		n = vg_db_exec(db, retry_all_sql, p, VG_DB_NPARAMS(p));
+	} else {
+		char *end;
+		long long id = strtoll(id_or_all, &end, 10);
+		struct vg_db_param p[] = {vg_p_i64(cfg->jobs.max_attempts), vg_p_i64(id)};
+
+		if (*id_or_all == '\0' || *end || id <= 0) {
+			fprintf(stderr, "vingestctl: '%s' is not a job id (or use --all-dead)\n",
+				id_or_all);
+			return -1;
+		}
+		n = vg_db_exec(db, retry_one_sql, p, VG_DB_NPARAMS(p));
+		if (n == 0) {
+			fprintf(stderr, "vingestctl: job %lld is not dead (or its video was deleted)\n",
+				id);
+			return -1;
+		}
+	}
+	if (n < 0) {
+		fprintf(stderr, "vingestctl: requeue failed: %s\n", db->last_error);
+		return -1;
+	}
+	/* The multi-table UPDATE counts the job and its video: two rows per job. */
+	printf("requeued %lld job%s\n", n / 2, n / 2 == 1 ? "" : "s");
+	return 0;
+}
