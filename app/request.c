@@ -141,7 +141,7 @@ long request_read(struct request *r, char *buf, size_t len)
 	return n;
 }
 
-static void send_head(struct request *r, int status, const char *ctype, const char *extra)
+void request_head(struct request *r, int status, const char *ctype, const char *extra)
 {
 	if (r->answered) {
 		vg_error("msg=\"second answer to one request suppressed\" request_id=%s status=%d",
@@ -153,7 +153,9 @@ static void send_head(struct request *r, int status, const char *ctype, const ch
 	FCGX_FPrintF(r->fcgi->out, "Status: %d %s\r\nX-Request-Id: %s\r\n", status, reason(status),
 		     r->request_id);
 	if (ctype)
-		FCGX_FPrintF(r->fcgi->out, "Content-Type: %s\r\nCache-Control: no-store\r\n", ctype);
+		FCGX_FPrintF(r->fcgi->out, "Content-Type: %s\r\n", ctype);
+	if (ctype && strncmp(ctype, "application/json", 16) == 0)
+		FCGX_PutS("Cache-Control: no-store\r\n", r->fcgi->out);
 	if (extra)
 		FCGX_PutS(extra, r->fcgi->out);
 	FCGX_PutS("\r\n", r->fcgi->out);
@@ -165,11 +167,11 @@ void request_json(struct request *r, int status, struct json_object *obj, const 
 	const char *body;
 
 	if (r->answered) {
-		send_head(r, status, NULL, NULL); /* logs the bug */
+		request_head(r, status, NULL, NULL); /* logs the bug */
 		return;
 	}
 	body = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	send_head(r, status, "application/json; charset=utf-8", extra_headers);
+	request_head(r, status, "application/json; charset=utf-8", extra_headers);
 	FCGX_PutStr(body, (int)len, r->fcgi->out);
 	FCGX_PutS("\n", r->fcgi->out);
 }
@@ -202,7 +204,7 @@ void request_error(struct request *r, int status, const char *code, const char *
 
 void request_empty(struct request *r, int status)
 {
-	send_head(r, status, NULL, NULL);
+	request_head(r, status, NULL, NULL);
 }
 
 int request_query(const struct request *r, const char *name, char *out, size_t outsz)
@@ -231,4 +233,11 @@ int request_query(const struct request *r, const char *name, char *out, size_t o
 		p = amp ? amp + 1 : NULL;
 	}
 	return 0;
+}
+
+long request_write(struct request *r, const char *buf, size_t len)
+{
+	if (len > (size_t)1 << 30)
+		len = (size_t)1 << 30;
+	return FCGX_PutStr(buf, (int)len, r->fcgi->out) == (int)len ? (long)len : -1;
 }

@@ -58,6 +58,12 @@ void request_error_retry(struct request *r, int status, const char *code, const 
 void request_error_headers(struct request *r, int status, const char *code, const char *message,
 			   const char *extra_headers);
 
+/* Sends the status line and headers of an answer whose body the caller
+ * then writes with request_write() (file downloads). */
+void request_head(struct request *r, int status, const char *ctype, const char *extra_headers);
+/* Writes body bytes after request_head(). Returns len, or -1 if the client is gone. */
+long request_write(struct request *r, const char *buf, size_t len);
+
 /* Answers a status with no body (204). */
 void request_empty(struct request *r, int status);
 

@@ -8,6 +8,7 @@
  */
 #include "router.h"
 #include "auth.h"
+#include "objects.h"
 #include "child.h"
 #include "request.h"
 #include "upload.h"
@@ -102,6 +103,12 @@ void router_dispatch(struct request *r)
 			request_error(r, 404, "not_found", "no such video");
 		else
 			videos_get(r, id);
+	} else if (strncmp(p, "/v1/objects/", 12) == 0) {
+		/* signed URLs authenticate themselves: no API key */
+		if (!is(r, "GET") && !is(r, "HEAD"))
+			method_not_allowed(r, "GET, HEAD");
+		else
+			objects_get(r, p + 12);
 	} else {
 		request_error(r, 404, "not_found", "no such resource");
 	}

@@ -45,6 +45,7 @@ static const struct key keys[] = {
 	INT(http, backlog, 256, 1, 65535),
 	INT(http, drain_seconds, 30, 1, 3600),
 	STR(http, allowed_origins, ""),
+	STR(http, public_url, "http://127.0.0.1:8080"),
 	STR(db, host, "localhost"),
 	INT(db, port, 3306, 1, 65535),
 	STR(db, socket, ""),
@@ -59,6 +60,8 @@ static const struct key keys[] = {
 	STR(store, s3_bucket, ""),
 	STR(store, s3_access_key, ""),
 	STR(store, s3_secret_key, ""),
+	STR(store, url_secret, ""),
+	INT(store, url_ttl_seconds, 86400, 60, 604800),
 	STR(cache, servers, "127.0.0.1:11211"),
 	STR(processor, url, "http://127.0.0.1:8090/process"),
 	INT(processor, timeout_seconds, 120, 1, 86400),
@@ -200,6 +203,17 @@ static int check_whole(struct load_ctx *x)
 				c->store.backend);
 		else
 			set_err(x, "[store] backend: '%s' is not one of fs, s3, db", c->store.backend);
+		return -1;
+	}
+	if (c->store.url_secret[0] && strlen(c->store.url_secret) < 32) {
+		set_err(x, "[store] url_secret: must be at least 32 characters (or empty to "
+			   "disable object URLs)");
+		return -1;
+	}
+	if (strncmp(c->http.public_url, "http://", 7) != 0 &&
+	    strncmp(c->http.public_url, "https://", 8) != 0) {
+		set_err(x, "[http] public_url: '%s' must start with http:// or https://",
+			c->http.public_url);
 		return -1;
 	}
 	if (c->store.fs_root[0] != '/') {

@@ -21,6 +21,7 @@ struct vg_config {
 		long long backlog;
 		long long drain_seconds;
 		char *allowed_origins; /* extra origins for browser (Basic auth) posts */
+		char *public_url; /* how the processing service reaches us (object URLs) */
 	} http;
 	struct {
 		char *host;
@@ -39,6 +40,8 @@ struct vg_config {
 		char *s3_bucket;
 		char *s3_access_key;
 		char *s3_secret_key;
+		char *url_secret; /* HMAC key of signed object URLs */
+		long long url_ttl_seconds;
 	} store;
 	struct {
 		char *servers;

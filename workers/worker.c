@@ -30,6 +30,7 @@
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
+#include "vg_sign.h"
 #include "vg_time.h"
 
 #include <curl/curl.h>
@@ -394,8 +395,14 @@ static void start_calls(struct worker *w, int64_t now)
 			continue;
 		if (!breaker_rate_take(&w->breaker))
 			break; /* over processor.max_rps this second */
-		if (call_start_post(&w->caller, j, NULL) < 0)
-			finish_retry(w, j, 0, "cannot start the call", 1);
+		{
+			char *url = vg_sign_object_url(w->cfg, j->object_key);
+			int rc = call_start_post(&w->caller, j, url);
+
+			free(url);
+			if (rc < 0)
+				finish_retry(w, j, 0, "cannot start the call", 1);
+		}
 	}
 }
 
@@ -434,6 +441,8 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot)
 	}
 	atomic_store(&slot->state, WORKER_RUNNING);
 	vg_info("msg=\"worker started\" owner=%s concurrency=%lld", w.owner, cfg->workers.concurrency);
+	if (!cfg->store.url_secret[0])
+		vg_warn("msg=\"store.url_secret is empty: the processing service gets no object_url\"");
 
 	for (;;) {
 		int64_t now = vg_mono_ms();

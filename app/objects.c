@@ -1,0 +1,164 @@
+/*
+ * objects.c - signed object downloads (see objects.h).
+ *
+ * The key in the path must be exactly the key vg_store_key() makes from a
+ * valid id, so a request can only ever name a file vingest itself placed:
+ * no "..", no percent-encoding, no other directory. The signature is
+ * checked before the disk is touched. One byte range is honoured (the
+ * processing service may resume a download); several ranges get the whole
+ * object, as RFC 9110 allows. Objects are served as opaque bytes with
+ * nosniff, so no browser ever renders an upload as a page.
+ */
+#include "objects.h"
+#include "child.h"
+#include "request.h"
+#include "vg_config.h"
+#include "vg_id.h"
+#include "vg_log.h"
+#include "vg_sign.h"
+#include "vg_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (64 * 1024)
+
+/* Parses a single "bytes=" range against size. 1: range set, 0: serve the
+ * whole object, -1: unsatisfiable. */
+static int parse_range(const char *h, long long size, long long *from, long long *to)
+{
+	char *end;
+	long long a, b;
+
+	if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 0;
+	h += 6;
+	if (*h == '-') {
+		b = strtoll(h + 1, &end, 10);
+		if (end == h + 1 || *end || b <= 0)
+			return 0;
+		if (size == 0)
+			return -1;
+		*from = b >= size ? 0 : size - b;
+		*to = size - 1;
+		return 1;
+	}
+	a = strtoll(h, &end, 10);
+	if (end == h || *end != '-' || a < 0)
+		return 0;
+	h = end + 1;
+	if (*h == '\0') {
+		b = size - 1;
+	} else {
+		b = strtoll(h, &end, 10);
+		if (*end || b < a)
+			return 0;
+		if (b >= size)
+			b = size - 1;
+	}
+	if (a >= size)
+		return -1;
+	*from = a;
+	*to = b;
+	return 1;
+}
+
+void objects_get(struct request *r, const char *key)
+{
+	const struct vg_config *cfg = r->child->cfg;
+	char expires[24], sig[80], want[VG_STORE_KEY_MAX], hdr[256];
+	const char *id = strrchr(key, '/');
+	long long from = 0, to = -1, size;
+	int fd = -1, ranged, status = 200;
+	char *path = NULL, *buf = NULL;
+	struct stat st;
+
+	if (!id || !vg_id_valid(id + 1)) {
+		request_error(r, 404, "not_found", "no such object");
+		return;
+	}
+	vg_store_key(id + 1, want);
+	if (strcmp(want, key) != 0) {
+		request_error(r, 404, "not_found", "no such object");
+		return;
+	}
+	if (request_query(r, "expires", expires, sizeof(expires)) != 1 ||
+	    request_query(r, "sig", sig, sizeof(sig)) != 1) {
+		request_error(r, 403, "invalid_signature", "this URL is not signed");
+		return;
+	}
+	switch (vg_sign_verify(cfg, key, expires, sig, time(NULL))) {
+	case VG_SIGN_OK:
+		break;
+	case VG_SIGN_EXPIRED:
+		request_error(r, 403, "url_expired", "this signed URL has expired");
+		return;
+	default:
+		request_error(r, 403, "invalid_signature", "the URL's signature is not valid");
+		return;
+	}
+
+	path = vg_store_path(&r->child->store, key);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		request_error(r, 404, "not_found", "no such object");
+		goto out;
+	}
+	size = (long long)st.st_size;
+	ranged = parse_range(request_param(r, "HTTP_RANGE"), size, &from, &to);
+	if (ranged < 0) {
+		snprintf(hdr, sizeof(hdr), "Content-Range: bytes */%lld\r\n", size);
+		request_error_headers(r, 416, "range_not_satisfiable", "the range is outside the object",
+				      hdr);
+		goto out;
+	}
+	if (ranged == 0) {
+		from = 0;
+		to = size - 1;
+	} else {
+		status = 206;
+	}
+	if (status == 206)
+		snprintf(hdr, sizeof(hdr),
+			 "Content-Length: %lld\r\nContent-Range: bytes %lld-%lld/%lld\r\n"
+			 "Accept-Ranges: bytes\r\nX-Content-Type-Options: nosniff\r\n"
+			 "Cache-Control: private, no-transform\r\n",
+			 to - from + 1, from, to, size);
+	else
+		snprintf(hdr, sizeof(hdr),
+			 "Content-Length: %lld\r\nAccept-Ranges: bytes\r\n"
+			 "X-Content-Type-Options: nosniff\r\nCache-Control: private, no-transform\r\n",
+			 size);
+	request_head(r, status, "application/octet-stream", hdr);
+	if (strcmp(r->method, "HEAD") == 0)
+		goto out;
+	buf = malloc(CHUNK);
+	if (!buf)
+		goto out;
+	while (from <= to) {
+		size_t want_n = (size_t)(to - from + 1 < CHUNK ? to - from + 1 : CHUNK);
+		ssize_t n = pread(fd, buf, want_n, (off_t)from);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			vg_error("msg=\"object read failed mid-response\" key=%s error=\"%s\"", key,
+				 n < 0 ? strerror(errno) : "short file");
+			break;
+		}
+		if (request_write(r, buf, (size_t)n) < 0)
+			break; /* the reader went away */
+		from += n;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(path);
+}
