@@ -6,6 +6,8 @@
  *           row naming the id, so the orphan collector can find the bytes
  *   stream  body -> multipart parser -> staging file, SHA-256 on the way;
  *           the file part is never held in memory, fields are capped
+ *   inspect the staged bytes: a complete MP4/MOV/WebM/MKV no longer than
+ *           limits.max_duration_seconds, or 415/422 (vg_media)
  *   publish fsync file, rename to its key, fsync directory (vg_store)
  *   commit  BEGIN; INSERT videos; INSERT jobs; DELETE uploads; COMMIT
  *   answer  201 + Location + the video JSON
@@ -25,6 +27,7 @@
 #include "vg_config.h"
 #include "vg_id.h"
 #include "vg_log.h"
+#include "vg_media.h"
 #include "vg_store.h"
 #include "vg_text.h"
 #include "vg_time.h"
@@ -64,6 +67,8 @@ struct upload {
 	size_t metadata_len;
 	int have_metadata;
 	const char *idem_key;
+	struct vg_media_info media;
+	char media_msg[256]; /* the error message of a media refusal */
 	/* the answer, when the callbacks stopped the parser */
 	int err_status;
 	const char *err_code;
@@ -194,8 +199,8 @@ static const char find_idem_sql[] =
 	"SELECT id FROM videos WHERE user_id = ? AND idempotency_key = ?";
 static const char insert_video_sql[] =
 	"INSERT INTO videos (id, user_id, status, object_key, size_bytes, sha256, content_type, "
-	"filename, title, metadata, idempotency_key, created_at, expires_at) "
-	"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ? + INTERVAL ? DAY)";
+	"container, duration_ms, filename, title, metadata, idempotency_key, created_at, "
+	"expires_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? + INTERVAL ? DAY)";
 static const char insert_job_sql[] =
 	"INSERT INTO jobs (video_id, kind, state, priority, run_after, attempts, max_attempts, "
 	"created_at) VALUES (?, 'process', 'ready', 0, ?, 0, ?, ?)";
@@ -241,6 +246,8 @@ static enum commit_result commit_once(struct upload *u, const char *metadata)
 			vg_p_i64((long long)u->w.size),
 			vg_p_str(u->w.sha256),
 			vg_p_str(u->have_ctype ? u->ctype : NULL),
+			vg_p_str(u->media.container),
+			u->media.duration_ms >= 0 ? vg_p_i64(u->media.duration_ms) : vg_p_str(NULL),
 			vg_p_str(u->have_filename ? u->filename : NULL),
 			vg_p_str(u->title),
 			vg_p_str(metadata),
@@ -406,6 +413,47 @@ static const char *check_fields(struct upload *u, char **metadata_out)
 	return "ok";
 }
 
+/* Media checks on the staged bytes, before anything is published. */
+static int inspect(struct upload *u)
+{
+	char why[160], *msg;
+	enum vg_media_status ms =
+		vg_media_inspect_fd(u->w.fd, u->w.size, &u->media, why, sizeof(why));
+	long long max_ms = u->cfg->limits.max_duration_seconds * 1000;
+
+	switch (ms) {
+	case VG_MEDIA_OK:
+		break;
+	case VG_MEDIA_IO_ERROR:
+		vg_error("msg=\"cannot read back the staged upload\" request_id=%s why=\"%s\"",
+			 u->r->request_id, why);
+		fail(u, 500, "storage_error", "the upload could not be read back");
+		return -1;
+	default:
+		vg_info("msg=\"upload is not a supported video\" request_id=%s status=%s why=\"%s\"",
+			u->r->request_id, vg_media_status_str(ms), why);
+		/* the reason goes back to the client: it names boxes, never paths */
+		msg = vg_asprintf("not a supported video (MP4, MOV, WebM or Matroska)%s%s",
+				  ms == VG_MEDIA_MALFORMED ? ": " : "",
+				  ms == VG_MEDIA_MALFORMED ? why : "");
+		snprintf(u->media_msg, sizeof(u->media_msg), "%s", msg);
+		free(msg);
+		fail(u, 415, "unsupported_media", u->media_msg);
+		return -1;
+	}
+	/* A duration the header does not state (live WebM) is let through:
+	 * the processing service measures what it decodes. */
+	if (u->media.duration_ms > max_ms) {
+		snprintf(u->media_msg, sizeof(u->media_msg),
+			 "the video is %lld.%03lld s long; the limit is %lld s",
+			 u->media.duration_ms / 1000, u->media.duration_ms % 1000,
+			 u->cfg->limits.max_duration_seconds);
+		fail(u, 422, "video_too_long", u->media_msg);
+		return -1;
+	}
+	return 0;
+}
+
 void upload_post(struct request *r)
 {
 	struct upload u;
@@ -486,6 +534,9 @@ void upload_post(struct request *r)
 		goto out;
 	}
 	if (!check_fields(&u, &metadata))
+		goto out;
+
+	if (inspect(&u) < 0)
 		goto out;
 
 	st = vg_store_stage_publish(&r->child->store, &u.w, u.key);

@@ -258,7 +258,7 @@ static enum vg_media_status ftyp_container(struct probe *p, const struct box *b,
 	return VG_MEDIA_OK;
 }
 
-/* Reads the version byte and want bytes of a full box (version, flags, fields). */
+/* Reads the first v0 or v1 bytes of a full box (version, flags, fields), by its version. */
 static enum vg_media_status full_box(struct probe *p, const struct box *b, unsigned char *buf,
 				     size_t v0, size_t v1, const char *name)
 {

@@ -36,7 +36,7 @@ struct vg_store {
 };
 
 struct vg_store_writer {
-	int fd;                /* -1 when closed */
+	int fd;                /* read-write (media checks read it back); -1 when closed */
 	char *staging_path;    /* owned */
 	struct vg_sha256 sha;  /* running digest of everything written */
 	uint64_t size;         /* bytes written */

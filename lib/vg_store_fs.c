@@ -120,7 +120,7 @@ enum vg_store_status vg_store_stage_begin(struct vg_store *s, const char *id,
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
 	w->staging_path = vg_asprintf("%s/staging/%s.part", s->root, id);
-	w->fd = open(w->staging_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	w->fd = open(w->staging_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (w->fd < 0) {
 		int err = errno;
 
