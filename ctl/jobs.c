@@ -8,6 +8,7 @@
 #include "jobs.h"
 #include "vg_config.h"
 #include "vg_db.h"
+#include "vg_queue.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@ static const char dead_sql[] =
 static const char fleet_sql[] =
 	"SELECT host, pid, role, state, started_at, heartbeat_age_s, jobs_in_flight, alive "
 	"FROM v_fleet ORDER BY host, role DESC, pid";
+static const char explain_sql[] = "EXPLAIN FORMAT=JSON " VG_CLAIM_SQL;
+static const char analyze_sql[] = "ANALYZE FORMAT=JSON " VG_CLAIM_SQL;
 static const char retry_one_sql[] =
 	"UPDATE jobs j JOIN videos v ON v.id = j.video_id "
 	"SET j.state = 'ready', j.run_after = UTC_TIMESTAMP(6), j.max_attempts = j.attempts + ?, "
@@ -149,5 +152,22 @@ int jobs_retry(struct vg_db *db, const struct vg_config *cfg, const char *id_or_
 	}
 	/* The multi-table UPDATE counts the job and its video: two rows per job. */
 	printf("requeued %lld job%s\n", n / 2, n / 2 == 1 ? "" : "s");
+	return 0;
+}
+
+int jobs_explain(struct vg_db *db, const struct vg_config *cfg, int analyze)
+{
+	struct vg_db_param p[] = {vg_p_i64(cfg->jobs.batch)};
+	struct vg_db_result r;
+
+	/* ANALYZE runs the claim for real (in autocommit: its locks go at once,
+	 * and nothing is updated) and shows the rows it actually read. */
+	if (vg_db_query(db, analyze ? analyze_sql : explain_sql, p, VG_DB_NPARAMS(p), &r) < 1) {
+		fprintf(stderr, "vingestctl: cannot explain the claim: %s\n", db->last_error);
+		vg_db_result_free(&r);
+		return -1;
+	}
+	printf("%s\n", vg_db_cell(&r, 0, 0));
+	vg_db_result_free(&r);
 	return 0;
 }

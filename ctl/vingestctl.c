@@ -6,6 +6,7 @@
  *   vingestctl [-c FILE] key create NAME
  *   vingestctl [-c FILE] config check
  *   vingestctl [-c FILE] [--json] jobs | jobs dead | jobs retry ID|--all-dead
+ *   vingestctl [-c FILE] jobs explain [--analyze]
  *   vingestctl [-c FILE] [--json] workers
  *
  * Output meant for scripts goes to stdout (a new key, alone on its line);
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 		   "  jobs               jobs by state, oldest ready job's age\n"
 		   "  jobs dead          dead jobs and why they died\n"
 		   "  jobs retry ID      requeue a dead job (--all-dead: every one)\n"
+		   "  jobs explain       the claim query's plan (--analyze: run it, count rows read)\n"
 		   "  workers            the worker fleet (supervisors and workers)\n"
 		   "  --json             listings as JSON, for scripts\n"
 		   "  -c FILE            configuration (default: $VINGEST_CONFIG or %s)\n",
@@ -105,6 +107,11 @@ int main(int argc, char **argv)
 		rc = jobs_dead(&db, json);
 	} else if (is_cmd(argc, argv, optind, "jobs", "retry", 1)) {
 		rc = jobs_retry(&db, &cfg, argv[optind + 2]);
+	} else if (is_cmd(argc, argv, optind, "jobs", "explain", 0)) {
+		rc = jobs_explain(&db, &cfg, 0);
+	} else if (is_cmd(argc, argv, optind, "jobs", "explain", 1) &&
+		   strcmp(argv[optind + 2], "--analyze") == 0) {
+		rc = jobs_explain(&db, &cfg, 1);
 	} else if (is_cmd(argc, argv, optind, "workers", NULL, 0)) {
 		rc = jobs_workers(&db, json);
 	} else {

@@ -1,14 +1,9 @@
 /*
  * claim.c - the claim: SELECT ... FOR UPDATE SKIP LOCKED in one short transaction.
  *
- * InnoDB locks every row it scans, not only the rows it returns. So the
- * claim must read the (state, run_after, id) index as a range in index order:
- * state = 'ready' AND run_after <= now, ORDER BY run_after, id, LIMIT n. It
- * then touches only due ready rows (plus at most one row just past the range),
- * never a job waiting out a back-off, and needs no filesort; `id` breaks ties
- * so the order is total. SKIP LOCKED lets many claimers run side by side
- * without waiting on each other. The session is READ COMMITTED (vg_db): under
- * REPEATABLE READ gap locks would deadlock claimers against inserting
+ * The query and why it is shaped so: lib/vg_queue.h. The session is READ
+ * COMMITTED (vg_db): under REPEATABLE READ gap locks would deadlock claimers
+ * against inserting
  * uploads. Each claimed row is updated by primary key. The transaction holds
  * no lock across anything slow: the HTTP call happens after COMMIT.
  */
@@ -20,6 +15,7 @@
 #include "vg_hash.h"
 #include "vg_id.h"
 #include "vg_log.h"
+#include "vg_queue.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +24,7 @@
 #define CLAIM_TRIES 3
 #define CLAIM_MAX   1000
 
-const char claim_select_sql[] =
-	"SELECT id, video_id, attempts, max_attempts FROM jobs "
-	"WHERE state = 'ready' AND run_after <= UTC_TIMESTAMP(6) "
-	"ORDER BY run_after, id LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char claim_select_sql[] = VG_CLAIM_SQL;
 static const char claim_update_sql[] =
 	"UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, "
 	"lease_token = ?, lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND "

@@ -8,9 +8,6 @@ struct job;
 struct vg_db;
 struct vg_config;
 
-/* The claim query, exported so a test can EXPLAIN it. */
-extern const char claim_select_sql[];
-
 /*
  * Claims up to max ready jobs for owner ("host:pid") in one short
  * transaction, leases them for jobs.lease_seconds and records their
