@@ -8,6 +8,12 @@ port=18181
 dir=$T_TMP/spawn
 mkdir -p "$dir/uploads"
 conf=$dir/lighttpd.conf
+# lighttpd execs bin-path itself (no shell): a wrapper sends the backend's stderr to a file.
+cat >"$dir/run-fcgi" <<WRAP
+#!/bin/sh
+exec "$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" 2>>"$dir/fcgi.log"
+WRAP
+chmod +x "$dir/run-fcgi"
 # lighttpd does not pass its environment to spawned backends: name what vingest needs.
 cat >"$conf" <<CONF
 server.modules = ("mod_fastcgi")
@@ -19,7 +25,7 @@ server.errorlog = "$dir/lighttpd.err"
 server.upload-dirs = ("$dir/uploads")
 fastcgi.server = ( "/" => ((
 	"socket" => "$dir/fcgi.sock",
-	"bin-path" => "$VINGEST_FCGI_BIN -c $VINGEST_CONFIG",
+	"bin-path" => "$dir/run-fcgi",
 	"max-procs" => 1,
 	"check-local" => "disable",
 	"bin-environment" => (
@@ -40,11 +46,16 @@ t_ok "lighttpd spawns vingest-fcgi through bin-path and /healthz answers" \
 	curl -sf "http://127.0.0.1:$port/healthz"
 
 # The spawned master is lighttpd's child and inherited its socket on fd 0.
-master=$(pgrep -P "$lpid" -f 'vingest-fcgi' | head -n 1)
+master=$(pgrep -P "${lpid:-0}" -f 'vingest-fcgi' | head -n 1)
+if [[ -z $master ]]; then
+	t_fail "lighttpd spawned a vingest-fcgi master" "$(cat "$dir/lighttpd.err" "$dir/fcgi.log" 2>/dev/null | tail -n 20)"
+	[[ -n $lpid ]] && kill "$lpid"
+	t_done
+fi
 t_match "the spawned process is a vingest-fcgi master" "$(tr '\0' ' ' <"/proc/$master/cmdline" 2>/dev/null)" 'vingest-fcgi: master'
 t_match "its fd 0 is a socket" "$(readlink "/proc/$master/fd/0" 2>/dev/null)" '^socket:'
 t_ok "the master logged that it uses the inherited socket" \
-	grep -q 'listening socket on fd 0' "$dir/lighttpd.err"
+	grep -q "listening socket on fd 0" "$dir/fcgi.log"
 
 saved_url=$VINGEST_URL
 VINGEST_URL=http://127.0.0.1:$port
@@ -70,7 +81,7 @@ t_eq "all 30 requests answered 200 while children were recycled" \
 t_lt "children from before the 30 requests were retired and replaced" \
 	"$(comm -12 <(echo "$before") <(echo "$after") | grep -c .)" 2
 t_eq "the master still keeps 2 children" "$(grep -c . <<<"$after")" 2
-t_ok "the master logged the recycling" grep -q 'recycling child after max_requests' "$dir/lighttpd.err"
+t_ok "the master logged the recycling" grep -q "recycling child after max_requests" "$dir/fcgi.log"
 t_eq "the master itself was not replaced" "$(kill -0 "$master" 2>/dev/null && echo alive)" alive
 VINGEST_URL=$saved_url
 
