@@ -194,8 +194,11 @@ make_mp4() {
 }
 
 new_user() {
-	local name=$1
-	"$VINGEST_CTL" -c "$VINGEST_CONFIG" user add "$name" >/dev/null || return 1
+	local name=$1 out
+	if ! out=$("$VINGEST_CTL" -c "$VINGEST_CONFIG" user add "$name" 2>&1); then
+		printf '%s\n' "$out" | sed 's/^/#   user add: /'
+		return 1
+	fi
 	"$VINGEST_CTL" -c "$VINGEST_CONFIG" key create "$name"
 }
 
