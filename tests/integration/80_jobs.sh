@@ -10,7 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 
 # The upload tests ran without workers; start them (and anything else down).
-if ! VINGEST_DEV_WORKERS=1 "$VINGEST_DEV" up >"$T_TMP/up.log" 2>&1; then
+export VINGEST_DEV_WORKERS=1 # every ./dev up below restarts what is down, workers included
+if ! "$VINGEST_DEV" up >"$T_TMP/up.log" 2>&1; then
 	t_fail "./dev up starts vingest-workers" "$(tail -n 20 "$T_TMP/up.log")"
 	t_done
 fi
@@ -90,6 +91,14 @@ t_match "GET shows the failure and its reason" "$(json .status) $(json .processi
 stub '{"mode":"ok"}'
 t_match "vingestctl jobs retry ID requeues it" "$("$VINGEST_CTL" -c "$VINGEST_CONFIG" jobs retry "$job" 2>&1)" '^requeued 1 job$'
 t_ok "the retried job completes" wait_until 30 is_status "$id" processed
+
+# ---- 3b. 202 Accepted: the worker polls status_url until 200
+stub '{"mode":"async","delay_ms":2500,"reset_counters":true}'
+id=$(upload)
+t_ok "a 202-async call is polled to completion" wait_until 30 is_status "$id" processed
+t_lt "the worker polled its status_url" 0 "$(stub_counter status_polls)"
+api GET "/v1/videos/$id"
+t_eq "the polled result is stored" "$(json .result.video_id)" "$id"
 
 # ---- 4. kill -9 of a worker in the middle of a call
 reset
