@@ -67,6 +67,8 @@ struct upload {
 	size_t metadata_len;
 	int have_metadata;
 	const char *idem_key;
+	int dry; /* a repeat of a known Idempotency-Key: hash the body, store nothing */
+	char fingerprint[VG_SHA256_HEX]; /* what the request asked for (see fingerprint()) */
 	struct vg_media_info media;
 	char media_msg[256]; /* the error message of a media refusal */
 	/* the answer, when the callbacks stopped the parser */
@@ -161,6 +163,11 @@ static int on_part_data(void *ud, const char *data, size_t n)
 			fail(u, 413, "too_large", "the video is larger than the upload limit");
 			return -1;
 		}
+		if (u->dry) {
+			vg_sha256_update(&u->w.sha, data, n);
+			u->w.size += n;
+			return 0;
+		}
 		st = vg_store_stage_write(&u->w, data, n);
 		if (st != VG_STORE_OK) {
 			answer_store_error(u, st);
@@ -196,18 +203,20 @@ static const char mark_sql[] =
 	"UTC_TIMESTAMP(6) + INTERVAL 1 DAY)";
 static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
 static const char find_idem_sql[] =
-	"SELECT id FROM videos WHERE user_id = ? AND idempotency_key = ?";
+	"SELECT id, request_sha256 FROM videos WHERE user_id = ? AND idempotency_key = ?";
 static const char insert_video_sql[] =
 	"INSERT INTO videos (id, user_id, status, object_key, size_bytes, sha256, content_type, "
-	"container, duration_ms, filename, title, metadata, idempotency_key, created_at, "
-	"expires_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? + INTERVAL ? DAY)";
+	"container, duration_ms, filename, title, metadata, idempotency_key, request_sha256, "
+	"created_at, expires_at) "
+	"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? + INTERVAL ? DAY)";
 static const char insert_job_sql[] =
 	"INSERT INTO jobs (video_id, kind, state, priority, run_after, attempts, max_attempts, "
 	"created_at) VALUES (?, 'process', 'ready', 0, ?, 0, ?, ?)";
 static const char video_exists_sql[] = "SELECT 1 FROM videos WHERE id = ?";
 
-/* Looks up the video an Idempotency-Key already made. 1 found (id set), 0 none, -1 db down. */
-static int find_idempotent(struct upload *u, char id[VG_ID_LEN + 1])
+/* Looks up the video an Idempotency-Key already made: 1 found (id and its
+ * request fingerprint copied out), 0 none, -1 database down. */
+static int find_idempotent(struct upload *u, char id[VG_ID_LEN + 1], char fp[VG_SHA256_HEX])
 {
 	struct vg_db_param p[] = {vg_p_i64(u->r->user_id), vg_p_str(u->idem_key)};
 	struct vg_db_result res;
@@ -215,10 +224,36 @@ static int find_idempotent(struct upload *u, char id[VG_ID_LEN + 1])
 
 	if (n < 0)
 		return -1;
-	if (n > 0)
+	if (n > 0) {
 		snprintf(id, VG_ID_LEN + 1, "%s", vg_db_cell(&res, 0, 0));
+		snprintf(fp, VG_SHA256_HEX, "%s", vg_db_cell(&res, 0, 1) ? vg_db_cell(&res, 0, 1) : "");
+	}
 	vg_db_result_free(&res);
 	return n > 0;
+}
+
+/*
+ * What a request asked for, independent of how it was framed: the file's
+ * SHA-256, filename, title and metadata. Two sends of the same upload (a
+ * retry after a lost answer, with a new multipart boundary) agree; the same
+ * Idempotency-Key reused for another video does not.
+ */
+static void fingerprint(struct upload *u, const char *metadata)
+{
+	struct vg_sha256 h;
+
+	vg_sha256_init(&h);
+	vg_sha256_update(&h, "vingest-upload-v1\n", 18);
+	vg_sha256_update(&h, u->w.sha256, strlen(u->w.sha256));
+	vg_sha256_update(&h, "\n", 1);
+	vg_sha256_update(&h, u->filename, strlen(u->filename));
+	vg_sha256_update(&h, "\n", 1);
+	if (u->title)
+		vg_sha256_update(&h, u->title, strlen(u->title));
+	vg_sha256_update(&h, "\n", 1);
+	if (metadata)
+		vg_sha256_update(&h, metadata, strlen(metadata));
+	vg_sha256_final_hex(&h, u->fingerprint);
 }
 
 enum commit_result {
@@ -252,6 +287,7 @@ static enum commit_result commit_once(struct upload *u, const char *metadata)
 			vg_p_str(u->title),
 			vg_p_str(metadata),
 			vg_p_str(u->idem_key),
+			vg_p_str(u->idem_key ? u->fingerprint : NULL),
 			vg_p_str(now),
 			vg_p_str(now),
 			vg_p_i64(u->cfg->retention.days),
@@ -322,6 +358,18 @@ static void answer_video(struct upload *u, const char *id, int status)
 	snprintf(hdr, sizeof(hdr), "Location: /v1/videos/%s\r\n", id);
 	request_json(u->r, status, v, hdr);
 	json_object_put(v);
+}
+
+/* The answer to a repeated key: the first video if the request is the same,
+ * 409 if the key is being reused for something else. */
+static void answer_repeat(struct upload *u, const char *prior, const char *prior_fp)
+{
+	if (prior_fp[0] && strcmp(prior_fp, u->fingerprint) != 0) {
+		fail(u, 409, "idempotency_mismatch",
+		     "this Idempotency-Key was used for a different upload");
+		return;
+	}
+	answer_video(u, prior, 200);
 }
 
 /* Drops the uploads row of an upload that did not commit (best effort: if the
@@ -454,14 +502,74 @@ static int inspect(struct upload *u)
 	return 0;
 }
 
+/* Streams the body through the multipart parser into the staging file (or
+ * only the digest, when dry). Returns 0, or -1 with the answer set. */
+static int read_body(struct upload *u, const char *boundary)
+{
+	struct multipart mp;
+	struct multipart_limits lim;
+	enum multipart_status ms = MULTIPART_OK;
+	char *buf = vg_malloc(BODY_CHUNK);
+	int rc = -1;
+
+	lim.max_parts = (size_t)u->cfg->limits.max_parts;
+	lim.max_header_bytes = (size_t)u->cfg->limits.max_part_header_bytes;
+	lim.max_headers = (size_t)u->cfg->limits.max_part_headers;
+	multipart_init(&mp, boundary, &lim, &callbacks, u);
+	for (;;) {
+		long n = request_read(u->r, buf, BODY_CHUNK);
+
+		if (n < 0) {
+			fail(u, 400, "incomplete_body", "the request body ended early");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		ms = multipart_feed(&mp, buf, (size_t)n);
+		if (ms != MULTIPART_OK && ms != MULTIPART_DONE)
+			break;
+	}
+	if (ms == MULTIPART_OK || ms == MULTIPART_DONE)
+		ms = multipart_finish(&mp);
+	if (ms != MULTIPART_DONE) {
+		if (ms != MULTIPART_ERR_CALLBACK)
+			fail(u,
+			     ms == MULTIPART_ERR_TOO_MANY_PARTS || ms == MULTIPART_ERR_HEADER_TOO_LARGE ||
+					     ms == MULTIPART_ERR_TOO_MANY_HEADERS
+				     ? 413
+				     : 400,
+			     multipart_status_code(ms),
+			     "the multipart body is malformed or exceeds a limit");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* A repeat of a known Idempotency-Key: read and check the body, store nothing. */
+static void upload_repeat(struct upload *u, const char *boundary, const char *prior,
+			  const char *prior_fp)
+{
+	char *metadata = NULL;
+
+	u->dry = 1;
+	vg_sha256_init(&u->w.sha);
+	if (read_body(u, boundary) == 0 && check_fields(u, &metadata)) {
+		vg_sha256_final_hex(&u->w.sha, u->w.sha256);
+		fingerprint(u, metadata);
+		answer_repeat(u, prior, prior_fp);
+	}
+	vg_sha256_free(&u->w.sha);
+	free(metadata);
+}
+
 void upload_post(struct request *r)
 {
 	struct upload u;
-	struct multipart mp;
-	struct multipart_limits lim;
 	char boundary[MULTIPART_BOUNDARY_MAX + 1];
-	char *buf = NULL, *metadata = NULL;
-	enum multipart_status ms = MULTIPART_OK;
+	char *metadata = NULL;
 	enum vg_store_status st;
 	enum commit_result cr = COMMIT_FAILED;
 	int marked = 0, published = 0;
@@ -474,14 +582,14 @@ void upload_post(struct request *r)
 		return;
 
 	if (u.idem_key) {
-		char prior[VG_ID_LEN + 1];
-		int found = find_idempotent(&u, prior);
+		char prior[VG_ID_LEN + 1], prior_fp[VG_SHA256_HEX];
+		int found = find_idempotent(&u, prior, prior_fp);
 
 		if (found < 0)
 			goto db_down;
 		if (found) {
-			answer_video(&u, prior, 200);
-			return;
+			upload_repeat(&u, boundary, prior, prior_fp);
+			goto out;
 		}
 	}
 
@@ -504,35 +612,8 @@ void upload_post(struct request *r)
 	}
 	u.staging = 1;
 
-	lim.max_parts = (size_t)u.cfg->limits.max_parts;
-	lim.max_header_bytes = (size_t)u.cfg->limits.max_part_header_bytes;
-	lim.max_headers = (size_t)u.cfg->limits.max_part_headers;
-	multipart_init(&mp, boundary, &lim, &callbacks, &u);
-	buf = vg_malloc(BODY_CHUNK);
-	for (;;) {
-		long n = request_read(r, buf, BODY_CHUNK);
-
-		if (n < 0) {
-			fail(&u, 400, "incomplete_body", "the request body ended early");
-			goto out;
-		}
-		if (n == 0)
-			break;
-		ms = multipart_feed(&mp, buf, (size_t)n);
-		if (ms != MULTIPART_OK && ms != MULTIPART_DONE)
-			break;
-	}
-	if (ms == MULTIPART_OK || ms == MULTIPART_DONE)
-		ms = multipart_finish(&mp);
-	if (ms != MULTIPART_DONE) {
-		if (ms != MULTIPART_ERR_CALLBACK) {
-			fail(&u, ms == MULTIPART_ERR_TOO_MANY_PARTS || ms == MULTIPART_ERR_HEADER_TOO_LARGE ||
-					 ms == MULTIPART_ERR_TOO_MANY_HEADERS
-				     ? 413 : 400,
-			     multipart_status_code(ms), "the multipart body is malformed or exceeds a limit");
-		}
+	if (read_body(&u, boundary) < 0)
 		goto out;
-	}
 	if (!check_fields(&u, &metadata))
 		goto out;
 
@@ -546,6 +627,7 @@ void upload_post(struct request *r)
 		goto out;
 	}
 	published = 1;
+	fingerprint(&u, metadata);
 
 	for (int attempt = 0; attempt < COMMIT_TRIES; attempt++) {
 		cr = commit_once(&u, metadata);
@@ -562,10 +644,10 @@ void upload_post(struct request *r)
 		break;
 	case COMMIT_DUPLICATE: {
 		/* Another request with the same Idempotency-Key won the race. */
-		char prior[VG_ID_LEN + 1];
+		char prior[VG_ID_LEN + 1], prior_fp[VG_SHA256_HEX];
 
-		if (find_idempotent(&u, prior) == 1)
-			answer_video(&u, prior, 200);
+		if (find_idempotent(&u, prior, prior_fp) == 1)
+			answer_repeat(&u, prior, prior_fp);
 		else
 			fail(&u, 409, "idempotency_conflict", "a request with this key is in progress");
 		break;
@@ -602,7 +684,6 @@ out:
 		vg_info("msg=\"upload refused\" request_id=%s status=%d code=%s", r->request_id,
 			u.err_status, u.err_code);
 	}
-	free(buf);
 	free(metadata);
 	free(u.title);
 	free(u.metadata);

@@ -5,31 +5,6 @@
 
 CLIP=$FIX/clip-2s.mp4
 
-# Rows in videos, jobs, uploads and files under the store (staging included).
-snap() {
-	printf '%s files=%s' "$(sql "SELECT CONCAT('videos=', (SELECT COUNT(*) FROM videos),
-		' jobs=', (SELECT COUNT(*) FROM jobs), ' uploads=', (SELECT COUNT(*) FROM uploads))")" \
-		"$(store_files)"
-}
-
-# expect_error NAME STATUS [CODE] [BEFORE]: checks the last response is a JSON
-# error with that status (and code), and that nothing changed since BEFORE
-# (default: the snapshot in $BEFORE).
-expect_error() {
-	local name=$1 status=$2 code=${3:-} before=${4:-$BEFORE}
-	t_eq "$name: answers $status" "$API_STATUS" "$status"
-	t_match "$name: Content-Type is application/json" "$(header Content-Type)" '^application/json'
-	if jq -e '(.error.code | type == "string" and test("^[a-z][a-z0-9_]*$"))
-		and (.error.message | type == "string" and length > 0)' "$API_BODY" >/dev/null 2>&1; then
-		t_pass "$name: body is {\"error\":{\"code\",\"message\"}}"
-	else
-		t_fail "$name: body is {\"error\":{\"code\",\"message\"}}" "body: $(head -c 300 "$API_BODY")"
-	fi
-	[[ -n $code ]] && t_eq "$name: error code is $code" "$(json .error.code)" "$code"
-	t_eq "$name: changes nothing (rows, stored files)" "$(snap)" "$before"
-	t_eq "$name: staging directory is empty" "$(find "$STAGING" -type f 2>/dev/null | wc -l)" 0
-}
-
 # --- authentication
 
 BEFORE=$(snap)
