@@ -87,6 +87,8 @@ int child_main(const struct vg_config *cfg, int listen_fd)
 	vg_db_init(&c.db, cfg);
 	if (vg_store_open(&c.store, cfg) < 0)
 		return 1;
+	if (vg_cache_open(&c.cache, cfg->cache.servers) < 0)
+		vg_warn("msg=\"cache.servers unusable; rate limits are off\"");
 	/* Connect now so the first request does not pay for it; failure is fine
 	 * here (the database may be restarting) and is retried per request. */
 	vg_db_ensure(&c.db);
@@ -120,6 +122,7 @@ int child_main(const struct vg_config *cfg, int listen_fd)
 	FCGX_Free(&fcgi, 0);
 out:
 	vg_db_close(&c.db);
+	vg_cache_close(&c.cache);
 	vg_store_close(&c.store);
 	return status;
 }

@@ -13,6 +13,7 @@
 #ifndef VG_APP_CHILD_H
 #define VG_APP_CHILD_H
 
+#include "vg_cache.h"
 #include "vg_db.h"
 #include "vg_store.h"
 
@@ -22,6 +23,7 @@ struct child {
 	const struct vg_config *cfg; /* borrowed from the master's copy */
 	struct vg_db db;
 	struct vg_store store;
+	struct vg_cache cache; /* rate limits */
 	int listen_fd;
 	long long served;
 };

@@ -73,6 +73,7 @@ struct vg_config {
 		long long max_duration_seconds;
 		long long uploads_per_minute;
 		long long requests_per_second_per_ip;
+		long long bytes_per_hour;
 		long long max_parts;
 		long long max_part_header_bytes;
 		long long max_part_headers;

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# 36_ratelimit: per-key uploads/minute and bytes/hour, per-address
+# requests/second, counted in memcached; 429 with Retry-After; memcached
+# down means fail open (uploads go on, nothing lost, a warning logged).
+# Runs its own vingest-fcgi (spawned by its own lighttpd) with strict limits
+# and its own memcached, so the limits touch no other test.
+. "$(dirname "$0")/lib.sh"
+
+port=$((18200 + RANDOM % 100))
+mcport=$((31300 + RANDOM % 100))
+dir=$T_TMP/rl
+mkdir -p "$dir/uploads"
+memcached -u root -l 127.0.0.1 -p "$mcport" -U 0 -d -P "$dir/mc.pid"
+cat >"$dir/run-fcgi" <<WRAP
+#!/bin/sh
+exec "$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" 2>>"$dir/fcgi.log"
+WRAP
+chmod +x "$dir/run-fcgi"
+cat >"$dir/lighttpd.conf" <<CONF
+server.modules = ("mod_fastcgi")
+server.document-root = "$dir"
+server.bind = "127.0.0.1"
+server.port = $port
+server.pid-file = "$dir/lighttpd.pid"
+server.errorlog = "$dir/lighttpd.err"
+server.upload-dirs = ("$dir/uploads")
+fastcgi.server = ( "/" => ((
+	"socket" => "$dir/fcgi.sock",
+	"bin-path" => "$dir/run-fcgi",
+	"max-procs" => 1,
+	"check-local" => "disable",
+	"bin-environment" => (
+		"VINGEST_HTTP_PROCESSES" => "2",
+		"VINGEST_CACHE_SERVERS" => "127.0.0.1:$mcport",
+		"VINGEST_LIMITS_UPLOADS_PER_MINUTE" => "5",
+		"VINGEST_LIMITS_BYTES_PER_HOUR" => "60000",
+		"VINGEST_LIMITS_REQUESTS_PER_SECOND_PER_IP" => "10",
+		"ASAN_OPTIONS" => "${ASAN_OPTIONS:-}",
+	),
+)) )
+CONF
+lighttpd -f "$dir/lighttpd.conf"
+cleanup() {
+	kill "$(cat "$dir/lighttpd.pid" 2>/dev/null)" 2>/dev/null
+	kill "$(cat "$dir/mc.pid" 2>/dev/null)" 2>/dev/null
+	rm -rf -- "$T_TMP"
+}
+trap cleanup EXIT
+for ((i = 0; i < 100; i++)); do
+	curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
+	sleep 0.1
+done
+VINGEST_URL=http://127.0.0.1:$port
+
+# Fixed windows: stay clear of a minute's (and an hour's) edge.
+while (($(date +%-S) > 40)) || (($(date +%-M) == 59)); do sleep 1; done
+
+# ---- uploads per minute, per key (5); the 8 KB .mov keeps under the bytes limit
+uname=rl-up-$RANDOM-$RANDOM
+ukey=$(new_user "$uname")
+codes=""
+for i in 1 2 3 4 5 6; do
+	API_KEY=$ukey api POST /v1/videos -F "file=@$FIX/clip-2s.mov" -F "title=$i"
+	codes+="$API_STATUS "
+done
+t_eq "5 uploads in a minute pass, the 6th is refused" "$codes" "201 201 201 201 201 429 "
+t_eq "429 is a JSON error rate_limited" "$(json .error.code)" rate_limited
+ra=$(header Retry-After)
+t_ok "with Retry-After within the minute ($ra s)" test "${ra:-0}" -ge 1 -a "${ra:-0}" -le 60
+t_eq "the refused upload stored nothing" "$(sql "SELECT COUNT(*) FROM videos v JOIN users u ON u.id = v.user_id WHERE u.name = '$uname' AND v.title = '6'")" 0
+okey=$(new_user "rl-other-$RANDOM")
+API_KEY=$okey api POST /v1/videos -F "file=@$FIX/clip-2s.mp4"
+t_eq "another key is not limited by the first one's uploads" "$API_STATUS" 201
+
+# ---- bytes per hour, per key (60 000: one 37 KB upload fits, a second does not)
+bkey=$(new_user "rl-bytes-$RANDOM")
+codes=""
+for i in 1 2; do
+	API_KEY=$bkey api POST /v1/videos -F "file=@$FIX/clip-2s.webm"
+	codes+="$API_STATUS "
+done
+t_eq "bytes per hour: the second 37 KB upload is refused" "$codes" "201 429 "
+ra=$(header Retry-After)
+t_ok "with Retry-After within the hour ($ra s)" test "${ra:-0}" -ge 1 -a "${ra:-0}" -le 3600
+
+# ---- requests per second, per address (10)
+seq 40 | xargs -P 40 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
+	-H "Authorization: Bearer $okey" "$VINGEST_URL/v1/videos?limit=1" >"$T_TMP/burst"
+t_lt "a burst of 40 requests in a second gets some 429s" 0 "$(grep -c '^429$' "$T_TMP/burst")"
+t_lt "and at most 10 a second pass (within two windows: 20)" "$(grep -c '^200$' "$T_TMP/burst")" 21
+sleep 1.1
+api GET "/v1/videos?limit=1" # API_KEY: the demo key
+t_eq "the next second serves again" "$API_STATUS" 200
+
+# ---- memcached down: fail open
+mcpid=$(cat "$dir/mc.pid")
+kill "$mcpid"
+for ((i = 0; i < 50; i++)); do kill -0 "$mcpid" 2>/dev/null || break; sleep 0.1; done
+codes=""
+for i in 7 8 9; do
+	API_KEY=$ukey api POST /v1/videos -F "file=@$FIX/clip-2s.mov" -F "title=$i"
+	codes+="$API_STATUS "
+done
+t_eq "memcached down: uploads over the limit are accepted (fail open)" "$codes" "201 201 201 "
+t_eq "and stored, with their jobs" "$(sql "SELECT COUNT(*) FROM videos v JOIN jobs j ON j.video_id = v.id JOIN users u ON u.id = v.user_id WHERE u.name = '$uname' AND v.title IN ('7','8','9')")" 3
+t_ok "the child warned that limits are not enforced" grep -q 'rate limits are not enforced' "$dir/fcgi.log"
+t_done
