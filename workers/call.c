@@ -98,6 +98,24 @@ static CURL *new_easy(struct caller *c, struct job *j)
 	return e;
 }
 
+/* The media type the service is told: what vingest's own inspection found
+ * (the container), not what the client claimed; the client's only when the
+ * container is unknown. */
+static const char *media_type(const struct job *j)
+{
+	static const struct {
+		const char *container, *type;
+	} types[] = {{"mp4", "video/mp4"},
+		     {"mov", "video/quicktime"},
+		     {"webm", "video/webm"},
+		     {"mkv", "video/x-matroska"}};
+
+	for (size_t i = 0; j->container && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(j->container, types[i].container) == 0)
+			return types[i].type;
+	return j->content_type ? j->content_type : "application/octet-stream";
+}
+
 static char *request_json(const struct job *j, const char *object_url)
 {
 	struct json_object *o = json_object_new_object();
@@ -108,8 +126,7 @@ static char *request_json(const struct job *j, const char *object_url)
 	json_object_object_add(o, "object_url", object_url ? json_object_new_string(object_url) : NULL);
 	json_object_object_add(o, "size", json_object_new_int64(j->size));
 	json_object_object_add(o, "sha256", json_object_new_string(j->sha256));
-	json_object_object_add(o, "content_type",
-			       j->content_type ? json_object_new_string(j->content_type) : NULL);
+	json_object_object_add(o, "content_type", json_object_new_string(media_type(j)));
 	json_object_object_add(o, "container",
 			       j->container ? json_object_new_string(j->container) : NULL);
 	json_object_object_add(o, "duration_ms",
