@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "child.h"
 #include "request.h"
+#include "vg_base64.h"
 #include "vg_config.h"
 #include "vg_hash.h"
 
@@ -22,45 +23,6 @@
 #include <strings.h>
 
 #define KEY_MAX 256
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Bounded base64 decode; returns decoded length or -1. */
-static long b64decode(const char *in, unsigned char *out, size_t outsz)
-{
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-
-	for (; *in && *in != '='; in++) {
-		int v = b64val((unsigned char)*in);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= outsz)
-				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return (long)o;
-}
 
 /* The Origin check for browser posts (see the file comment). */
 static int origin_ok(const struct request *r)
@@ -132,7 +94,7 @@ int auth_request(struct request *r)
 
 		if (strlen(h + 6) > sizeof(dec))
 			goto bad;
-		len = b64decode(h + 6, dec, sizeof(dec) - 1);
+		len = vg_base64_decode(h + 6, dec, sizeof(dec) - 1);
 		if (len < 0)
 			goto bad;
 		dec[len] = '\0';

@@ -10,6 +10,7 @@
  * nosniff, so no browser ever renders an upload as a page.
  */
 #include "objects.h"
+#include "range.h"
 #include "child.h"
 #include "request.h"
 #include "vg_config.h"
@@ -28,46 +29,6 @@
 #include <unistd.h>
 
 #define CHUNK (64 * 1024)
-
-/* Parses a single "bytes=" range against size. 1: range set, 0: serve the
- * whole object, -1: unsatisfiable. */
-static int parse_range(const char *h, long long size, long long *from, long long *to)
-{
-	char *end;
-	long long a, b;
-
-	if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-		return 0;
-	h += 6;
-	if (*h == '-') {
-		b = strtoll(h + 1, &end, 10);
-		if (end == h + 1 || *end || b <= 0)
-			return 0;
-		if (size == 0)
-			return -1;
-		*from = b >= size ? 0 : size - b;
-		*to = size - 1;
-		return 1;
-	}
-	a = strtoll(h, &end, 10);
-	if (end == h || *end != '-' || a < 0)
-		return 0;
-	h = end + 1;
-	if (*h == '\0') {
-		b = size - 1;
-	} else {
-		b = strtoll(h, &end, 10);
-		if (*end || b < a)
-			return 0;
-		if (b >= size)
-			b = size - 1;
-	}
-	if (a >= size)
-		return -1;
-	*from = a;
-	*to = b;
-	return 1;
-}
 
 void objects_get(struct request *r, const char *key)
 {
@@ -111,7 +72,7 @@ void objects_get(struct request *r, const char *key)
 		goto out;
 	}
 	size = (long long)st.st_size;
-	ranged = parse_range(request_param(r, "HTTP_RANGE"), size, &from, &to);
+	ranged = range_parse(request_param(r, "HTTP_RANGE"), size, &from, &to);
 	if (ranged < 0) {
 		snprintf(hdr, sizeof(hdr), "Content-Range: bytes */%lld\r\n", size);
 		request_error_headers(r, 416, "range_not_satisfiable", "the range is outside the object",
