@@ -12,6 +12,7 @@
 #include "request.h"
 #include "video_json.h"
 #include "vg_id.h"
+#include "vg_video_cache.h"
 
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -26,15 +27,37 @@ static void db_unavailable(struct request *r)
 			    "the database is not reachable; try again shortly", 5);
 }
 
+/* Answers a cached video's JSON text as it is (it was made by video_json). */
+static void answer_cached(struct request *r, const char *json)
+{
+	request_head(r, 200, "application/json; charset=utf-8",
+		     "X-Cache: hit\r\n");
+	request_write(r, json, strlen(json));
+	request_write(r, "\n", 1);
+}
+
 void videos_get(struct request *r, const char *id)
 {
 	struct json_object *v;
-	int found = video_json_load(&r->child->db, id, r->user_id, &v);
+	char cached[16384];
+	int found;
 
-	if (found < 0)
-		return db_unavailable(r);
-	if (!found)
-		return request_error(r, 404, "not_found", "no such video");
+	if (vg_video_cache_get(&r->child->cache, id, r->user_id, cached, sizeof(cached))) {
+		answer_cached(r, cached);
+		return;
+	}
+	found = video_json_load(&r->child->db, id, r->user_id, &v);
+	if (found < 0) {
+		db_unavailable(r);
+		return;
+	}
+	if (!found) {
+		request_error(r, 404, "not_found", "no such video");
+		return;
+	}
+	vg_video_cache_add(&r->child->cache, id, r->user_id,
+			   json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+								    JSON_C_TO_STRING_NOSLASHESCAPE));
 	request_json(r, 200, v, NULL);
 	json_object_put(v);
 }
@@ -69,20 +92,26 @@ void videos_list(struct request *r)
 	struct json_object *root, *arr;
 
 	have_status = request_query(r, "status", status, sizeof(status));
-	if (have_status < 0 || (have_status && !valid_status(status)))
-		return request_error(r, 400, "invalid_status",
+	if (have_status < 0 || (have_status && !valid_status(status))) {
+		request_error(r, 400, "invalid_status",
 				     "status must be one of queued, processing, processed, failed, deleted");
+		return;
+	}
 	rc = request_query(r, "limit", limit_s, sizeof(limit_s));
 	if (rc != 0) {
 		char *end;
 
 		limit = rc > 0 ? strtol(limit_s, &end, 10) : 0;
-		if (rc < 0 || end == limit_s || *end || limit < 1 || limit > LIST_MAX)
-			return request_error(r, 400, "invalid_limit", "limit must be 1 to 100");
+		if (rc < 0 || end == limit_s || *end || limit < 1 || limit > LIST_MAX) {
+			request_error(r, 400, "invalid_limit", "limit must be 1 to 100");
+			return;
+		}
 	}
 	rc = request_query(r, "cursor", cursor, sizeof(cursor));
-	if (rc < 0 || (rc > 0 && !vg_id_valid(cursor)))
-		return request_error(r, 400, "invalid_cursor", "cursor is not one this API gave out");
+	if (rc < 0 || (rc > 0 && !vg_id_valid(cursor))) {
+		request_error(r, 400, "invalid_cursor", "cursor is not one this API gave out");
+		return;
+	}
 	if (rc == 0)
 		strcpy(cursor, "~");
 
@@ -96,8 +125,10 @@ void videos_list(struct request *r)
 
 		n = vg_db_query(&r->child->db, list_sql, p, VG_DB_NPARAMS(p), &res);
 	}
-	if (n < 0)
-		return db_unavailable(r);
+	if (n < 0) {
+		db_unavailable(r);
+		return;
+	}
 
 	root = json_object_new_object();
 	arr = json_object_new_array();

@@ -9,6 +9,8 @@
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_queue.h"
+#include "vg_cache.h"
+#include "vg_video_cache.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -121,35 +123,65 @@ int jobs_workers(struct vg_db *db, int json)
 	return list(db, fleet_sql, names, json);
 }
 
+static const char dead_videos_sql[] = "SELECT video_id FROM jobs WHERE state = 'dead'";
+static const char job_video_sql[] = "SELECT video_id FROM jobs WHERE id = ? AND state = 'dead'";
+
+/* The requeued videos' cached status must go (their status changes). */
+static void invalidate(const struct vg_config *cfg, const struct vg_db_result *videos)
+{
+	struct vg_cache cache;
+
+	if (vg_cache_open(&cache, cfg->cache.servers) < 0)
+		return;
+	for (size_t i = 0; i < videos->nrows; i++)
+		vg_video_cache_invalidate(&cache, vg_db_cell(videos, i, 0));
+	vg_cache_close(&cache);
+}
+
 int jobs_retry(struct vg_db *db, const struct vg_config *cfg, const char *id_or_all)
 {
+	struct vg_db_result videos;
 	long long n;
 
 	if (strcmp(id_or_all, "--all-dead") == 0) {
 		struct vg_db_param p[] = {vg_p_i64(cfg->jobs.max_attempts)};
 
+		if (vg_db_query(db, dead_videos_sql, NULL, 0, &videos) < 0) {
+			fprintf(stderr, "vingestctl: cannot list dead jobs: %s\n", db->last_error);
+			return -1;
+		}
 		n = vg_db_exec(db, retry_all_sql, p, VG_DB_NPARAMS(p));
 	} else {
 		char *end;
 		long long id = strtoll(id_or_all, &end, 10);
 		struct vg_db_param p[] = {vg_p_i64(cfg->jobs.max_attempts), vg_p_i64(id)};
 
+		struct vg_db_param vp[] = {vg_p_i64(id)};
+
 		if (*id_or_all == '\0' || *end || id <= 0) {
 			fprintf(stderr, "vingestctl: '%s' is not a job id (or use --all-dead)\n",
 				id_or_all);
+			return -1;
+		}
+		if (vg_db_query(db, job_video_sql, vp, VG_DB_NPARAMS(vp), &videos) < 0) {
+			fprintf(stderr, "vingestctl: cannot read job %lld: %s\n", id, db->last_error);
 			return -1;
 		}
 		n = vg_db_exec(db, retry_one_sql, p, VG_DB_NPARAMS(p));
 		if (n == 0) {
 			fprintf(stderr, "vingestctl: job %lld is not dead (or its video was deleted)\n",
 				id);
+			vg_db_result_free(&videos);
 			return -1;
 		}
 	}
 	if (n < 0) {
 		fprintf(stderr, "vingestctl: requeue failed: %s\n", db->last_error);
+		vg_db_result_free(&videos);
 		return -1;
 	}
+	invalidate(cfg, &videos);
+	vg_db_result_free(&videos);
 	/* The multi-table UPDATE counts the job and its video: two rows per job. */
 	printf("requeued %lld job%s\n", n / 2, n / 2 == 1 ? "" : "s");
 	return 0;

@@ -12,6 +12,7 @@
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
+#include "vg_video_cache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 static const char held_sql[] = "SELECT IS_USED_LOCK('vingest.janitor') = CONNECTION_ID()";
 static const char lock_sql[] = "SELECT GET_LOCK('vingest.janitor', 0)";
 static const char expired_sql[] =
-	"SELECT id, lease_token, attempts >= max_attempts FROM jobs "
+	"SELECT id, lease_token, attempts >= max_attempts, video_id FROM jobs "
 	"WHERE state = 'running' AND lease_expires_at < UTC_TIMESTAMP(6) "
 	"ORDER BY lease_expires_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 static const char ready_sql[] =
@@ -64,7 +65,7 @@ int janitor_acquire(struct vg_db *db)
 	return mine;
 }
 
-int janitor_reap(struct vg_db *db, const struct vg_config *cfg)
+int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache *cache)
 {
 	struct vg_db_result res;
 	long long n;
@@ -96,9 +97,13 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg)
 		vg_warn("msg=\"lease expired; job %s\" job_id=%lld", used_up ? "dead" : "ready again",
 			jid);
 	}
-	vg_db_result_free(&res);
-	if (vg_db_commit(db) < 0)
+	if (vg_db_commit(db) < 0) {
+		vg_db_result_free(&res);
 		return -1;
+	}
+	for (long long i = 0; i < n; i++)
+		vg_video_cache_invalidate(cache, vg_db_cell(&res, (size_t)i, 3));
+	vg_db_result_free(&res);
 	vg_db_exec(db, stale_workers_sql, NULL, 0);
 	return (int)n;
 fail:

@@ -10,6 +10,7 @@
 
 struct vg_db;
 struct vg_config;
+struct vg_cache;
 
 /* Tries to become (or confirms being) the janitor. 1 yes, 0 another is, -1 db error. */
 int janitor_acquire(struct vg_db *db);
@@ -17,8 +18,9 @@ int janitor_acquire(struct vg_db *db);
 /*
  * Returns running jobs whose lease expired to ready (the attempt counts;
  * attempts used up makes them dead), in batches of at most 100, and removes
- * `workers` rows silent for an hour. Returns the number of jobs reaped, or -1.
+ * `workers` rows silent for an hour; invalidates the reaped videos' cached
+ * status. Returns the number of jobs reaped, or -1.
  */
-int janitor_reap(struct vg_db *db, const struct vg_config *cfg);
+int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache *cache);
 
 #endif

@@ -6,6 +6,7 @@
 #include "scoreboard.h"
 #include "worker.h"
 #include "vg_alloc.h"
+#include "vg_cache.h"
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
@@ -49,6 +50,7 @@ struct supervisor {
 	int64_t drain_started_ms;
 	int term_sent, kill_sent;
 	struct vg_db db;
+	struct vg_cache cache; /* the janitor invalidates cached statuses */
 	long long row_id;
 	int janitor;
 	int64_t next_scale_ms, next_janitor_ms, next_beat_ms, idle_since_ms;
@@ -116,6 +118,7 @@ static void spawn(struct supervisor *s, size_t i)
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		vg_db_forget(&s->db); /* the parent's connection stays the parent's */
+		s->cache.mc = NULL;   /* likewise its memcached socket: not used, not closed */
 		vg_proctitle_set("vingest-workers", "worker", "vg-worker");
 		status = worker_main(s->cfg, &s->board[i]);
 		vg_config_free(s->cfg);
@@ -315,7 +318,7 @@ static void housekeeping(struct supervisor *s, int64_t now)
 			int n;
 
 			/* Reap until a batch comes back short. */
-			while ((n = janitor_reap(&s->db, s->cfg)) >= 100)
+			while ((n = janitor_reap(&s->db, s->cfg, &s->cache)) >= 100)
 				;
 		}
 	}
@@ -400,6 +403,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 		return 1;
 	}
 	vg_db_init(&s->db, cfg);
+	vg_cache_open(&s->cache, cfg->cache.servers);
 	vg_proctitle_init(argc, argv);
 	vg_proctitle_set("vingest-workers", "supervisor", "vg-supervisor");
 	vg_info("msg=\"supervisor started\" workers_min=%lld workers_max=%lld concurrency=%lld",
@@ -438,6 +442,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	}
 	vg_info("msg=\"supervisor stopped\"");
 	vg_db_close(&s->db);
+	vg_cache_close(&s->cache);
 	scoreboard_free(s->board, SLOTS);
 	close(sigpipe_fd[0]);
 	close(sigpipe_fd[1]);

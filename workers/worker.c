@@ -32,6 +32,7 @@
 #include "vg_log.h"
 #include "vg_sign.h"
 #include "vg_time.h"
+#include "vg_video_cache.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -102,6 +103,7 @@ static void finish_done(struct worker *w, struct job *j, int status, const char 
 	int rc = lease_done(&w->db, j, status, result);
 
 	if (rc == 1) {
+		vg_video_cache_invalidate(&w->cache, j->video_id);
 		w->done++;
 		vg_info("msg=\"job done\" job_id=%lld video_id=%s attempt=%u http_status=%d ms=%lld",
 			j->id, j->video_id, j->attempt, status,
@@ -148,6 +150,8 @@ static void finish_retry(struct worker *w, struct job *j, int status, const char
 		lease_lost(w, j, "retry");
 		return;
 	}
+	if (rc == 1)
+		vg_video_cache_invalidate(&w->cache, j->video_id);
 	forget(w, j);
 }
 
@@ -159,9 +163,11 @@ static void finish_dead(struct worker *w, struct job *j, int status, const char 
 		lease_lost(w, j, "dead");
 		return;
 	}
-	if (rc == 1)
+	if (rc == 1) {
+		vg_video_cache_invalidate(&w->cache, j->video_id);
 		vg_warn("msg=\"job dead\" job_id=%lld video_id=%s http_status=%d error=\"%s\"", j->id,
 			j->video_id, status, error);
+	}
 	forget(w, j);
 }
 
@@ -363,6 +369,7 @@ static void claim_more(struct worker *w, int64_t now)
 		struct job *j = w->jobs; /* the claimed ones are at the head */
 
 		for (int k = 0; j && k < n; j = j->next, k++) {
+			vg_video_cache_invalidate(&w->cache, j->video_id); /* now processing */
 			j->claimed_ms = now;
 			j->call_deadline_ms =
 				now + ASYNC_FACTOR * 1000 * w->cfg->processor.timeout_seconds;
@@ -413,8 +420,10 @@ static void release_all(struct worker *w)
 		struct job *j = w->jobs;
 
 		call_abort(&w->caller, j);
-		if (lease_retry(&w->db, j, 0, "released by a draining worker", 0.0, 1) == 1)
+		if (lease_retry(&w->db, j, 0, "released by a draining worker", 0.0, 1) == 1) {
+			vg_video_cache_invalidate(&w->cache, j->video_id);
 			vg_info("msg=\"job released\" job_id=%lld video_id=%s", j->id, j->video_id);
+		}
 		forget(w, j);
 	}
 }

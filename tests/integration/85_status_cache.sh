@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# 85_status_cache: GET /v1/videos/{id} is served from memcached for a few
+# seconds, every status change invalidates it at once, a status never goes
+# backwards, the cache never shows a video to another user, and a cache
+# outage only costs speed.
+. "$(dirname "$0")/lib.sh"
+
+export VINGEST_DEV_WORKERS=1
+"$VINGEST_DEV" up >"$T_TMP/up.log" 2>&1 || t_fail "./dev up" "$(tail -n 20 "$T_TMP/up.log")"
+stub() { curl -sf -d "$1" "$VINGEST_STUB_URL/control" >/dev/null; }
+
+stub '{"mode":"ok","delay_ms":3000,"fail_rate":0}'
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4" -F title=before
+t_eq "upload: 201" "$API_STATUS" 201
+id=$(json .id)
+api GET "/v1/videos/$id"
+api GET "/v1/videos/$id"
+t_eq "a second GET within the TTL is a cache hit" "$(header X-Cache)" hit
+
+# Proof that it is the cache answering: a change made behind vingest's back
+# (no status change, so no invalidation) is not seen until the TTL runs out.
+sql "UPDATE videos SET title = 'changed in SQL' WHERE id = '$(sqlq "$id")'"
+api GET "/v1/videos/$id"
+if [[ $(header X-Cache) == hit ]]; then
+	t_eq "a cached answer is the cached one" "$(json .title)" before
+else
+	t_pass "a cached answer is the cached one (the entry was invalidated meanwhile)"
+fi
+
+other=$(new_user "cache-$RANDOM")
+API_KEY=$other api GET "/v1/videos/$id"
+t_eq "another user gets 404 even while the video is cached" "$API_STATUS" 404
+
+# Poll while the job runs: the status sequence only moves forward, and
+# processed shows the moment the database has it (invalidation, not TTL).
+rank() { case $1 in queued) echo 1 ;; processing) echo 2 ;; processed) echo 3 ;; *) echo 0 ;; esac; }
+seen="" last=0 backwards=0 late=0
+for ((i = 0; i < 150; i++)); do
+	db=$(sql "SELECT status FROM videos WHERE id = '$(sqlq "$id")'")
+	api GET "/v1/videos/$id"
+	st=$(json .status)
+	[[ $seen == *"$st"* ]] || seen+="$st "
+	(($(rank "$st") < last)) && backwards=1
+	last=$(rank "$st")
+	# what the database had before this GET must be visible in it
+	(($(rank "$st") < $(rank "$db"))) && late=1
+	[[ $st == processed ]] && break
+	sleep 0.1
+done
+t_match "the client saw (queued,) processing, then processed" "${seen% }" '^(queued )?processing processed$'
+t_eq "the status never went backwards" "$backwards" 0
+t_eq "no GET showed less than the database already had (invalidation is immediate)" "$late" 0
+
+# memcached down: GET still answers, from the database.
+mc=$(tr -dc '0-9' <"$VINGEST_MEMCACHED_PID_FILE" 2>/dev/null || true)
+if [[ -n $mc ]]; then
+	kill "$mc"
+	for ((i = 0; i < 50; i++)); do kill -0 "$mc" 2>/dev/null || break; sleep 0.1; done
+	api GET "/v1/videos/$id"
+	t_eq "memcached down: GET still answers 200" "$API_STATUS" 200
+	t_eq "with the current status" "$(json .status)" processed
+	"$VINGEST_DEV" up >"$T_TMP/up2.log" 2>&1
+fi
+stub '{"mode":"ok","delay_ms":0}'
+t_done
