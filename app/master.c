@@ -5,6 +5,7 @@
 #include "child.h"
 #include "vg_config.h"
 #include "vg_log.h"
+#include "vg_procctl.h"
 #include "vg_proctitle.h"
 #include "vg_time.h"
 
@@ -18,9 +19,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CRASH_WINDOW_MS  10000 /* a child dying younger than this counts as a crash */
-#define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS   30000
 #define KILL_GRACE_MS    5000 /* after SIGTERM, before SIGKILL */
 
 enum master_state { MASTER_RUNNING, MASTER_DRAINING };
@@ -46,36 +44,6 @@ struct master {
 	int term_sent, kill_sent;
 };
 
-static int sigpipe_fd[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-	char c = (char)sig;
-	int saved = errno;
-
-	/* Only this: the loop does the work (a full pipe already has a wake-up). */
-	if (write(sigpipe_fd[1], &c, 1) < 0) {
-	}
-	errno = saved;
-}
-
-static int install_signals(void)
-{
-	struct sigaction sa;
-	int sigs[] = {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGCHLD};
-
-	if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	return 0;
-}
-
 static void spawn(struct master *m, struct slot *s)
 {
 	pid_t pid = fork();
@@ -86,16 +54,9 @@ static void spawn(struct master *m, struct slot *s)
 		return;
 	}
 	if (pid == 0) {
-		struct sigaction sa;
 		int status;
 
-		close(sigpipe_fd[0]);
-		close(sigpipe_fd[1]);
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGCHLD, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
+		vg_sigpipe_child();
 		vg_proctitle_set("vingest-fcgi", "child", "vg-fcgi-child");
 		status = child_main(m->cfg, m->listen_fd);
 		vg_config_free(m->cfg);
@@ -137,19 +98,10 @@ static void reap(struct master *m)
 			s->next_start_ms = now;
 			continue;
 		}
-		if (lived < CRASH_WINDOW_MS)
-			s->crashes++;
-		else
-			s->crashes = 1;
+		s->crashes = lived < VG_CRASH_WINDOW_MS ? s->crashes + 1 : 1;
 		{
-			int64_t delay = BACKOFF_FIRST_MS;
+			int64_t delay = vg_respawn_delay_ms(s->crashes);
 
-			for (int i = 1; i < s->crashes && delay < BACKOFF_MAX_MS; i++)
-				delay *= 2;
-			if (delay > BACKOFF_MAX_MS)
-				delay = BACKOFF_MAX_MS;
-			if (s->crashes == 1)
-				delay = 0; /* one death is an accident: replace at once */
 			s->next_start_ms = now + delay;
 			if (WIFSIGNALED(status))
 				vg_error("msg=\"child killed by signal; replacing\" child=%ld signal=%d "
@@ -230,18 +182,14 @@ static void reload(struct master *m)
 
 static void handle_signals(struct master *m)
 {
-	char buf[64];
-	ssize_t n;
+	int sigs[64];
+	size_t n = vg_sigpipe_read(sigs, 64);
 
-	while ((n = read(sigpipe_fd[0], buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			int sig = buf[i];
-
-			if (sig == SIGTERM || sig == SIGQUIT || sig == SIGINT)
-				begin_drain(m, sig);
-			else if (sig == SIGHUP && m->state == MASTER_RUNNING)
-				reload(m);
-		}
+	for (size_t i = 0; i < n; i++) {
+		if (sigs[i] == SIGTERM || sigs[i] == SIGQUIT || sigs[i] == SIGINT)
+			begin_drain(m, sigs[i]);
+		else if (sigs[i] == SIGHUP && m->state == MASTER_RUNNING)
+			reload(m);
 	}
 }
 
@@ -249,7 +197,7 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 	       char **argv)
 {
 	struct master m;
-	int status = 0;
+	int status = 0, sigfd;
 
 	memset(&m, 0, sizeof(m));
 	/* cfg is heap-allocated and ours: reload replaces it. */
@@ -260,7 +208,8 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 	m.wanted = (size_t)cfg->http.processes;
 	m.nslots = m.wanted;
 	m.slots = calloc(m.nslots, sizeof(*m.slots));
-	if (!m.slots || install_signals() < 0) {
+	sigfd = vg_sigpipe_open();
+	if (!m.slots || sigfd < 0) {
 		vg_error("msg=\"cannot set up the master\" error=\"%s\"", strerror(errno));
 		return 1;
 	}
@@ -269,7 +218,7 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 		cfg->http.listen, m.wanted, cfg->http.max_requests);
 
 	for (;;) {
-		struct pollfd pfd = {sigpipe_fd[0], POLLIN, 0};
+		struct pollfd pfd = {sigfd, POLLIN, 0};
 		int64_t now;
 
 		poll(&pfd, 1, 200);
@@ -305,8 +254,7 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 	}
 	vg_info("msg=\"master stopped\"");
 	free(m.slots);
-	close(sigpipe_fd[0]);
-	close(sigpipe_fd[1]);
+	vg_sigpipe_close();
 	vg_config_free(m.cfg);
 	free(m.cfg);
 	return status;

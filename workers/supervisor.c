@@ -10,6 +10,7 @@
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
+#include "vg_procctl.h"
 #include "vg_proctitle.h"
 #include "vg_time.h"
 
@@ -28,8 +29,6 @@
 #define SCALE_EVERY_MS   2000
 #define JANITOR_EVERY_MS 5000
 #define BEAT_EVERY_MS    5000
-#define CRASH_WINDOW_MS  10000
-#define BACKOFF_MAX_MS   30000
 #define KILL_GRACE_MS    10000
 
 struct wslot {
@@ -56,35 +55,6 @@ struct supervisor {
 	int64_t next_scale_ms, next_janitor_ms, next_beat_ms, idle_since_ms;
 	char host[256];
 };
-
-static int sigpipe_fd[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-	char c = (char)sig;
-	int saved = errno;
-
-	if (write(sigpipe_fd[1], &c, 1) < 0) {
-	}
-	errno = saved;
-}
-
-static int install_signals(void)
-{
-	struct sigaction sa;
-	int sigs[] = {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGCHLD};
-
-	if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	return 0;
-}
 
 static size_t alive(const struct supervisor *s, int count_retiring)
 {
@@ -113,10 +83,7 @@ static void spawn(struct supervisor *s, size_t i)
 	if (pid == 0) {
 		int status;
 
-		close(sigpipe_fd[0]);
-		close(sigpipe_fd[1]);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		vg_sigpipe_child();
 		vg_db_forget(&s->db); /* the parent's connection stays the parent's */
 		s->cache.mc = NULL;   /* likewise its memcached socket: not used, not closed */
 		vg_proctitle_set("vingest-workers", "worker", "vg-worker");
@@ -164,17 +131,10 @@ static void reap(struct supervisor *s)
 
 			vg_db_exec(&s->db, unregister_sql, p, VG_DB_NPARAMS(p));
 		}
-		w->crashes = lived < CRASH_WINDOW_MS ? w->crashes + 1 : 1;
+		w->crashes = lived < VG_CRASH_WINDOW_MS ? w->crashes + 1 : 1;
 		{
-			int64_t delay = 0;
+			int64_t delay = vg_respawn_delay_ms(w->crashes);
 
-			if (w->crashes > 1) {
-				delay = 100;
-				for (int k = 2; k < w->crashes && delay < BACKOFF_MAX_MS; k++)
-					delay *= 2;
-				if (delay > BACKOFF_MAX_MS)
-					delay = BACKOFF_MAX_MS;
-			}
 			w->next_start_ms = now + delay;
 			vg_error("msg=\"worker died; replacing\" worker=%ld %s=%d lived_ms=%lld "
 				 "crashes=%d respawn_in_ms=%lld",
@@ -368,21 +328,19 @@ static void reload(struct supervisor *s)
 
 static void handle_signals(struct supervisor *s)
 {
-	char buf[64];
-	ssize_t n;
+	int sigs[64];
+	size_t n = vg_sigpipe_read(sigs, 64);
 
-	while ((n = read(sigpipe_fd[0], buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			int sig = buf[i];
+	for (size_t i = 0; i < n; i++) {
+		int sig = sigs[i];
 
-			if ((sig == SIGTERM || sig == SIGQUIT || sig == SIGINT) && !s->draining) {
-				vg_info("msg=\"draining\" signal=%d workers=%zu", sig, alive(s, 1));
-				s->draining = 1;
-				s->drain_started_ms = vg_mono_ms();
-				signal_all(s, SIGTERM);
-			} else if (sig == SIGHUP && !s->draining) {
-				reload(s);
-			}
+		if ((sig == SIGTERM || sig == SIGQUIT || sig == SIGINT) && !s->draining) {
+			vg_info("msg=\"draining\" signal=%d workers=%zu", sig, alive(s, 1));
+			s->draining = 1;
+			s->drain_started_ms = vg_mono_ms();
+			signal_all(s, SIGTERM);
+		} else if (sig == SIGHUP && !s->draining) {
+			reload(s);
 		}
 	}
 }
@@ -391,6 +349,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 {
 	struct supervisor *s = vg_calloc(1, sizeof(*s));
 	int64_t grace;
+	int sigfd;
 
 	s->config_path = config_path;
 	s->cfg = cfg;
@@ -398,7 +357,8 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	s->board = scoreboard_new(SLOTS);
 	gethostname(s->host, sizeof(s->host));
 	s->host[sizeof(s->host) - 1] = '\0';
-	if (!s->board || install_signals() < 0) {
+	sigfd = vg_sigpipe_open();
+	if (!s->board || sigfd < 0) {
 		vg_error("msg=\"cannot set up the supervisor\" error=\"%s\"", strerror(errno));
 		return 1;
 	}
@@ -410,7 +370,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 		cfg->workers.min, cfg->workers.max, cfg->workers.concurrency);
 
 	for (;;) {
-		struct pollfd pfd = {sigpipe_fd[0], POLLIN, 0};
+		struct pollfd pfd = {sigfd, POLLIN, 0};
 		int64_t now;
 
 		poll(&pfd, 1, TICK_MS);
@@ -444,8 +404,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	vg_db_close(&s->db);
 	vg_cache_close(&s->cache);
 	scoreboard_free(s->board, SLOTS);
-	close(sigpipe_fd[0]);
-	close(sigpipe_fd[1]);
+	vg_sigpipe_close();
 	vg_config_free(s->cfg);
 	free(s->cfg);
 	free(s);
