@@ -98,14 +98,16 @@ void router_dispatch(struct request *r)
 	} else if (strncmp(p, "/v1/videos/", 11) == 0) {
 		const char *id = p + 11;
 
-		if (!is(r, "GET"))
-			method_not_allowed(r, "GET");
+		if (!is(r, "GET") && !is(r, "DELETE"))
+			method_not_allowed(r, "GET, DELETE");
 		else if (auth_request(r) != 0)
 			; /* answered 401 */
 		else if (!vg_id_valid(id))
 			request_error(r, 404, "not_found", "no such video");
-		else
+		else if (is(r, "GET"))
 			videos_get(r, id);
+		else
+			videos_delete(r, id);
 	} else if (strncmp(p, "/v1/objects/", 12) == 0) {
 		/* signed URLs authenticate themselves: no API key */
 		if (!is(r, "GET") && !is(r, "HEAD"))

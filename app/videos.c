@@ -12,9 +12,12 @@
 #include "request.h"
 #include "video_json.h"
 #include "vg_id.h"
+#include "vg_log.h"
+#include "vg_store.h"
 #include "vg_video_cache.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,4 +144,61 @@ void videos_list(struct request *r)
 	vg_db_result_free(&res);
 	request_json(r, 200, root, NULL);
 	json_object_put(root);
+}
+
+/*
+ * DELETE: the row is marked deleted and its client-given fields cleared in
+ * one transaction with the job's cancellation, then the object is removed.
+ * Row first: a crash between the two leaves bytes behind a `deleted` row
+ * (the orphan collector's to find), never a live video without its bytes.
+ * A job in flight is cancelled too; its worker's fenced write then matches
+ * nothing, so a deleted video is never marked processed.
+ */
+static const char lock_sql[] =
+	"SELECT object_key FROM videos WHERE id = ? AND user_id = ? AND deleted_at IS NULL "
+	"FOR UPDATE";
+static const char delete_sql[] =
+	"UPDATE videos SET status = 'deleted', deleted_at = UTC_TIMESTAMP(6), title = NULL, "
+	"filename = NULL, metadata = NULL, result = NULL WHERE id = ?";
+static const char cancel_sql[] =
+	"UPDATE jobs SET state = 'cancelled', finished_at = UTC_TIMESTAMP(6), lease_token = NULL, "
+	"lease_expires_at = NULL, last_error = 'video deleted' "
+	"WHERE video_id = ? AND state IN ('ready', 'running')";
+
+void videos_delete(struct request *r, const char *id)
+{
+	struct vg_db *db = &r->child->db;
+	struct vg_db_param lp[] = {vg_p_str(id), vg_p_i64(r->user_id)};
+	struct vg_db_param ip[] = {vg_p_str(id)};
+	struct vg_db_result res;
+	char key[VG_STORE_KEY_MAX];
+	long long n;
+
+	if (vg_db_begin(db) < 0) {
+		db_unavailable(r);
+		return;
+	}
+	n = vg_db_query(db, lock_sql, lp, VG_DB_NPARAMS(lp), &res);
+	if (n <= 0) {
+		vg_db_result_free(&res);
+		vg_db_rollback(db);
+		if (n < 0)
+			db_unavailable(r);
+		else
+			request_error(r, 404, "not_found", "no such video");
+		return;
+	}
+	snprintf(key, sizeof(key), "%s", vg_db_cell(&res, 0, 0));
+	vg_db_result_free(&res);
+	if (vg_db_exec(db, delete_sql, ip, VG_DB_NPARAMS(ip)) != 1 ||
+	    vg_db_exec(db, cancel_sql, ip, VG_DB_NPARAMS(ip)) < 0 || vg_db_commit(db) < 0) {
+		vg_db_rollback(db);
+		db_unavailable(r);
+		return;
+	}
+	vg_video_cache_invalidate(&r->child->cache, id);
+	vg_store_remove(&r->child->store, key);
+	vg_info("msg=\"video deleted\" request_id=%s video_id=%s user=%lld", r->request_id, id,
+		r->user_id);
+	request_empty(r, 204);
 }

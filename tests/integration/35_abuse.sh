@@ -67,6 +67,28 @@ long=$(head -c 200 /dev/zero | tr '\0' 'b')
 raw_post longb "multipart/form-data; boundary=$long" "$T_TMP/longb"
 expect_error "a boundary of 200 characters" 400 expected_multipart
 
+{
+	printf -- '--%s\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n' "$B"
+	for i in 1 2 3 4 5 6 7 8 9; do printf 'X-H%d: v\r\n' "$i"; done
+	printf '\r\nxx\r\n--%s--\r\n' "$B"
+} >"$T_TMP/manyhdr"
+raw_post manyhdr "multipart/form-data; boundary=$B" "$T_TMP/manyhdr"
+expect_error "10 headers in one part (limit 8)" 413 too_many_part_headers
+
+head -c 70000 /dev/zero | tr '\0' 'x' | sed 's/^/{"k":"/; s/$/"}/' >"$T_TMP/bigmeta"
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4" -F "metadata=<$T_TMP/bigmeta"
+expect_error "metadata over limits.max_field_bytes (64 KiB)" 413 field_too_large
+
+deep=$(printf '%.0s[' $(seq 20))$(printf '%.0s]' $(seq 20))
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4" -F "metadata={\"a\":$deep}"
+expect_error "metadata nested deeper than 16 levels" 400 invalid_metadata
+
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4" -F "title=$(head -c 501 /dev/zero | tr '\0' 't')"
+expect_error "a title of 501 characters" 400 title_too_long
+
+api POST /v1/videos -H "Idempotency-Key: has space" -F "file=@$FIX/clip-2s.mp4"
+expect_error "an Idempotency-Key with a space" 400 invalid_idempotency_key
+
 # A body shorter than its Content-Length: the client stops sending and hangs up.
 exec 3<>"/dev/tcp/127.0.0.1/${VINGEST_URL##*:}"
 printf 'POST /v1/videos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: multipart/form-data; boundary=%s\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n--%s\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc' \
@@ -108,6 +130,24 @@ t_eq "8 racing requests with one key make one video" \
 t_eq "all 8 got the same id" "$(cat "$T_TMP"/race.? | jq -r .id | sort -u | wc -l)" 1
 t_eq "one got 201, seven got 200" "$(grep -c '^201$' "$T_TMP/race.codes") $(grep -c '^200$' "$T_TMP/race.codes")" "1 7"
 t_eq "no staged bytes left behind by the losers" "$(find "$STAGING" -type f | wc -l)" 0
+
+# ---- DELETE: only the owner, then the video is gone with its bytes
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4" -F title=doomed
+gone=$(json .id)
+gkey=$(sql "SELECT object_key FROM videos WHERE id = '$(sqlq "$gone")'")
+API_KEY=$other api DELETE "/v1/videos/$gone"
+t_eq "another user's DELETE: 404" "$API_STATUS" 404
+t_ok "and the object is still there" test -f "$STORE/$gkey"
+api DELETE "/v1/videos/$gone"
+t_eq "the owner's DELETE: 204" "$API_STATUS" 204
+t_ok "the object is removed from the store" test ! -e "$STORE/$gkey"
+t_eq "the row says deleted, client fields cleared" \
+	"$(sql "SELECT status, deleted_at IS NOT NULL, title IS NULL FROM videos WHERE id = '$(sqlq "$gone")'")" "deleted	1	1"
+t_eq "its job is cancelled" "$(sql "SELECT state FROM jobs WHERE video_id = '$(sqlq "$gone")'")" cancelled
+api GET "/v1/videos/$gone"
+t_eq "GET shows status deleted" "$(json .status)" deleted
+api DELETE "/v1/videos/$gone"
+t_eq "a second DELETE: 404" "$API_STATUS" 404
 
 # ---- revoked keys
 rkey=$(new_user "revoked-$RANDOM")
