@@ -89,6 +89,7 @@ static const struct key keys[] = {
 	INT(limits, max_part_headers, 8, 1, 100),
 	INT(limits, max_field_bytes, 65536, 16, 16777216),
 	INT(retention, days, 1826, 1, 36500),
+	INT(retention, orphan_grace_seconds, 3600, 60, 604800),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -81,6 +81,7 @@ struct vg_config {
 	} limits;
 	struct {
 		long long days;
+		long long orphan_grace_seconds;
 	} retention;
 };
 

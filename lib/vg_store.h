@@ -56,6 +56,9 @@ void vg_store_key(const char *id, char out[VG_STORE_KEY_MAX]);
 /* Absolute path of a key; the caller frees it. */
 char *vg_store_path(const struct vg_store *s, const char *key);
 
+/* Absolute path of id's staging file; the caller frees it. */
+char *vg_store_staging_path(const struct vg_store *s, const char *id);
+
 /* Starts a staged object for id. Returns VG_STORE_OK or an error (logged). */
 enum vg_store_status vg_store_stage_begin(struct vg_store *s, const char *id,
 					  struct vg_store_writer *w);

@@ -114,12 +114,17 @@ char *vg_store_path(const struct vg_store *s, const char *key)
 	return vg_asprintf("%s/%s", s->root, key);
 }
 
+char *vg_store_staging_path(const struct vg_store *s, const char *id)
+{
+	return vg_asprintf("%s/staging/%s.part", s->root, id);
+}
+
 enum vg_store_status vg_store_stage_begin(struct vg_store *s, const char *id,
 					  struct vg_store_writer *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
-	w->staging_path = vg_asprintf("%s/staging/%s.part", s->root, id);
+	w->staging_path = vg_store_staging_path(s, id);
 	w->fd = open(w->staging_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (w->fd < 0) {
 		int err = errno;

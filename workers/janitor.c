@@ -12,10 +12,13 @@
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
+#include "vg_store.h"
 #include "vg_video_cache.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REAP_BATCH 100
 
@@ -41,6 +44,11 @@ static const char video_dead_sql[] =
 static const char attempt_sql[] =
 	"UPDATE job_attempts SET finished_at = UTC_TIMESTAMP(6), outcome = 'lost', "
 	"error = 'lease expired' WHERE job_id = ? AND lease_token = ?";
+static const char orphans_sql[] =
+	"SELECT id, object_key FROM uploads WHERE kind = 'multipart' "
+	"AND created_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND ORDER BY created_at LIMIT 100";
+static const char committed_sql[] = "SELECT 1 FROM videos WHERE id = ?";
+static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
 static const char stale_workers_sql[] =
 	"DELETE FROM workers WHERE heartbeat_at < UTC_TIMESTAMP(6) - INTERVAL 1 HOUR";
 
@@ -109,4 +117,47 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache 
 fail:
 	vg_db_rollback(db);
 	return -1;
+}
+
+int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_store *store)
+{
+	struct vg_db_param p[] = {vg_p_i64(cfg->retention.orphan_grace_seconds)};
+	struct vg_db_result res;
+	long long n = vg_db_query(db, orphans_sql, p, VG_DB_NPARAMS(p), &res);
+	int removed = 0;
+
+	if (n < 0)
+		return -1;
+	for (long long i = 0; i < n; i++) {
+		const char *id = vg_db_cell(&res, (size_t)i, 0);
+		const char *key = vg_db_cell(&res, (size_t)i, 1);
+		struct vg_db_param ip[] = {vg_p_str(id)};
+		struct vg_db_result v;
+		long long committed = vg_db_query(db, committed_sql, ip, VG_DB_NPARAMS(ip), &v);
+
+		vg_db_result_free(&v);
+		if (committed < 0)
+			break;
+		/* The commit deletes the uploads row with it, so a row with a video
+		 * cannot happen; if a DBA made one, the video's bytes stay. */
+		if (committed == 0) {
+			char *staged = vg_store_staging_path(store, id);
+
+			if (unlink(staged) < 0 && errno != ENOENT)
+				vg_warn("msg=\"cannot remove orphaned staging file\" path=\"%s\" "
+					"error=\"%s\"",
+					staged, strerror(errno));
+			free(staged);
+			if (vg_store_remove(store, key) != VG_STORE_OK)
+				continue; /* keep the row: try again next pass */
+		}
+		if (vg_db_exec(db, unmark_sql, ip, VG_DB_NPARAMS(ip)) == 1) {
+			removed++;
+			vg_warn("msg=\"orphaned upload removed (its request never committed)\" "
+				"upload_id=%s object_key=%s",
+				id, key);
+		}
+	}
+	vg_db_result_free(&res);
+	return removed;
 }

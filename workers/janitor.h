@@ -11,6 +11,7 @@
 struct vg_db;
 struct vg_config;
 struct vg_cache;
+struct vg_store;
 
 /* Tries to become (or confirms being) the janitor. 1 yes, 0 another is, -1 db error. */
 int janitor_acquire(struct vg_db *db);
@@ -22,5 +23,13 @@ int janitor_acquire(struct vg_db *db);
  * status. Returns the number of jobs reaped, or -1.
  */
 int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache *cache);
+
+/*
+ * The orphan collector: a multipart upload's `uploads` row older than
+ * retention.orphan_grace_seconds means its request died before COMMIT (the
+ * commit deletes the row). Its staged file and published object are removed,
+ * then the row. Returns the number collected (at most 100 a call), or -1.
+ */
+int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_store *store);
 
 #endif

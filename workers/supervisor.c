@@ -12,6 +12,7 @@
 #include "vg_log.h"
 #include "vg_procctl.h"
 #include "vg_proctitle.h"
+#include "vg_store.h"
 #include "vg_time.h"
 
 #include <errno.h>
@@ -50,6 +51,8 @@ struct supervisor {
 	int term_sent, kill_sent;
 	struct vg_db db;
 	struct vg_cache cache; /* the janitor invalidates cached statuses */
+	struct vg_store store; /* the janitor removes orphaned uploads */
+	int store_ok;
 	long long row_id;
 	int janitor;
 	int64_t next_scale_ms, next_janitor_ms, next_beat_ms, idle_since_ms;
@@ -280,6 +283,9 @@ static void housekeeping(struct supervisor *s, int64_t now)
 			/* Reap until a batch comes back short. */
 			while ((n = janitor_reap(&s->db, s->cfg, &s->cache)) >= 100)
 				;
+			if (s->store_ok)
+				while ((n = janitor_orphans(&s->db, s->cfg, &s->store)) >= 100)
+					;
 		}
 	}
 }
@@ -364,6 +370,9 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	}
 	vg_db_init(&s->db, cfg);
 	vg_cache_open(&s->cache, cfg->cache.servers);
+	s->store_ok = vg_store_open(&s->store, cfg) == 0;
+	if (!s->store_ok)
+		vg_warn("msg=\"store not usable here: orphaned uploads are not collected by this supervisor\"");
 	vg_proctitle_init(argc, argv);
 	vg_proctitle_set("vingest-workers", "supervisor", "vg-supervisor");
 	vg_info("msg=\"supervisor started\" workers_min=%lld workers_max=%lld concurrency=%lld",
@@ -403,6 +412,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	vg_info("msg=\"supervisor stopped\"");
 	vg_db_close(&s->db);
 	vg_cache_close(&s->cache);
+	vg_store_close(&s->store);
 	scoreboard_free(s->board, SLOTS);
 	vg_sigpipe_close();
 	vg_config_free(s->cfg);

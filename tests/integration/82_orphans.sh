@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# 82_orphans: an upload whose request died between staging and COMMIT leaves
+# an `uploads` row; after retention.orphan_grace_seconds the janitor removes
+# its staged and published bytes and the row - and nothing younger, and
+# nothing a committed video owns.
+. "$(dirname "$0")/lib.sh"
+
+export VINGEST_DEV_WORKERS=1
+"$VINGEST_DEV" up >"$T_TMP/up.log" 2>&1 || t_fail "./dev up" "$(tail -n 20 "$T_TMP/up.log")"
+user=$(sql "SELECT id FROM users WHERE name = 'demo'")
+
+# Two ids as vingest makes them (26 Crockford characters), their keys.
+old_id=01ORPHANAAAAAAAAAAAAAAAAAA
+new_id=01ORPHANBBBBBBBBBBBBBBBBBB
+old_id=${old_id//O/0}
+new_id=${new_id//O/0}
+key_of() { echo "videos/${1:24:2}/${1:22:2}/$1"; }
+for id in "$old_id" "$new_id"; do
+	mkdir -p "$(dirname "$STORE/$(key_of "$id")")"
+	echo staged >"$STAGING/$id.part"
+	echo published >"$STORE/$(key_of "$id")"
+done
+sql "INSERT INTO uploads (id, user_id, kind, object_key, created_at)
+     VALUES ('$old_id', $user, 'multipart', '$(key_of "$old_id")', UTC_TIMESTAMP(6) - INTERVAL 2 HOUR),
+            ('$new_id', $user, 'multipart', '$(key_of "$new_id")', UTC_TIMESTAMP(6))"
+
+gone() { [[ $(sql "SELECT COUNT(*) FROM uploads WHERE id = '$old_id'") == 0 ]]; }
+for ((i = 0; i < 75; i++)); do gone && break; sleep 0.2; done
+t_ok "the janitor collects an uploads row older than the grace period" gone
+t_ok "its staged file is removed" test ! -e "$STAGING/$old_id.part"
+t_ok "its published object is removed" test ! -e "$STORE/$(key_of "$old_id")"
+t_ok "it logged what it removed" grep -q "orphaned upload removed.*upload_id=$old_id" "$VINGEST_VAR/log/vingest-workers.log"
+t_eq "a young uploads row (a request still running) is left alone" \
+	"$(sql "SELECT COUNT(*) FROM uploads WHERE id = '$new_id'")" 1
+t_ok "with its bytes" test -e "$STAGING/$new_id.part" -a -e "$STORE/$(key_of "$new_id")"
+
+# Clean up the young one as its request would have.
+sql "DELETE FROM uploads WHERE id = '$new_id'"
+rm -f -- "$STAGING/$new_id.part" "$STORE/$(key_of "$new_id")"
+t_done
