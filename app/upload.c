@@ -20,14 +20,13 @@
  */
 #include "upload.h"
 #include "child.h"
+#include "finish.h"
 #include "multipart.h"
 #include "request.h"
-#include "video_json.h"
 #include "vg_alloc.h"
 #include "vg_config.h"
 #include "vg_id.h"
 #include "vg_log.h"
-#include "vg_media.h"
 #include "vg_store.h"
 #include "vg_text.h"
 #include "vg_time.h"
@@ -43,7 +42,6 @@
 #define FILENAME_MAX_CHARS 255
 #define CTYPE_MAX_BYTES 255
 #define IDEM_KEY_MAX    255
-#define COMMIT_TRIES    3
 
 enum part_kind { PART_NONE, PART_FILE, PART_TITLE, PART_METADATA, PART_IGNORED };
 
@@ -69,8 +67,7 @@ struct upload {
 	const char *idem_key;
 	int dry; /* a repeat of a known Idempotency-Key: hash the body, store nothing */
 	char fingerprint[VG_SHA256_HEX]; /* what the request asked for (see fingerprint()) */
-	struct vg_media_info media;
-	char media_msg[256]; /* the error message of a media refusal */
+	struct finish fin; /* the shared tail: inspect, commit, answer */
 	/* the answer, when the callbacks stopped the parser */
 	int err_status;
 	const char *err_code;
@@ -204,16 +201,6 @@ static const char mark_sql[] =
 static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
 static const char find_idem_sql[] =
 	"SELECT id, request_sha256 FROM videos WHERE user_id = ? AND idempotency_key = ?";
-static const char insert_video_sql[] =
-	"INSERT INTO videos (id, user_id, status, object_key, size_bytes, sha256, content_type, "
-	"container, duration_ms, filename, title, metadata, idempotency_key, request_sha256, "
-	"created_at, expires_at) "
-	"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? + INTERVAL ? DAY)";
-static const char insert_job_sql[] =
-	"INSERT INTO jobs (video_id, kind, state, priority, run_after, attempts, max_attempts, "
-	"created_at) VALUES (?, 'process', 'ready', 0, ?, 0, ?, ?)";
-static const char video_exists_sql[] = "SELECT 1 FROM videos WHERE id = ?";
-
 /* Looks up the video an Idempotency-Key already made: 1 found (id and its
  * request fingerprint copied out), 0 none, -1 database down. */
 static int find_idempotent(struct upload *u, char id[VG_ID_LEN + 1], char fp[VG_SHA256_HEX])
@@ -256,110 +243,6 @@ static void fingerprint(struct upload *u, const char *metadata)
 	vg_sha256_final_hex(&h, u->fingerprint);
 }
 
-enum commit_result {
-	COMMIT_OK,
-	COMMIT_DUPLICATE, /* the Idempotency-Key is taken (a racing twin committed) */
-	COMMIT_DB_DOWN,   /* not committed; the database failed or deadlocked */
-	COMMIT_UNKNOWN,   /* the connection died around COMMIT and cannot be asked */
-	COMMIT_FAILED,    /* not committed, for a reason retrying will not fix */
-};
-
-static enum commit_result commit_once(struct upload *u, const char *metadata)
-{
-	struct vg_db *db = &u->r->child->db;
-	char now[32];
-	long long rc;
-
-	vg_time_sql(vg_now_us(), now, sizeof(now));
-	if (vg_db_begin(db) < 0)
-		return vg_db_down(db) ? COMMIT_DB_DOWN : COMMIT_FAILED;
-	{
-		struct vg_db_param p[] = {
-			vg_p_str(u->id),
-			vg_p_i64(u->r->user_id),
-			vg_p_str(u->key),
-			vg_p_i64((long long)u->w.size),
-			vg_p_str(u->w.sha256),
-			vg_p_str(u->have_ctype ? u->ctype : NULL),
-			vg_p_str(u->media.container),
-			u->media.duration_ms >= 0 ? vg_p_i64(u->media.duration_ms) : vg_p_str(NULL),
-			vg_p_str(u->have_filename ? u->filename : NULL),
-			vg_p_str(u->title),
-			vg_p_str(metadata),
-			vg_p_str(u->idem_key),
-			vg_p_str(u->idem_key ? u->fingerprint : NULL),
-			vg_p_str(now),
-			vg_p_str(now),
-			vg_p_i64(u->cfg->retention.days),
-		};
-
-		rc = vg_db_exec(db, insert_video_sql, p, VG_DB_NPARAMS(p));
-	}
-	if (rc == 1) {
-		/* The job shares the video's timestamp: one transaction, one instant. */
-		struct vg_db_param p[] = {vg_p_str(u->id), vg_p_str(now),
-					  vg_p_i64(u->cfg->jobs.max_attempts), vg_p_str(now)};
-
-		rc = vg_db_exec(db, insert_job_sql, p, VG_DB_NPARAMS(p));
-	}
-	if (rc == 1) {
-		struct vg_db_param p[] = {vg_p_str(u->id)};
-
-		rc = vg_db_exec(db, unmark_sql, p, VG_DB_NPARAMS(p)) < 0 ? -1 : 1;
-	}
-	if (rc == 1 && vg_db_commit(db) == 0)
-		return COMMIT_OK;
-
-	if (db->my == NULL) {
-		/* The connection died; if it died during COMMIT the transaction may
-		 * have landed. Look before answering (fresh connection). */
-		struct vg_db_param p[] = {vg_p_str(u->id)};
-		struct vg_db_result res;
-		long long n = vg_db_query(db, video_exists_sql, p, VG_DB_NPARAMS(p), &res);
-
-		vg_db_result_free(&res);
-		if (n == 1) {
-			vg_warn("msg=\"commit outcome was unknown; the video exists\" video_id=%s",
-				u->id);
-			return COMMIT_OK;
-		}
-		if (n < 0) {
-			vg_error("msg=\"commit outcome unknown; leaving object and uploads row to "
-				 "the collector\" video_id=%s",
-				 u->id);
-			return COMMIT_UNKNOWN;
-		}
-		return COMMIT_DB_DOWN;
-	}
-	{
-		unsigned err = db->last_errno;
-
-		vg_db_rollback(db);
-		if (err == VG_DB_ER_DUP_ENTRY && u->idem_key)
-			return COMMIT_DUPLICATE;
-		if (err == VG_DB_ER_LOCK_DEADLOCK || err == VG_DB_ER_LOCK_WAIT_TIMEOUT)
-			return COMMIT_DB_DOWN; /* retried by the caller */
-	}
-	return COMMIT_FAILED;
-}
-
-static void answer_video(struct upload *u, const char *id, int status)
-{
-	struct json_object *v;
-	char hdr[96];
-	int found = video_json_load(&u->r->child->db, id, u->r->user_id, &v);
-
-	if (found <= 0) {
-		/* Committed but unreadable right now: still tell the truth about the id. */
-		v = json_object_new_object();
-		json_object_object_add(v, "id", json_object_new_string(id));
-		json_object_object_add(v, "status", json_object_new_string("queued"));
-	}
-	snprintf(hdr, sizeof(hdr), "Location: /v1/videos/%s\r\n", id);
-	request_json(u->r, status, v, hdr);
-	json_object_put(v);
-}
-
 /* The answer to a repeated key: the first video if the request is the same,
  * 409 if the key is being reused for something else. */
 static void answer_repeat(struct upload *u, const char *prior, const char *prior_fp)
@@ -369,7 +252,7 @@ static void answer_repeat(struct upload *u, const char *prior, const char *prior
 		     "this Idempotency-Key was used for a different upload");
 		return;
 	}
-	answer_video(u, prior, 200);
+	finish_answer(u->r, prior, 200, NULL);
 }
 
 /* Drops the uploads row of an upload that did not commit (best effort: if the
@@ -461,47 +344,6 @@ static const char *check_fields(struct upload *u, char **metadata_out)
 	return "ok";
 }
 
-/* Media checks on the staged bytes, before anything is published. */
-static int inspect(struct upload *u)
-{
-	char why[160], *msg;
-	enum vg_media_status ms =
-		vg_media_inspect_fd(u->w.fd, u->w.size, &u->media, why, sizeof(why));
-	long long max_ms = u->cfg->limits.max_duration_seconds * 1000;
-
-	switch (ms) {
-	case VG_MEDIA_OK:
-		break;
-	case VG_MEDIA_IO_ERROR:
-		vg_error("msg=\"cannot read back the staged upload\" request_id=%s why=\"%s\"",
-			 u->r->request_id, why);
-		fail(u, 500, "storage_error", "the upload could not be read back");
-		return -1;
-	default:
-		vg_info("msg=\"upload is not a supported video\" request_id=%s status=%s why=\"%s\"",
-			u->r->request_id, vg_media_status_str(ms), why);
-		/* the reason goes back to the client: it names boxes, never paths */
-		msg = vg_asprintf("not a supported video (MP4, MOV, WebM or Matroska)%s%s",
-				  ms == VG_MEDIA_MALFORMED ? ": " : "",
-				  ms == VG_MEDIA_MALFORMED ? why : "");
-		snprintf(u->media_msg, sizeof(u->media_msg), "%s", msg);
-		free(msg);
-		fail(u, 415, "unsupported_media", u->media_msg);
-		return -1;
-	}
-	/* A duration the header does not state (live WebM) is let through:
-	 * the processing service measures what it decodes. */
-	if (u->media.duration_ms > max_ms) {
-		snprintf(u->media_msg, sizeof(u->media_msg),
-			 "the video is %lld.%03lld s long; the limit is %lld s",
-			 u->media.duration_ms / 1000, u->media.duration_ms % 1000,
-			 u->cfg->limits.max_duration_seconds);
-		fail(u, 422, "video_too_long", u->media_msg);
-		return -1;
-	}
-	return 0;
-}
-
 /* Streams the body through the multipart parser into the staging file (or
  * only the digest, when dry). Returns 0, or -1 with the answer set. */
 static int read_body(struct upload *u, const char *boundary)
@@ -571,7 +413,6 @@ void upload_post(struct request *r)
 	char boundary[MULTIPART_BOUNDARY_MAX + 1];
 	char *metadata = NULL;
 	enum vg_store_status st;
-	enum commit_result cr = COMMIT_FAILED;
 	int marked = 0, published = 0;
 
 	memset(&u, 0, sizeof(u));
@@ -617,8 +458,13 @@ void upload_post(struct request *r)
 	if (!check_fields(&u, &metadata))
 		goto out;
 
-	if (inspect(&u) < 0)
+	u.fin.id = u.id;
+	u.fin.key = u.key;
+	u.fin.size = u.w.size;
+	if (finish_inspect(r, &u.fin, u.w.fd) < 0) {
+		fail(&u, u.fin.status, u.fin.code, u.fin.message);
 		goto out;
+	}
 
 	st = vg_store_stage_publish(&r->child->store, &u.w, u.key);
 	u.staging = 0;
@@ -628,21 +474,21 @@ void upload_post(struct request *r)
 	}
 	published = 1;
 	fingerprint(&u, metadata);
+	u.fin.sha256 = u.w.sha256;
+	u.fin.content_type = u.have_ctype ? u.ctype : NULL;
+	u.fin.filename = u.have_filename ? u.filename : NULL;
+	u.fin.title = u.title;
+	u.fin.metadata = metadata;
+	u.fin.idem_key = u.idem_key;
+	u.fin.fingerprint = u.fingerprint;
 
-	for (int attempt = 0; attempt < COMMIT_TRIES; attempt++) {
-		cr = commit_once(&u, metadata);
-		if (cr != COMMIT_DB_DOWN || r->child->db.my == NULL)
-			break; /* done, or down for real: retrying now would not help */
-	}
-	switch (cr) {
-	case COMMIT_OK:
+	switch (finish_commit(r, &u.fin)) {
+	case FINISH_OK:
 		published = 0;
 		marked = 0;
-		vg_info("msg=\"video stored\" request_id=%s video_id=%s user=%lld size=%llu sha256=%s",
-			r->request_id, u.id, r->user_id, (unsigned long long)u.w.size, u.w.sha256);
-		answer_video(&u, u.id, 201);
+		finish_answer(r, u.id, 201, NULL);
 		break;
-	case COMMIT_DUPLICATE: {
+	case FINISH_DUPLICATE: {
 		/* Another request with the same Idempotency-Key won the race. */
 		char prior[VG_ID_LEN + 1], prior_fp[VG_SHA256_HEX];
 
@@ -652,16 +498,16 @@ void upload_post(struct request *r)
 			fail(&u, 409, "idempotency_conflict", "a request with this key is in progress");
 		break;
 	}
-	case COMMIT_UNKNOWN:
+	case FINISH_UNKNOWN:
 		/* The rows may exist: removing the object could orphan a committed
 		 * video. If they do not, the uploads row tells the collector to
 		 * remove the bytes; if they do, that row went in the same commit. */
 		published = 0;
 		marked = 0;
 		goto db_down;
-	case COMMIT_DB_DOWN:
+	case FINISH_DB_DOWN:
 		goto db_down;
-	case COMMIT_FAILED:
+	case FINISH_FAILED:
 		fail(&u, 500, "internal", "the video could not be recorded");
 		break;
 	}

@@ -1,0 +1,202 @@
+/*
+ * finish.c - inspect, commit, answer: how any upload becomes a video (see finish.h).
+ *
+ * The COMMIT here is the linearization point of the whole service. Before
+ * it, the caller removes what it staged or published whenever this fails;
+ * after it, the video exists and its job will run. If the connection drops
+ * during COMMIT the outcome is unknown, so the row is looked up before
+ * deciding which answer is true; if even that is impossible the caller must
+ * leave bytes and the uploads row alone (the collector decides later: the
+ * uploads row is deleted in the very same transaction).
+ */
+#include "finish.h"
+#include "child.h"
+#include "request.h"
+#include "video_json.h"
+#include "vg_alloc.h"
+#include "vg_config.h"
+#include "vg_db.h"
+#include "vg_log.h"
+#include "vg_time.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMMIT_TRIES 3
+
+static void refuse(struct finish *f, int status, const char *code, const char *message)
+{
+	f->status = status;
+	f->code = code;
+	snprintf(f->message, sizeof(f->message), "%s", message);
+}
+
+int finish_inspect(struct request *r, struct finish *f, int fd)
+{
+	char why[160], *msg;
+	enum vg_media_status ms = vg_media_inspect_fd(fd, f->size, &f->media, why, sizeof(why));
+	long long max_s = r->child->cfg->limits.max_duration_seconds;
+
+	switch (ms) {
+	case VG_MEDIA_OK:
+		break;
+	case VG_MEDIA_IO_ERROR:
+		vg_error("msg=\"cannot read back the staged upload\" request_id=%s why=\"%s\"",
+			 r->request_id, why);
+		refuse(f, 500, "storage_error", "the upload could not be read back");
+		return -1;
+	default:
+		vg_info("msg=\"upload is not a supported video\" request_id=%s status=%s why=\"%s\"",
+			r->request_id, vg_media_status_str(ms), why);
+		/* the reason goes back to the client: it names boxes, never paths */
+		msg = vg_asprintf("not a supported video (MP4, MOV, WebM or Matroska)%s%s",
+				  ms == VG_MEDIA_MALFORMED ? ": " : "",
+				  ms == VG_MEDIA_MALFORMED ? why : "");
+		refuse(f, 415, "unsupported_media", msg);
+		free(msg);
+		return -1;
+	}
+	/* A duration the header does not state (live WebM) is let through:
+	 * the processing service measures what it decodes. */
+	if (f->media.duration_ms > max_s * 1000) {
+		f->status = 422;
+		f->code = "video_too_long";
+		snprintf(f->message, sizeof(f->message),
+			 "the video is %lld.%03lld s long; the limit is %lld s",
+			 f->media.duration_ms / 1000, f->media.duration_ms % 1000, max_s);
+		return -1;
+	}
+	return 0;
+}
+
+static const char insert_video_sql[] =
+	"INSERT INTO videos (id, user_id, status, object_key, size_bytes, sha256, content_type, "
+	"container, duration_ms, filename, title, metadata, idempotency_key, request_sha256, "
+	"created_at, expires_at) "
+	"VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? + INTERVAL ? DAY)";
+static const char insert_job_sql[] =
+	"INSERT INTO jobs (video_id, kind, state, priority, run_after, attempts, max_attempts, "
+	"created_at) VALUES (?, 'process', 'ready', 0, ?, 0, ?, ?)";
+static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
+static const char video_exists_sql[] = "SELECT 1 FROM videos WHERE id = ?";
+
+static enum finish_result commit_once(struct request *r, const struct finish *f)
+{
+	struct vg_db *db = &r->child->db;
+	const struct vg_config *cfg = r->child->cfg;
+	char now[32];
+	long long rc;
+
+	vg_time_sql(vg_now_us(), now, sizeof(now));
+	if (vg_db_begin(db) < 0)
+		return vg_db_down(db) ? FINISH_DB_DOWN : FINISH_FAILED;
+	{
+		struct vg_db_param p[] = {
+			vg_p_str(f->id),
+			vg_p_i64(r->user_id),
+			vg_p_str(f->key),
+			vg_p_i64((long long)f->size),
+			vg_p_str(f->sha256),
+			vg_p_str(f->content_type),
+			vg_p_str(f->media.container),
+			f->media.duration_ms >= 0 ? vg_p_i64(f->media.duration_ms) : vg_p_str(NULL),
+			vg_p_str(f->filename),
+			vg_p_str(f->title),
+			vg_p_str(f->metadata),
+			vg_p_str(f->idem_key),
+			vg_p_str(f->idem_key ? f->fingerprint : NULL),
+			vg_p_str(now),
+			vg_p_str(now),
+			vg_p_i64(cfg->retention.days),
+		};
+
+		rc = vg_db_exec(db, insert_video_sql, p, VG_DB_NPARAMS(p));
+	}
+	if (rc == 1) {
+		/* The job shares the video's timestamp: one transaction, one instant. */
+		struct vg_db_param p[] = {vg_p_str(f->id), vg_p_str(now),
+					  vg_p_i64(cfg->jobs.max_attempts), vg_p_str(now)};
+
+		rc = vg_db_exec(db, insert_job_sql, p, VG_DB_NPARAMS(p));
+	}
+	if (rc == 1) {
+		struct vg_db_param p[] = {vg_p_str(f->id)};
+
+		rc = vg_db_exec(db, unmark_sql, p, VG_DB_NPARAMS(p)) < 0 ? -1 : 1;
+	}
+	if (rc == 1 && vg_db_commit(db) == 0)
+		return FINISH_OK;
+
+	if (db->my == NULL) {
+		/* The connection died; if it died during COMMIT the transaction may
+		 * have landed. Look before answering (fresh connection). */
+		struct vg_db_param p[] = {vg_p_str(f->id)};
+		struct vg_db_result res;
+		long long n = vg_db_query(db, video_exists_sql, p, VG_DB_NPARAMS(p), &res);
+
+		vg_db_result_free(&res);
+		if (n == 1) {
+			vg_warn("msg=\"commit outcome was unknown; the video exists\" video_id=%s",
+				f->id);
+			return FINISH_OK;
+		}
+		if (n < 0) {
+			vg_error("msg=\"commit outcome unknown; leaving object and uploads row to "
+				 "the collector\" video_id=%s",
+				 f->id);
+			return FINISH_UNKNOWN;
+		}
+		return FINISH_DB_DOWN;
+	}
+	{
+		unsigned err = db->last_errno;
+
+		vg_db_rollback(db);
+		if (err == VG_DB_ER_DUP_ENTRY && f->idem_key)
+			return FINISH_DUPLICATE;
+		if (err == VG_DB_ER_LOCK_DEADLOCK || err == VG_DB_ER_LOCK_WAIT_TIMEOUT)
+			return FINISH_DB_DOWN; /* retried below */
+	}
+	return FINISH_FAILED;
+}
+
+enum finish_result finish_commit(struct request *r, const struct finish *f)
+{
+	enum finish_result fr = FINISH_FAILED;
+
+	for (int attempt = 0; attempt < COMMIT_TRIES; attempt++) {
+		fr = commit_once(r, f);
+		if (fr != FINISH_DB_DOWN || r->child->db.my == NULL)
+			break; /* done, or down for real: retrying now would not help */
+	}
+	if (fr == FINISH_OK)
+		vg_info("msg=\"video stored\" request_id=%s video_id=%s user=%lld size=%llu "
+			"sha256=%s container=%s duration_ms=%lld",
+			r->request_id, f->id, r->user_id, f->size, f->sha256, f->media.container,
+			f->media.duration_ms);
+	return fr;
+}
+
+void finish_answer(struct request *r, const char *id, int status, const char *extra_headers)
+{
+	struct json_object *v;
+	char *hdr = vg_asprintf("Location: /v1/videos/%s\r\n%s", id,
+				extra_headers ? extra_headers : "");
+
+	if (status == 204) {
+		request_head(r, 204, NULL, hdr);
+		free(hdr);
+		return;
+	}
+	if (video_json_load(&r->child->db, id, r->user_id, &v) <= 0) {
+		/* Committed but unreadable right now: still tell the truth about the id. */
+		v = json_object_new_object();
+		json_object_object_add(v, "id", json_object_new_string(id));
+		json_object_object_add(v, "status", json_object_new_string("queued"));
+	}
+	request_json(r, status, v, hdr);
+	json_object_put(v);
+	free(hdr);
+}

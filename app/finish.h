@@ -1,0 +1,59 @@
+/*
+ * finish.h - the shared tail of every upload, multipart or tus:
+ * inspect the staged bytes -> (the caller publishes them) -> commit the
+ * video and its job in one transaction -> answer with the video.
+ */
+#ifndef VG_APP_FINISH_H
+#define VG_APP_FINISH_H
+
+#include "vg_media.h"
+
+struct request;
+
+/* A staged upload on its way to becoming a video. Strings are borrowed. */
+struct finish {
+	const char *id;  /* the video id (for tus: the upload id) */
+	const char *key; /* its object key */
+	unsigned long long size;
+	const char *sha256;
+	const char *content_type; /* as the client declared it, or NULL */
+	const char *filename;     /* cleaned, or NULL */
+	const char *title;        /* cleaned, or NULL */
+	const char *metadata;     /* a normalised JSON object, or NULL */
+	const char *idem_key;     /* Idempotency-Key, or NULL */
+	const char *fingerprint;  /* with idem_key: what the request asked for */
+	struct vg_media_info media; /* filled by finish_inspect() */
+	/* a refusal: status, snake_case code and message for request_error() */
+	int status;
+	const char *code;
+	char message[256];
+};
+
+enum finish_result {
+	FINISH_OK,
+	FINISH_DUPLICATE, /* the Idempotency-Key is taken (a racing twin committed) */
+	FINISH_DB_DOWN,   /* not committed; the database is unreachable */
+	FINISH_UNKNOWN,   /* the connection died around COMMIT and cannot be asked:
+			   * leave the bytes and the uploads row to the collector */
+	FINISH_FAILED,    /* not committed, for a reason retrying will not fix */
+};
+
+/*
+ * Media checks on the first f->size bytes of fd: a complete MP4/MOV/WebM/MKV
+ * no longer than limits.max_duration_seconds. 0 and f->media filled, or -1
+ * with the refusal (415 unsupported_media, 422 video_too_long, 500) in f.
+ */
+int finish_inspect(struct request *r, struct finish *f, int fd);
+
+/*
+ * BEGIN; INSERT videos; INSERT jobs; DELETE uploads; COMMIT - the moment the
+ * upload becomes a video. Deadlocks are retried; a connection lost during
+ * COMMIT is resolved by looking for the row.
+ */
+enum finish_result finish_commit(struct request *r, const struct finish *f);
+
+/* Answers status (201, 200, 204 for tus) with Location: /v1/videos/{id} and,
+ * unless 204, the video JSON; extra_headers ("Name: v\r\n"...) may be NULL. */
+void finish_answer(struct request *r, const char *id, int status, const char *extra_headers);
+
+#endif
