@@ -182,11 +182,13 @@ enum finish_result finish_commit(struct request *r, const struct finish *f)
 void finish_answer(struct request *r, const char *id, int status, const char *extra_headers)
 {
 	struct json_object *v;
-	char *hdr = vg_asprintf("Location: /v1/videos/%s\r\n%s", id,
+	int has_location = extra_headers && strstr(extra_headers, "Location:") != NULL;
+	char *hdr = vg_asprintf("%s%s%s%s", has_location ? "" : "Location: /v1/videos/",
+				has_location ? "" : id, has_location ? "" : "\r\n",
 				extra_headers ? extra_headers : "");
 
-	if (status == 204) {
-		request_head(r, 204, NULL, hdr);
+	if (status == 204 || strcmp(r->method, "HEAD") == 0) {
+		request_head(r, status, NULL, hdr);
 		free(hdr);
 		return;
 	}

@@ -52,8 +52,9 @@ int finish_inspect(struct request *r, struct finish *f, int fd);
  */
 enum finish_result finish_commit(struct request *r, const struct finish *f);
 
-/* Answers status (201, 200, 204 for tus) with Location: /v1/videos/{id} and,
- * unless 204, the video JSON; extra_headers ("Name: v\r\n"...) may be NULL. */
+/* Answers status (201, 200; 204 for tus) with the video JSON (none for 204
+ * or HEAD) and Location: /v1/videos/{id} unless extra_headers ("Name: v\r\n"
+ * lines, or NULL) carries a Location of its own. */
 void finish_answer(struct request *r, const char *id, int status, const char *extra_headers);
 
 #endif

@@ -86,6 +86,16 @@ int limits_check_upload(struct request *r)
 				    "too many uploads for this key this minute", retry);
 		return -1;
 	}
+	return limits_check_bytes(r);
+}
+
+int limits_check_bytes(struct request *r)
+{
+	const struct vg_config *cfg = r->child->cfg;
+	char who[32];
+	int retry = 1;
+
+	snprintf(who, sizeof(who), "%lld", r->user_id);
 	if (cfg->limits.bytes_per_hour > 0 && r->content_length > 0 &&
 	    count(r, "bytes", who, 3600, (unsigned long long)r->content_length,
 		  cfg->limits.bytes_per_hour, &retry) == 1) {

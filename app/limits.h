@@ -14,4 +14,7 @@ int limits_check_address(struct request *r);
  * and limits.bytes_per_hour (counted from Content-Length). 0 or -1 (429). */
 int limits_check_upload(struct request *r);
 
+/* Per API key: limits.bytes_per_hour only (each tus PATCH). 0 or -1 (429). */
+int limits_check_bytes(struct request *r);
+
 #endif

@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "limits.h"
 #include "objects.h"
+#include "tus.h"
 #include "child.h"
 #include "request.h"
 #include "upload.h"
@@ -108,6 +109,10 @@ void router_dispatch(struct request *r)
 			videos_get(r, id);
 		else
 			videos_delete(r, id);
+	} else if (strcmp(p, "/v1/uploads") == 0 || strcmp(p, "/v1/uploads/") == 0) {
+		tus_dispatch(r, NULL);
+	} else if (strncmp(p, "/v1/uploads/", 12) == 0) {
+		tus_dispatch(r, p + 12);
 	} else if (strncmp(p, "/v1/objects/", 12) == 0) {
 		/* signed URLs authenticate themselves: no API key */
 		if (!is(r, "GET") && !is(r, "HEAD"))

@@ -84,6 +84,7 @@ static const struct key keys[] = {
 	INT(limits, uploads_per_minute, 0, 0, 1000000),
 	INT(limits, requests_per_second_per_ip, 0, 0, 1000000),
 	INT(limits, bytes_per_hour, 0, 0, 1125899906842624LL),
+	INT(limits, tus_expiry_seconds, 86400, 60, 2592000),
 	INT(limits, max_parts, 8, 1, 1000),
 	INT(limits, max_part_header_bytes, 4096, 256, 65536),
 	INT(limits, max_part_headers, 8, 1, 100),

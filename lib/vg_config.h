@@ -74,6 +74,7 @@ struct vg_config {
 		long long uploads_per_minute;
 		long long requests_per_second_per_ip;
 		long long bytes_per_hour;
+		long long tus_expiry_seconds;
 		long long max_parts;
 		long long max_part_header_bytes;
 		long long max_part_headers;

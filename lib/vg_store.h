@@ -71,6 +71,19 @@ enum vg_store_status vg_store_stage_publish(struct vg_store *s, struct vg_store_
 /* Drops an unpublished staged object; safe on a finished or zeroed writer. */
 void vg_store_stage_abort(struct vg_store_writer *w);
 
+/*
+ * Resumable (tus) uploads write their staging file across many requests:
+ * vg_store_staging_open() opens it read-write (create: make it, O_EXCL, and
+ * make its name durable) and returns the fd or -1 with errno (ENOENT: no
+ * such upload). The caller pwrite()s and fsync()s each piece itself, then
+ * vg_store_publish_staged() renames the finished file to key and fsyncs the
+ * directories, exactly as vg_store_stage_publish() does.
+ * vg_store_remove_staged() drops an unfinished one.
+ */
+int vg_store_staging_open(struct vg_store *s, const char *id, int create);
+enum vg_store_status vg_store_publish_staged(struct vg_store *s, const char *id, const char *key);
+void vg_store_remove_staged(struct vg_store *s, const char *id);
+
 /* Removes a published object and makes the removal durable. Missing is fine. */
 enum vg_store_status vg_store_remove(struct vg_store *s, const char *key);
 

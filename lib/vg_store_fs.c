@@ -164,31 +164,14 @@ enum vg_store_status vg_store_stage_write(struct vg_store_writer *w, const void 
 	return VG_STORE_OK;
 }
 
-enum vg_store_status vg_store_stage_publish(struct vg_store *s, struct vg_store_writer *w,
-					    const char *key)
+/* rename + directory fsyncs: publishes an fsynced staged file at key. */
+static enum vg_store_status publish(struct vg_store *s, const char *staged, const char *key)
 {
 	char *final = vg_store_path(s, key);
 	char *dir = NULL;
 	enum vg_store_status st = VG_STORE_ERR;
 	int err;
 
-	/* 1. The bytes reach the disk before any name points at them. */
-	if (fsync(w->fd) < 0) {
-		err = errno;
-		vg_error("msg=\"fsync of staged object failed\" path=\"%s\" error=\"%s\"",
-			 w->staging_path, strerror(err));
-		st = io_status(err);
-		goto out;
-	}
-	if (close(w->fd) < 0) {
-		err = errno;
-		w->fd = -1;
-		vg_error("msg=\"close of staged object failed\" path=\"%s\" error=\"%s\"",
-			 w->staging_path, strerror(err));
-		st = io_status(err);
-		goto out;
-	}
-	w->fd = -1;
 	if (make_dirs(s->root, key) < 0) {
 		err = errno;
 		vg_error("msg=\"cannot create object directory\" key=\"%s\" error=\"%s\"", key,
@@ -196,38 +179,110 @@ enum vg_store_status vg_store_stage_publish(struct vg_store *s, struct vg_store_
 		st = io_status(err);
 		goto out;
 	}
-	/* 2. The rename publishes the object atomically ... */
-	if (rename(w->staging_path, final) < 0) {
+	/* The rename publishes the object atomically ... */
+	if (rename(staged, final) < 0) {
 		err = errno;
 		vg_error("msg=\"rename into store failed\" from=\"%s\" to=\"%s\" error=\"%s\"",
-			 w->staging_path, final, strerror(err));
+			 staged, final, strerror(err));
 		st = io_status(err);
 		goto out;
 	}
-	/* 3. ... and fsyncing both directories makes the rename itself durable. */
+	/* ... and fsyncing both directories makes the rename itself durable. */
 	dir = vg_strdup(final);
 	*strrchr(dir, '/') = '\0';
 	if (fsync_dir(dir) < 0) {
 		err = errno;
 		vg_error("msg=\"fsync of object directory failed\" path=\"%s\" error=\"%s\"", dir,
 			 strerror(err));
-		unlink(final);
+		/* put it back where the caller's clean-up (or the collector) looks */
+		if (rename(final, staged) < 0)
+			unlink(final);
 		st = io_status(err);
 		goto out;
 	}
 	free(dir);
 	dir = vg_asprintf("%s/staging", s->root);
 	fsync_dir(dir); /* only drops the old name: best effort */
-	vg_sha256_final_hex(&w->sha, w->sha256);
-	free(w->staging_path);
-	w->staging_path = NULL;
 	st = VG_STORE_OK;
 out:
 	free(dir);
 	free(final);
-	if (st != VG_STORE_OK)
-		vg_store_stage_abort(w);
 	return st;
+}
+
+enum vg_store_status vg_store_stage_publish(struct vg_store *s, struct vg_store_writer *w,
+					    const char *key)
+{
+	enum vg_store_status st;
+	int err;
+
+	/* The bytes reach the disk before any name points at them. */
+	if (fsync(w->fd) < 0) {
+		err = errno;
+		vg_error("msg=\"fsync of staged object failed\" path=\"%s\" error=\"%s\"",
+			 w->staging_path, strerror(err));
+		st = io_status(err);
+		goto fail;
+	}
+	if (close(w->fd) < 0) {
+		err = errno;
+		w->fd = -1;
+		vg_error("msg=\"close of staged object failed\" path=\"%s\" error=\"%s\"",
+			 w->staging_path, strerror(err));
+		st = io_status(err);
+		goto fail;
+	}
+	w->fd = -1;
+	st = publish(s, w->staging_path, key);
+	if (st != VG_STORE_OK)
+		goto fail;
+	vg_sha256_final_hex(&w->sha, w->sha256);
+	free(w->staging_path);
+	w->staging_path = NULL;
+	return VG_STORE_OK;
+fail:
+	vg_store_stage_abort(w);
+	return st;
+}
+
+int vg_store_staging_open(struct vg_store *s, const char *id, int create)
+{
+	char *path = vg_store_staging_path(s, id);
+	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0640);
+	int err = errno;
+
+	if (fd < 0 && !(err == ENOENT && !create))
+		vg_error("msg=\"cannot open staging file\" path=\"%s\" error=\"%s\"", path,
+			 strerror(err));
+	if (fd >= 0 && create) {
+		/* A new name in staging/ must survive a crash like the bytes will. */
+		char *dir = vg_asprintf("%s/staging", s->root);
+
+		fsync_dir(dir);
+		free(dir);
+	}
+	free(path);
+	errno = err;
+	return fd;
+}
+
+enum vg_store_status vg_store_publish_staged(struct vg_store *s, const char *id, const char *key)
+{
+	char *staged = vg_store_staging_path(s, id);
+	enum vg_store_status st = publish(s, staged, key);
+
+	free(staged);
+	return st;
+}
+
+void vg_store_remove_staged(struct vg_store *s, const char *id)
+{
+	char *staged = vg_store_staging_path(s, id);
+
+	if (unlink(staged) < 0 && errno != ENOENT)
+		vg_warn("msg=\"cannot remove staged object\" path=\"%s\" error=\"%s\"", staged,
+			strerror(errno));
+	free(staged);
 }
 
 void vg_store_stage_abort(struct vg_store_writer *w)

@@ -44,9 +44,12 @@ static const char video_dead_sql[] =
 static const char attempt_sql[] =
 	"UPDATE job_attempts SET finished_at = UTC_TIMESTAMP(6), outcome = 'lost', "
 	"error = 'lease expired' WHERE job_id = ? AND lease_token = ?";
+/* Multipart rows live for one request: old ones are orphans. tus rows live
+ * until they finish or expire (Upload-Expires). */
 static const char orphans_sql[] =
-	"SELECT id, object_key FROM uploads WHERE kind = 'multipart' "
-	"AND created_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND ORDER BY created_at LIMIT 100";
+	"SELECT id, object_key, kind FROM uploads WHERE (kind = 'multipart' "
+	"AND created_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND) "
+	"OR (kind = 'tus' AND expires_at < UTC_TIMESTAMP(6)) ORDER BY created_at LIMIT 100";
 static const char committed_sql[] = "SELECT 1 FROM videos WHERE id = ?";
 static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
 static const char stale_workers_sql[] =
@@ -141,21 +144,18 @@ int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_sto
 		/* The commit deletes the uploads row with it, so a row with a video
 		 * cannot happen; if a DBA made one, the video's bytes stay. */
 		if (committed == 0) {
-			char *staged = vg_store_staging_path(store, id);
-
-			if (unlink(staged) < 0 && errno != ENOENT)
-				vg_warn("msg=\"cannot remove orphaned staging file\" path=\"%s\" "
-					"error=\"%s\"",
-					staged, strerror(errno));
-			free(staged);
+			vg_store_remove_staged(store, id);
 			if (vg_store_remove(store, key) != VG_STORE_OK)
 				continue; /* keep the row: try again next pass */
 		}
 		if (vg_db_exec(db, unmark_sql, ip, VG_DB_NPARAMS(ip)) == 1) {
 			removed++;
-			vg_warn("msg=\"orphaned upload removed (its request never committed)\" "
-				"upload_id=%s object_key=%s",
-				id, key);
+			if (strcmp(vg_db_cell(&res, (size_t)i, 2), "tus") == 0)
+				vg_info("msg=\"expired tus upload removed\" upload_id=%s", id);
+			else
+				vg_warn("msg=\"orphaned upload removed (its request never committed)\" "
+					"upload_id=%s object_key=%s",
+					id, key);
 		}
 	}
 	vg_db_result_free(&res);

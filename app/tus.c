@@ -1,0 +1,963 @@
+/*
+ * tus.c - tus 1.0.0 resumable uploads (see tus.h).
+ *
+ * State lives in three places, each authoritative for one thing:
+ *   the `uploads` row  owner, length, metadata, expiry, and upload_offset:
+ *                      the number of bytes acknowledged to the client
+ *   staging/<id>.part  the bytes; everything before upload_offset is fsynced
+ *   the `videos` row   once it exists the upload is finished (the commit that
+ *                      inserts it deletes the uploads row in one transaction)
+ *
+ * A PATCH writes at upload_offset with pwrite(2), fsyncs, and only then moves
+ * upload_offset forward with `UPDATE ... WHERE upload_offset = <old>`: an
+ * acknowledged offset is always backed by durable bytes, and of two PATCHes
+ * racing on one offset only one can move it. An exclusive flock(2) on the
+ * staging file keeps a second PATCH from writing into the same bytes while the
+ * first is still streaming (it gets 409 at once). A PATCH cut off mid-body
+ * keeps what arrived: the client asks HEAD for the offset and goes on from
+ * there. With Upload-Checksum nothing of a cut or mismatching body is kept.
+ *
+ * Finishing is idempotent: whichever request finds upload_offset equal to
+ * the length (the last PATCH, a retry of it, a HEAD after a crash) inspects,
+ * publishes and commits; a committed upload answers from its video.
+ */
+#include "tus.h"
+#include "auth.h"
+#include "child.h"
+#include "finish.h"
+#include "limits.h"
+#include "request.h"
+#include "vg_alloc.h"
+#include "vg_base64.h"
+#include "vg_config.h"
+#include "vg_db.h"
+#include "vg_hash.h"
+#include "vg_id.h"
+#include "vg_log.h"
+#include "vg_store.h"
+#include "vg_text.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK             (64 * 1024)
+#define METADATA_MAX      4096 /* bytes of the Upload-Metadata header */
+#define METADATA_PAIRS    32
+#define TITLE_MAX_CHARS   500
+#define FILENAME_MAX_CHARS 255
+
+#define TUS_VERSION "1.0.0"
+#define TUS_EXTENSIONS                                                                              \
+	"creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
+
+/* Headers every tus answer carries, CORS included so browsers may read them. */
+static const char common_headers[] =
+	"Tus-Resumable: " TUS_VERSION "\r\n"
+	"Access-Control-Allow-Origin: *\r\n"
+	"Access-Control-Expose-Headers: Location, Upload-Offset, Upload-Length, "
+	"Upload-Defer-Length, Upload-Metadata, Upload-Expires, Tus-Resumable, Tus-Version, "
+	"Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, X-Request-Id\r\n";
+
+/* One upload as the uploads row has it. */
+struct tus_upload {
+	char id[VG_ID_LEN + 1];
+	long long user_id;
+	long long length; /* -1: deferred */
+	long long offset;
+	char key[VG_STORE_KEY_MAX];
+	char *metadata; /* the row's JSON: filename, title, metadata, content_type, raw */
+	char expires_http[40];
+	int expired;
+};
+
+static void upload_free(struct tus_upload *u)
+{
+	free(u->metadata);
+	u->metadata = NULL;
+}
+
+/* ---- answers ---- */
+
+static void tus_error(struct request *r, int status, const char *code, const char *msg,
+		      const char *extra)
+{
+	char *h = vg_asprintf("%s%s", common_headers, extra ? extra : "");
+
+	request_error_headers(r, status, code, msg, h);
+	free(h);
+}
+
+static void tus_empty(struct request *r, int status, const char *extra)
+{
+	char *h = vg_asprintf("%s%s", common_headers, extra ? extra : "");
+
+	request_head(r, status, NULL, h);
+	free(h);
+}
+
+static void db_down(struct request *r)
+{
+	tus_error(r, 503, "database_unavailable", "the database is not reachable; try again shortly",
+		  "Retry-After: 5\r\n");
+}
+
+/* RFC 9110 IMF-fixdate of a DATETIME(6) UTC string. */
+static void http_date(const char *sql, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	out[0] = '\0';
+	if (!sql || !strptime(sql, "%Y-%m-%d %H:%M:%S", &tm))
+		return;
+	strftime(out, outsz, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* ---- the uploads row ---- */
+
+static const char load_sql[] =
+	"SELECT user_id, upload_length, upload_offset, object_key, metadata, expires_at, "
+	"expires_at < UTC_TIMESTAMP(6) FROM uploads WHERE id = ? AND kind = 'tus'";
+static const char video_sql[] =
+	"SELECT size_bytes FROM videos WHERE id = ? AND user_id = ? AND deleted_at IS NULL";
+static const char create_sql[] =
+	"INSERT INTO uploads (id, user_id, kind, state, object_key, upload_length, upload_offset, "
+	"metadata, created_at, expires_at) VALUES (?, ?, 'tus', 'receiving', ?, ?, 0, ?, "
+	"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL ? SECOND)";
+static const char advance_sql[] =
+	"UPDATE uploads SET upload_offset = ? WHERE id = ? AND upload_offset = ?";
+static const char set_length_sql[] =
+	"UPDATE uploads SET upload_length = ? WHERE id = ? AND upload_length IS NULL";
+static const char delete_sql[] = "DELETE FROM uploads WHERE id = ?";
+
+/* 1 found (and the caller's), 0 no such upload of this user, -1 database down. */
+static int load(struct request *r, const char *id, struct tus_upload *u)
+{
+	struct vg_db_param p[] = {vg_p_str(id)};
+	struct vg_db_result res;
+	long long n = vg_db_query(&r->child->db, load_sql, p, VG_DB_NPARAMS(p), &res);
+
+	memset(u, 0, sizeof(*u));
+	if (n < 0)
+		return -1;
+	if (n == 0 || strtoll(vg_db_cell(&res, 0, 0), NULL, 10) != r->user_id) {
+		vg_db_result_free(&res);
+		return 0; /* another user's upload is indistinguishable from none */
+	}
+	snprintf(u->id, sizeof(u->id), "%s", id);
+	u->user_id = r->user_id;
+	u->length = vg_db_cell(&res, 0, 1) ? strtoll(vg_db_cell(&res, 0, 1), NULL, 10) : -1;
+	u->offset = strtoll(vg_db_cell(&res, 0, 2), NULL, 10);
+	snprintf(u->key, sizeof(u->key), "%s", vg_db_cell(&res, 0, 3));
+	u->metadata = vg_db_cell(&res, 0, 4) ? vg_strdup(vg_db_cell(&res, 0, 4)) : NULL;
+	http_date(vg_db_cell(&res, 0, 5), u->expires_http, sizeof(u->expires_http));
+	u->expired = vg_db_cell(&res, 0, 6) && strcmp(vg_db_cell(&res, 0, 6), "1") == 0;
+	vg_db_result_free(&res);
+	return 1;
+}
+
+/* A finished upload is a video: its size, 0 if none, -1 database down. */
+static long long finished_size(struct request *r, const char *id)
+{
+	struct vg_db_param p[] = {vg_p_str(id), vg_p_i64(r->user_id)};
+	struct vg_db_result res;
+	long long n = vg_db_query(&r->child->db, video_sql, p, VG_DB_NPARAMS(p), &res), size = 0;
+
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		size = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+	vg_db_result_free(&res);
+	return size;
+}
+
+static void drop(struct request *r, const struct tus_upload *u)
+{
+	struct vg_db_param p[] = {vg_p_str(u->id)};
+
+	vg_store_remove_staged(&r->child->store, u->id);
+	vg_db_exec(&r->child->db, delete_sql, p, VG_DB_NPARAMS(p));
+}
+
+/* ---- headers ---- */
+
+static int tus_version_ok(struct request *r)
+{
+	const char *v = request_param(r, "HTTP_TUS_RESUMABLE");
+
+	if (v && strcmp(v, TUS_VERSION) == 0)
+		return 1;
+	tus_error(r, 412, "unsupported_tus_version", "this server speaks tus 1.0.0",
+		  "Tus-Version: " TUS_VERSION "\r\n");
+	return 0;
+}
+
+/* A non-negative integer header: 1 set, 0 absent, -1 malformed. */
+static int int_header(struct request *r, const char *name, long long *out)
+{
+	const char *v = request_param(r, name);
+	char *end;
+
+	if (!v)
+		return 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	return (*end || errno) ? -1 : 1;
+}
+
+/* A metadata key: what the tus spec allows, kept to a safe set so the raw
+ * header can be echoed back in HEAD without any chance of header injection. */
+static int key_ok(const char *k, size_t n)
+{
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = k[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Parses Upload-Metadata ("key b64,key b64,key") into the JSON kept in the
+ * uploads row. Known keys: filename, title, metadata (a JSON object),
+ * filetype or content_type. Returns the JSON text (caller frees) or NULL with
+ * the refusal answered.
+ */
+static char *parse_metadata(struct request *r, const char *h)
+{
+	struct json_object *o = json_object_new_object();
+	char *out = NULL;
+	const char *p = h;
+	int pairs = 0;
+
+	if (strlen(h) > METADATA_MAX) {
+		tus_error(r, 400, "invalid_metadata", "Upload-Metadata is too long", NULL);
+		goto out;
+	}
+	json_object_object_add(o, "raw", json_object_new_string(h));
+	while (*p) {
+		const char *comma = strchr(p, ','), *sp;
+		size_t len = comma ? (size_t)(comma - p) : strlen(p), klen;
+		char key[65], b64[METADATA_MAX + 1];
+		unsigned char val[METADATA_MAX];
+		long vlen = 0;
+
+		while (len && *p == ' ') {
+			p++;
+			len--;
+		}
+		sp = memchr(p, ' ', len);
+		klen = sp ? (size_t)(sp - p) : len;
+		if (++pairs > METADATA_PAIRS || !key_ok(p, klen)) {
+			tus_error(r, 400, "invalid_metadata",
+				  "Upload-Metadata keys must be 1-64 of A-Z a-z 0-9 _ - . (at most 32)",
+				  NULL);
+			goto out;
+		}
+		memcpy(key, p, klen);
+		key[klen] = '\0';
+		if (sp) {
+			size_t blen = len - klen - 1;
+
+			memcpy(b64, sp + 1, blen);
+			b64[blen] = '\0';
+			vlen = vg_base64_decode(b64, val, sizeof(val));
+			if (vlen < 0) {
+				tus_error(r, 400, "invalid_metadata",
+					  "an Upload-Metadata value is not base64", NULL);
+				goto out;
+			}
+		}
+		if (strcmp(key, "filename") == 0 || strcmp(key, "name") == 0) {
+			char clean[4 * FILENAME_MAX_CHARS + 1];
+
+			vg_text_clean((const char *)val, (size_t)vlen, clean, sizeof(clean),
+				      FILENAME_MAX_CHARS);
+			json_object_object_add(o, "filename", json_object_new_string(clean));
+		} else if (strcmp(key, "title") == 0) {
+			char clean[4 * TITLE_MAX_CHARS + 1];
+
+			if (vg_text_clean((const char *)val, (size_t)vlen, clean, sizeof(clean),
+					  TITLE_MAX_CHARS) > TITLE_MAX_CHARS) {
+				tus_error(r, 400, "title_too_long", "title is limited to 500 characters",
+					  NULL);
+				goto out;
+			}
+			json_object_object_add(o, "title", json_object_new_string(clean));
+		} else if (strcmp(key, "metadata") == 0) {
+			struct json_tokener *tok = json_tokener_new_ex(16);
+			struct json_object *m;
+
+			if (!tok)
+				abort();
+			m = json_tokener_parse_ex(tok, (const char *)val, (int)vlen);
+			if (!m || json_tokener_get_error(tok) != json_tokener_success ||
+			    !json_object_is_type(m, json_type_object)) {
+				json_object_put(m);
+				json_tokener_free(tok);
+				tus_error(r, 400, "invalid_metadata",
+					  "metadata must be a JSON object (at most 16 levels deep)", NULL);
+				goto out;
+			}
+			json_tokener_free(tok);
+			json_object_object_add(o, "metadata", m);
+		} else if (strcmp(key, "filetype") == 0 || strcmp(key, "content_type") == 0) {
+			char clean[256];
+
+			vg_text_clean((const char *)val, (size_t)vlen, clean, sizeof(clean), 255);
+			json_object_object_add(o, "content_type", json_object_new_string(clean));
+		}
+		/* other keys are the client's business: kept in "raw" only */
+		p = comma ? comma + 1 : p + len;
+	}
+	out = vg_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+out:
+	json_object_put(o);
+	return out;
+}
+
+/* The headers describing an upload's state (HEAD, and after writes). */
+static char *state_headers(const struct tus_upload *u, long long offset, int with_meta)
+{
+	char length[64] = "Upload-Defer-Length: 1\r\n", expires[64] = "", *meta = NULL, *h;
+	struct json_object *m = NULL, *v;
+
+	if (u->length >= 0)
+		snprintf(length, sizeof(length), "Upload-Length: %lld\r\n", u->length);
+	if (u->expires_http[0])
+		snprintf(expires, sizeof(expires), "Upload-Expires: %s\r\n", u->expires_http);
+	if (with_meta && u->metadata) {
+		/* the raw header was checked at creation: keys from a safe set,
+		 * values base64 - nothing in it can break a header line */
+		m = json_tokener_parse(u->metadata);
+		if (m && json_object_object_get_ex(m, "raw", &v))
+			meta = vg_asprintf("Upload-Metadata: %s\r\n", json_object_get_string(v));
+	}
+	h = vg_asprintf("Upload-Offset: %lld\r\n%s%s%sCache-Control: no-store\r\n", offset, length,
+			meta ? meta : "", expires);
+	free(meta);
+	json_object_put(m);
+	return h;
+}
+
+/* ---- finishing ---- */
+
+/* SHA-256 of the first size bytes of fd. 0 or -1. */
+static int hash_file(int fd, long long size, char out[VG_SHA256_HEX])
+{
+	struct vg_sha256 h;
+	char *buf = vg_malloc(CHUNK);
+	long long off = 0;
+	int rc = -1;
+
+	vg_sha256_init(&h);
+	while (off < size) {
+		ssize_t n = pread(fd, buf, (size_t)(size - off < CHUNK ? size - off : CHUNK), off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		vg_sha256_update(&h, buf, (size_t)n);
+		off += n;
+	}
+	vg_sha256_final_hex(&h, out);
+	rc = 0;
+out:
+	vg_sha256_free(&h);
+	free(buf);
+	return rc;
+}
+
+static const char *meta_str(struct json_object *m, const char *key)
+{
+	struct json_object *v;
+
+	if (m && json_object_object_get_ex(m, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/*
+ * The last byte is in: inspect, publish, commit. Works from the staging file,
+ * or from the published object when an earlier try published but could not
+ * commit. Answers the request itself (status is the success status: 204 for
+ * PATCH, 200 for HEAD, 201 for creation-with-upload).
+ */
+static void finish(struct request *r, struct tus_upload *u, int status, const char *extra)
+{
+	struct vg_store *store = &r->child->store;
+	struct finish f;
+	struct json_object *m = u->metadata ? json_tokener_parse(u->metadata) : NULL, *mv;
+	char sha[VG_SHA256_HEX], *path = NULL, *headers = NULL;
+	int fd = vg_store_staging_open(store, u->id, 0), staged = fd >= 0;
+
+	memset(&f, 0, sizeof(f));
+	if (fd < 0) {
+		path = vg_store_path(store, u->key);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 || hash_file(fd, u->length, sha) < 0) {
+		vg_error("msg=\"finished tus upload has no bytes\" upload_id=%s", u->id);
+		tus_error(r, 500, "storage_error", "the upload's bytes cannot be read", NULL);
+		goto out;
+	}
+	f.id = u->id;
+	f.key = u->key;
+	f.size = (unsigned long long)u->length;
+	f.sha256 = sha;
+	f.content_type = meta_str(m, "content_type");
+	f.filename = meta_str(m, "filename");
+	f.title = meta_str(m, "title");
+	if (m && json_object_object_get_ex(m, "metadata", &mv))
+		f.metadata = json_object_to_json_string_ext(mv, JSON_C_TO_STRING_PLAIN);
+	if (finish_inspect(r, &f, fd) < 0) {
+		/* Not a video we take: the upload is over, nothing of it is kept. */
+		if (!staged)
+			vg_store_remove(store, u->key);
+		drop(r, u);
+		tus_error(r, f.status, f.code, f.message, NULL);
+		goto out;
+	}
+	if (staged && vg_store_publish_staged(store, u->id, u->key) != VG_STORE_OK) {
+		tus_error(r, 507, "storage_full", "the upload could not be stored; try again later",
+			  NULL);
+		goto out;
+	}
+	switch (finish_commit(r, &f)) {
+	case FINISH_OK:
+		headers = vg_asprintf("%s%s", common_headers, extra ? extra : "");
+		finish_answer(r, u->id, status, headers);
+		break;
+	case FINISH_UNKNOWN:
+	case FINISH_DB_DOWN:
+		/* The uploads row still says "all bytes in": a retry finishes it. */
+		db_down(r);
+		break;
+	default:
+		tus_error(r, 500, "internal", "the video could not be recorded", NULL);
+		break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(headers);
+	json_object_put(m);
+}
+
+/* ---- writing ---- */
+
+/* Upload-Checksum: "sha1 <b64>" or "sha256 <b64>". 1 set, 0 absent, -1 answered. */
+static int parse_checksum(struct request *r, const EVP_MD **md, unsigned char *want,
+			  unsigned *wantlen)
+{
+	const char *h = request_param(r, "HTTP_UPLOAD_CHECKSUM");
+	const char *sp;
+	long n;
+
+	if (!h)
+		return 0;
+	sp = strchr(h, ' ');
+	if (sp && (size_t)(sp - h) == 4 && strncmp(h, "sha1", 4) == 0) {
+		*md = EVP_sha1();
+	} else if (sp && (size_t)(sp - h) == 6 && strncmp(h, "sha256", 6) == 0) {
+		*md = EVP_sha256();
+	} else {
+		tus_error(r, 400, "unsupported_checksum",
+			  "Upload-Checksum algorithms: sha1, sha256", NULL);
+		return -1;
+	}
+	n = vg_base64_decode(sp + 1, want, EVP_MAX_MD_SIZE);
+	if (n != EVP_MD_get_size(*md)) {
+		tus_error(r, 400, "invalid_checksum", "Upload-Checksum is not a base64 digest", NULL);
+		return -1;
+	}
+	*wantlen = (unsigned)n;
+	return 1;
+}
+
+/*
+ * Appends the request body to u at u->offset and acknowledges it: the bytes
+ * are fsynced before upload_offset moves. Returns the new offset, or -1 if it
+ * answered (an error, or 460).
+ */
+static long long append(struct request *r, struct tus_upload *u)
+{
+	const struct vg_config *cfg = r->child->cfg;
+	long long limit = u->length >= 0 ? u->length : cfg->limits.max_upload_bytes;
+	long long written = 0, newoff = -1;
+	const EVP_MD *md = NULL;
+	unsigned char want[EVP_MAX_MD_SIZE], got[EVP_MAX_MD_SIZE];
+	unsigned wantlen = 0, gotlen = 0;
+	EVP_MD_CTX *ctx = NULL;
+	char *buf = NULL;
+	int fd = -1, checksum, cut = 0;
+
+	if (r->content_length < 0) {
+		tus_error(r, 411, "length_required", "Content-Length is required", NULL);
+		return -1;
+	}
+	if (u->offset + r->content_length > limit) {
+		tus_error(r, 413, "too_large",
+			  u->length >= 0 ? "the body runs past Upload-Length"
+					 : "the upload would exceed the size limit",
+			  NULL);
+		return -1;
+	}
+	checksum = parse_checksum(r, &md, want, &wantlen);
+	if (checksum < 0)
+		return -1;
+	fd = vg_store_staging_open(&r->child->store, u->id, 0);
+	if (fd < 0) {
+		tus_error(r, 500, "storage_error", "the upload's staging file is missing", NULL);
+		return -1;
+	}
+	/* One writer at a time: a second PATCH must not write into these bytes. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		tus_error(r, 409, "upload_busy", "another PATCH on this upload is in progress", NULL);
+		goto out;
+	}
+	{
+		/* Under the lock, the offset must still be the one the client named. */
+		struct tus_upload now;
+
+		if (load(r, u->id, &now) != 1) {
+			db_down(r);
+			goto out;
+		}
+		if (now.offset != u->offset) {
+			char h[64];
+
+			snprintf(h, sizeof(h), "Upload-Offset: %lld\r\n", now.offset);
+			upload_free(&now);
+			tus_error(r, 409, "offset_mismatch", "Upload-Offset does not match", h);
+			goto out;
+		}
+		upload_free(&now);
+	}
+	if (checksum) {
+		ctx = EVP_MD_CTX_new();
+		if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1)
+			abort();
+	}
+	buf = vg_malloc(CHUNK);
+	for (;;) {
+		long n = request_read(r, buf, CHUNK);
+
+		if (n < 0) {
+			cut = 1;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (long done = 0; done < n;) {
+			ssize_t w = pwrite(fd, buf + done, (size_t)(n - done), u->offset + written);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				int err = errno;
+
+				vg_error("msg=\"tus write failed\" upload_id=%s error=\"%s\"", u->id,
+					 strerror(err));
+				if (ftruncate(fd, u->offset) < 0) {
+				}
+				if (err == ENOSPC || err == EDQUOT)
+					tus_error(r, 507, "storage_full", "the store is full", NULL);
+				else
+					tus_error(r, 500, "storage_error", "the bytes could not be stored", NULL);
+				goto out;
+			}
+			done += w;
+			written += w;
+		}
+		if (ctx)
+			EVP_DigestUpdate(ctx, buf, (size_t)n);
+	}
+	if (ctx) {
+		EVP_DigestFinal_ex(ctx, got, &gotlen);
+		if (cut || gotlen != wantlen || memcmp(got, want, wantlen) != 0) {
+			/* Nothing of a body that fails its checksum is kept. */
+			if (ftruncate(fd, u->offset) < 0) {
+			}
+			if (cut)
+				tus_error(r, 400, "incomplete_body",
+					  "the body ended early; nothing was appended", NULL);
+			else
+				tus_error(r, 460, "checksum_mismatch",
+					  "Upload-Checksum does not match the body; nothing was appended",
+					  NULL);
+			goto out;
+		}
+	}
+	/* Durable before acknowledged. */
+	if (written > 0 && fsync(fd) < 0) {
+		vg_error("msg=\"tus fsync failed\" upload_id=%s error=\"%s\"", u->id, strerror(errno));
+		if (ftruncate(fd, u->offset) < 0) {
+		}
+		tus_error(r, 500, "storage_error", "the bytes could not be made durable", NULL);
+		goto out;
+	}
+	if (written > 0) {
+		struct vg_db_param p[] = {vg_p_i64(u->offset + written), vg_p_str(u->id),
+					  vg_p_i64(u->offset)};
+		long long n = vg_db_exec(&r->child->db, advance_sql, p, VG_DB_NPARAMS(p));
+
+		if (n != 1) {
+			/* Not acknowledged: the bytes past the old offset do not count
+			 * and the next PATCH overwrites them. */
+			if (n < 0)
+				db_down(r);
+			else
+				tus_error(r, 409, "offset_mismatch", "the upload moved meanwhile", NULL);
+			goto out;
+		}
+	}
+	newoff = u->offset + written;
+	if (cut)
+		vg_info("msg=\"tus PATCH cut short; kept what arrived\" upload_id=%s offset=%lld",
+			u->id, newoff);
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+	if (newoff >= 0 && cut && !r->answered) {
+		/* The client is gone; answer for the log's sake. */
+		char h[64];
+
+		snprintf(h, sizeof(h), "Upload-Offset: %lld\r\n", newoff);
+		tus_error(r, 400, "incomplete_body", "the body ended early; what arrived was kept",
+			  h);
+		return -1;
+	}
+	return newoff;
+}
+
+/* ---- the methods ---- */
+
+static void tus_options(struct request *r)
+{
+	char h[512];
+
+	snprintf(h, sizeof(h),
+		 "Tus-Version: " TUS_VERSION "\r\nTus-Extension: " TUS_EXTENSIONS "\r\n"
+		 "Tus-Max-Size: %lld\r\nTus-Checksum-Algorithm: sha1,sha256\r\n"
+		 "Access-Control-Allow-Methods: POST, HEAD, PATCH, DELETE, OPTIONS\r\n"
+		 "Access-Control-Allow-Headers: Authorization, Content-Type, Tus-Resumable, "
+		 "Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Offset, "
+		 "Upload-Checksum, X-Request-Id, X-Requested-With\r\n"
+		 "Access-Control-Max-Age: 86400\r\n",
+		 r->child->cfg->limits.max_upload_bytes);
+	tus_empty(r, 204, h);
+}
+
+static void tus_create(struct request *r)
+{
+	const struct vg_config *cfg = r->child->cfg;
+	const char *meta_h = request_param(r, "HTTP_UPLOAD_METADATA");
+	const char *ctype = request_param(r, "CONTENT_TYPE");
+	long long length = -1, defer = 0;
+	struct tus_upload u;
+	char *meta = NULL;
+	int have_len = int_header(r, "HTTP_UPLOAD_LENGTH", &length);
+	int have_defer = int_header(r, "HTTP_UPLOAD_DEFER_LENGTH", &defer);
+	int fd;
+
+	memset(&u, 0, sizeof(u));
+	if (have_len < 0 || have_defer < 0 || (have_len == 0 && (have_defer == 0 || defer != 1))) {
+		tus_error(r, 400, "invalid_upload_length",
+			  "send Upload-Length (bytes) or Upload-Defer-Length: 1", NULL);
+		return;
+	}
+	if (have_len == 0)
+		length = -1;
+	if (length == 0) {
+		tus_error(r, 400, "empty_file", "an upload of zero bytes is not a video", NULL);
+		return;
+	}
+	if (length > cfg->limits.max_upload_bytes) {
+		tus_error(r, 413, "too_large", "the video is larger than the upload limit", NULL);
+		return;
+	}
+	if (limits_check_upload(r) < 0)
+		return;
+	meta = meta_h ? parse_metadata(r, meta_h) : vg_strdup("{}");
+	if (!meta)
+		return;
+	if (vg_id_new(u.id, 0) < 0) {
+		tus_error(r, 500, "internal", "could not make an id", NULL);
+		goto out;
+	}
+	vg_store_key(u.id, u.key);
+	u.user_id = r->user_id;
+	u.length = length;
+	{
+		struct vg_db_param p[] = {vg_p_str(u.id),
+					  vg_p_i64(r->user_id),
+					  vg_p_str(u.key),
+					  length >= 0 ? vg_p_i64(length) : vg_p_str(NULL),
+					  vg_p_str(meta),
+					  vg_p_i64(cfg->limits.tus_expiry_seconds)};
+
+		if (vg_db_exec(&r->child->db, create_sql, p, VG_DB_NPARAMS(p)) != 1) {
+			db_down(r);
+			goto out;
+		}
+	}
+	fd = vg_store_staging_open(&r->child->store, u.id, 1);
+	if (fd < 0) {
+		drop(r, &u);
+		tus_error(r, errno == ENOSPC ? 507 : 500, "storage_error",
+			  "the upload could not be started", NULL);
+		goto out;
+	}
+	close(fd);
+	{
+		char id[VG_ID_LEN + 1];
+
+		memcpy(id, u.id, sizeof(id)); /* load() starts by clearing u */
+		upload_free(&u);
+		if (load(r, id, &u) != 1) {
+			db_down(r);
+			goto out;
+		}
+	}
+	vg_info("msg=\"tus upload created\" request_id=%s upload_id=%s length=%lld", r->request_id,
+		u.id, u.length);
+	{
+		long long offset = 0;
+		char *h;
+
+		/* creation-with-upload: the first bytes ride on the POST */
+		if (r->content_length > 0 && ctype &&
+		    strcasecmp(ctype, "application/offset+octet-stream") == 0) {
+			offset = append(r, &u);
+			if (offset < 0)
+				goto out;
+		}
+		h = vg_asprintf("Location: /v1/uploads/%s\r\nUpload-Offset: %lld\r\n%s%s%s", u.id,
+				offset, u.expires_http[0] ? "Upload-Expires: " : "", u.expires_http,
+				u.expires_http[0] ? "\r\n" : "");
+		if (u.length >= 0 && offset == u.length) {
+			u.offset = offset;
+			finish(r, &u, 201, h);
+		} else {
+			tus_empty(r, 201, h);
+		}
+		free(h);
+	}
+out:
+	upload_free(&u);
+	free(meta);
+}
+
+/* HEAD, PATCH and DELETE share this: the upload, or the answer when there is none. */
+static int find(struct request *r, const char *id, struct tus_upload *u, long long *done_size)
+{
+	int found = load(r, id, u);
+
+	*done_size = 0;
+	if (found < 0) {
+		db_down(r);
+		return -1;
+	}
+	if (found == 0) {
+		long long size = finished_size(r, id);
+
+		if (size < 0) {
+			db_down(r);
+			return -1;
+		}
+		if (size == 0) {
+			tus_error(r, 404, "not_found", "no such upload", NULL);
+			return -1;
+		}
+		*done_size = size;
+		return 0;
+	}
+	if (u->expired) {
+		upload_free(u);
+		tus_error(r, 410, "upload_expired", "this upload expired; start a new one", NULL);
+		return -1;
+	}
+	return 1;
+}
+
+static void tus_head(struct request *r, const char *id)
+{
+	struct tus_upload u;
+	long long size;
+	char *h;
+	int st = find(r, id, &u, &size);
+
+	if (st < 0)
+		return;
+	if (st == 0) {
+		/* finished: the whole file is in */
+		char hh[128];
+
+		snprintf(hh, sizeof(hh),
+			 "Upload-Offset: %lld\r\nUpload-Length: %lld\r\nCache-Control: no-store\r\n",
+			 size, size);
+		tus_empty(r, 200, hh);
+		return;
+	}
+	h = state_headers(&u, u.offset, 1);
+	if (u.length >= 0 && u.offset == u.length)
+		finish(r, &u, 200, h); /* all bytes in, never committed: finish now */
+	else
+		tus_empty(r, 200, h);
+	free(h);
+	upload_free(&u);
+}
+
+static void tus_patch(struct request *r, const char *id)
+{
+	const struct vg_config *cfg = r->child->cfg;
+	const char *ctype = request_param(r, "CONTENT_TYPE");
+	struct tus_upload u;
+	long long offset = -1, size, newlen = -1, newoff;
+	int have_off, have_len, st;
+	char *h;
+
+	if (!ctype || strcasecmp(ctype, "application/offset+octet-stream") != 0) {
+		tus_error(r, 415, "wrong_content_type",
+			  "PATCH bodies must be Content-Type: application/offset+octet-stream", NULL);
+		return;
+	}
+	have_off = int_header(r, "HTTP_UPLOAD_OFFSET", &offset);
+	if (have_off != 1) {
+		tus_error(r, 400, "invalid_upload_offset", "Upload-Offset is required", NULL);
+		return;
+	}
+	have_len = int_header(r, "HTTP_UPLOAD_LENGTH", &newlen);
+	if (have_len < 0) {
+		tus_error(r, 400, "invalid_upload_length", "Upload-Length is not a number", NULL);
+		return;
+	}
+	st = find(r, id, &u, &size);
+	if (st < 0)
+		return;
+	if (st == 0) {
+		/* Finished already (a retried last PATCH): the offset is at the end. */
+		char hh[64];
+
+		snprintf(hh, sizeof(hh), "Upload-Offset: %lld\r\n", size);
+		if (offset == size && r->content_length <= 0)
+			tus_empty(r, 204, hh);
+		else
+			tus_error(r, 409, "offset_mismatch", "the upload is already complete", hh);
+		return;
+	}
+	if (limits_check_bytes(r) < 0)
+		goto out;
+	if (offset != u.offset) {
+		char hh[64];
+
+		snprintf(hh, sizeof(hh), "Upload-Offset: %lld\r\n", u.offset);
+		tus_error(r, 409, "offset_mismatch", "Upload-Offset does not match the upload", hh);
+		goto out;
+	}
+	if (have_len == 1 && u.length < 0) {
+		/* creation-defer-length: the length arrives with a PATCH */
+		struct vg_db_param p[] = {vg_p_i64(newlen), vg_p_str(u.id)};
+
+		if (newlen < u.offset || newlen == 0 || newlen > cfg->limits.max_upload_bytes) {
+			tus_error(r, newlen > cfg->limits.max_upload_bytes ? 413 : 400,
+				  "invalid_upload_length", "Upload-Length is not possible here", NULL);
+			goto out;
+		}
+		if (vg_db_exec(&r->child->db, set_length_sql, p, VG_DB_NPARAMS(p)) < 0) {
+			db_down(r);
+			goto out;
+		}
+		u.length = newlen;
+	} else if (have_len == 1 && newlen != u.length) {
+		tus_error(r, 400, "invalid_upload_length", "Upload-Length cannot change", NULL);
+		goto out;
+	}
+	newoff = append(r, &u);
+	if (newoff < 0)
+		goto out;
+	u.offset = newoff;
+	h = state_headers(&u, newoff, 0);
+	if (u.length >= 0 && newoff == u.length)
+		finish(r, &u, 204, h);
+	else
+		tus_empty(r, 204, h);
+	free(h);
+out:
+	upload_free(&u);
+}
+
+static void tus_delete(struct request *r, const char *id)
+{
+	struct tus_upload u;
+	long long size;
+	int st = find(r, id, &u, &size);
+
+	if (st < 0)
+		return;
+	if (st == 0) {
+		tus_error(r, 404, "not_found",
+			  "this upload is finished; delete the video at /v1/videos/{id}", NULL);
+		return;
+	}
+	drop(r, &u);
+	vg_info("msg=\"tus upload terminated\" request_id=%s upload_id=%s", r->request_id, u.id);
+	tus_empty(r, 204, NULL);
+	upload_free(&u);
+}
+
+void tus_dispatch(struct request *r, const char *id)
+{
+	const char *m = r->method;
+
+	if (strcmp(m, "OPTIONS") == 0) {
+		tus_options(r); /* CORS preflight: no credentials by design */
+		return;
+	}
+	if (id && !vg_id_valid(id)) {
+		/* before auth or version: a malformed id is simply not an upload */
+		if (auth_request(r) == 0)
+			tus_error(r, 404, "not_found", "no such upload", NULL);
+		return;
+	}
+	if (!id && strcmp(m, "POST") != 0) {
+		tus_error(r, 405, "method_not_allowed", "POST creates an upload", "Allow: POST, OPTIONS\r\n");
+		return;
+	}
+	if (id && strcmp(m, "HEAD") != 0 && strcmp(m, "PATCH") != 0 && strcmp(m, "DELETE") != 0) {
+		tus_error(r, 405, "method_not_allowed", "HEAD, PATCH or DELETE an upload",
+			  "Allow: HEAD, PATCH, DELETE, OPTIONS\r\n");
+		return;
+	}
+	if (auth_request(r) != 0 || !tus_version_ok(r))
+		return;
+	if (!id)
+		tus_create(r);
+	else if (strcmp(m, "HEAD") == 0)
+		tus_head(r, id);
+	else if (strcmp(m, "PATCH") == 0)
+		tus_patch(r, id);
+	else
+		tus_delete(r, id);
+}
