@@ -172,6 +172,8 @@ void request_json(struct request *r, int status, struct json_object *obj, const 
 	}
 	body = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	request_head(r, status, "application/json; charset=utf-8", extra_headers);
+	if (strcmp(r->method, "HEAD") == 0)
+		return; /* the status and headers say it all; HEAD has no body */
 	FCGX_PutStr(body, (int)len, r->fcgi->out);
 	FCGX_PutS("\n", r->fcgi->out);
 }

@@ -160,7 +160,9 @@ api() {
 	API_HEADERS=$T_TMP/headers.$T_API_SEQ
 	local key=${API_KEY-$VINGEST_API_KEY} auth=()
 	[[ -n $key ]] && auth=(-H "Authorization: Bearer $key")
-	API_STATUS=$(curl -sS -X "$method" "${auth[@]}" -o "$API_BODY" -D "$API_HEADERS" \
+	local verb=(-X "$method")
+	[[ $method == HEAD ]] && verb=(--head) # curl must not wait for a body
+	API_STATUS=$(curl -sS "${verb[@]}" "${auth[@]}" -o "$API_BODY" -D "$API_HEADERS" \
 		-w '%{http_code}' --max-time 120 "$@" "$VINGEST_URL$path") || API_STATUS=000
 }
 
@@ -233,6 +235,10 @@ expect_error() {
 	fi
 	[[ -n $code ]] && t_eq "$name: error code is $code" "$(json .error.code)" "$code"
 	t_eq "$name: changes nothing (rows, stored files)" "$(snap)" "$before"
-	t_eq "$name: staging directory is empty" "$(find "$STAGING" -type f 2>/dev/null | wc -l)" 0
+	# (tus tests set TUS_IN_PROGRESS=1: their open uploads keep staged bytes;
+	# snap, which counts every file in the store, still proves nothing was added)
+	if [[ -z ${TUS_IN_PROGRESS:-} ]]; then
+		t_eq "$name: staging directory is empty" "$(find "$STAGING" -type f 2>/dev/null | wc -l)" 0
+	fi
 }
 
