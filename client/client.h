@@ -41,6 +41,7 @@ struct options {
 struct upload_file {
 	const char *path;
 	const char *name; /* its base name: the filename the server records */
+	const char *type; /* media type by extension, application/octet-stream */
 	int fd;
 	long long size;
 	char sha256[VG_SHA256_HEX];

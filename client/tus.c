@@ -57,17 +57,19 @@ static char *base64(const void *in, size_t n)
 	return out;
 }
 
-/* "Upload-Metadata: filename <b64>,title <b64>,metadata <b64>" */
+/* "Upload-Metadata: filename <b64>,filetype <b64>,title <b64>,metadata <b64>" */
 static char *metadata_header(const struct options *o, const struct upload_file *f)
 {
 	char *name = base64(f->name, strlen(f->name));
+	char *type = base64(f->type, strlen(f->type));
 	char *title = o->title ? base64(o->title, strlen(o->title)) : NULL;
 	char *meta = o->metadata ? base64(o->metadata, strlen(o->metadata)) : NULL;
-	char *hdr = vg_asprintf("Upload-Metadata: filename %s%s%s%s%s", name,
+	char *hdr = vg_asprintf("Upload-Metadata: filename %s,filetype %s%s%s%s%s", name, type,
 				title ? ",title " : "", title ? title : "", meta ? ",metadata " : "",
 				meta ? meta : "");
 
 	free(name);
+	free(type);
 	free(title);
 	free(meta);
 	return hdr;

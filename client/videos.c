@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -200,23 +199,6 @@ static void on_send(void *ud, long long sent)
 	progress_sending(sent < s->size ? sent : s->size);
 }
 
-/* What the file part says it is. Metadata only: the server looks at the
- * bytes to decide what the file is. */
-static const char *media_type(const char *name)
-{
-	static const struct {
-		const char *ext, *type;
-	} types[] = {{".mp4", "video/mp4"},	  {".m4v", "video/mp4"},
-		     {".mov", "video/quicktime"}, {".webm", "video/webm"},
-		     {".mkv", "video/x-matroska"}};
-	const char *dot = strrchr(name, '.');
-
-	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcasecmp(dot, types[i].ext) == 0)
-			return types[i].type;
-	return "application/octet-stream";
-}
-
 int multipart_upload(struct http *h, const struct options *o, const struct upload_file *f,
 		     char **id)
 {
@@ -243,7 +225,7 @@ int multipart_upload(struct http *h, const struct options *o, const struct uploa
 	curl_mime_name(part, "file");
 	curl_mime_data_cb(part, (curl_off_t)f->size, source_read, source_seek, NULL, &src);
 	curl_mime_filename(part, f->name);
-	curl_mime_type(part, media_type(f->name));
+	curl_mime_type(part, f->type);
 	if (o->title) {
 		part = curl_mime_addpart(mime);
 		curl_mime_name(part, "title");

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -148,6 +149,23 @@ static char *default_state_dir(void)
 	return dir;
 }
 
+/* The media type the server is told, from the name's extension. Metadata
+ * only: the server looks at the bytes to decide what the file is. */
+static const char *media_type(const char *name)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {{".mp4", "video/mp4"},	  {".m4v", "video/mp4"},
+		     {".mov", "video/quicktime"}, {".webm", "video/webm"},
+		     {".mkv", "video/x-matroska"}};
+	const char *dot = strrchr(name, '.');
+
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcasecmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
 /* Opens and hashes the file. Returns an exit code. */
 static int open_file(const char *path, struct upload_file *f)
 {
@@ -160,6 +178,7 @@ static int open_file(const char *path, struct upload_file *f)
 	f->path = path;
 	slash = strrchr(path, '/');
 	f->name = slash ? slash + 1 : path;
+	f->type = media_type(f->name);
 	f->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0) {
 		complain("cannot open %s: %s", path, strerror(errno));
