@@ -123,7 +123,10 @@ static void draw(long long done, int force)
 	rate = elapsed > 0.5 ? (double)(done - p.start) / elapsed : 0;
 	human(sdone, sizeof(sdone), (double)done);
 	human(stotal, sizeof(stotal), (double)p.total);
-	human(srate, sizeof(srate), rate);
+	if (rate > 0)
+		human(srate, sizeof(srate), rate);
+	else
+		snprintf(srate, sizeof(srate), "--");
 	if (rate > 0 && done < p.total) {
 		long s = (long)((double)(p.total - done) / rate + 0.5);
 
