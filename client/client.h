@@ -26,8 +26,8 @@
 struct options {
 	const char *url; /* base URL, no trailing slash */
 	const char *key;
-	const char *title;	/* NULL: none */
-	const char *metadata;	/* a JSON object's text, NULL: none */
+	const char *title;    /* NULL: none */
+	const char *metadata; /* a JSON object's text, NULL: none */
 	long long chunk_size;
 	long long limit_rate; /* bytes per second, 0: unlimited */
 	const char *state_dir;

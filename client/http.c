@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #define BODY_MAX	    (1024 * 1024) /* answers are small JSON; keep at most this much */
-#define LOW_SPEED_SECONDS   120L /* a transfer with no byte moving this long is dead */
+#define LOW_SPEED_SECONDS   120L	  /* a transfer with no byte moving this long is dead */
 #define RETRY_AFTER_MAX	    600L
 #define BACKOFF_MAX_SECONDS 30
 
@@ -369,7 +369,6 @@ int http_backoff(int attempt, const struct http_resp *r)
 	if (r->retry_after >= 0)
 		delay = r->retry_after;
 	http_describe(r, why, sizeof(why));
-	say("%s; retrying in %ld s (attempt %d of %d)", why, delay, attempt + 1,
-	    HTTP_RETRIES + 1);
+	say("%s; retrying in %ld s (attempt %d of %d)", why, delay, attempt + 1, HTTP_RETRIES + 1);
 	return http_sleep(delay);
 }

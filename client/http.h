@@ -15,9 +15,9 @@
 
 struct http {
 	CURL *curl;
-	char *base;		/* the API's base URL, no trailing slash */
-	char *auth;		/* "Authorization: Bearer KEY" */
-	long long limit_rate;	/* bytes per second for request bodies, 0: unlimited */
+	char *base;	      /* the API's base URL, no trailing slash */
+	char *auth;	      /* "Authorization: Bearer KEY" */
+	long long limit_rate; /* bytes per second for request bodies, 0: unlimited */
 	/* Called as request body bytes go out (sent: of this request's body). */
 	void (*on_send)(void *ud, long long sent);
 	void *on_send_ud;
@@ -32,9 +32,9 @@ struct http_body {
 };
 
 struct http_resp {
-	long status;	/* 0: no answer (transport error or stopped) */
-	int stopped;	/* a signal stopped the transfer */
-	char error[CURL_ERROR_SIZE]; /* the transport error, when status is 0 */
+	long status;				/* 0: no answer (transport error or stopped) */
+	int stopped;				/* a signal stopped the transfer */
+	char error[CURL_ERROR_SIZE];		/* the transport error, when status is 0 */
 	long long upload_offset, upload_length; /* -1: header absent */
 	long retry_after;			/* seconds, -1: absent */
 	char *location;

@@ -20,10 +20,10 @@
 
 static struct {
 	int quiet, verbose, tty;
-	int active;	/* between progress_begin and progress_end */
-	int drawn;	/* a bar is on the terminal's current line */
+	int active; /* between progress_begin and progress_end */
+	int drawn;  /* a bar is on the terminal's current line */
 	long long total, start;
-	int next_step;	/* lines mode: the next 10% step to print */
+	int next_step; /* lines mode: the next 10% step to print */
 	double t0, last_draw;
 } p;
 
@@ -136,8 +136,8 @@ static void draw(long long done, int force)
 	} else {
 		snprintf(eta, sizeof(eta), "ETA --:--");
 	}
-	snprintf(line, sizeof(line), "%3d%% %s / %s  %s/s  %s", percent(done), sdone, stotal,
-		 srate, eta);
+	snprintf(line, sizeof(line), "%3d%% %s / %s  %s/s  %s", percent(done), sdone, stotal, srate,
+		 eta);
 	/* Padded so a shorter line fully covers the one before it. */
 	fprintf(stderr, "\r%-60s", line);
 	fflush(stderr);

@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_MAGIC "vingest-upload 1"
+#define STATE_MAGIC  "vingest-upload 1"
 #define LINE_MAX_LEN 8192
 
 char *state_path(const char *dir, const char *sha256_hex, const char *base_url)
@@ -102,8 +102,8 @@ int state_save(const char *path, const char *url, long long size, const char *sh
 	       const char *file)
 {
 	char *dir = vg_strdup(path), *tmp = vg_asprintf("%s.tmp.%ld", path, (long)getpid());
-	char *text = vg_asprintf(STATE_MAGIC "\nurl %s\nsize %lld\nsha256 %s\nfile %s\n", url,
-				 size, sha256_hex, file);
+	char *text = vg_asprintf(STATE_MAGIC "\nurl %s\nsize %lld\nsha256 %s\nfile %s\n", url, size,
+				 sha256_hex, file);
 	size_t len = strlen(text), done = 0;
 	int fd = -1, rc = -1;
 

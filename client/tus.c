@@ -36,16 +36,16 @@
 #define TUS_RESUMABLE	 "Tus-Resumable: 1.0.0"
 #define READ_BLOCK	 (64 * 1024)
 #define CHECKSUM_RETRIES 3 /* 460 answers in a row for one chunk */
-#define CONFLICT_RETRIES 3 /* 409s (or unusable 204s) in a row without progress */
+#define CONFLICT_RETRIES 5 /* 409s (or unusable 204s) in a row without a 204 */
 
 struct tus {
 	struct http *h;
 	const struct options *o;
 	const struct upload_file *f;
-	char *state;	    /* the state file's path */
-	int saved;	    /* the state file names this upload */
-	char *url;	    /* the upload's absolute URL */
-	long long offset;   /* the server's offset as last heard, -1: not yet */
+	char *state;	     /* the state file's path */
+	int saved;	     /* the state file names this upload */
+	char *url;	     /* the upload's absolute URL */
+	long long offset;    /* the server's offset as last heard, -1: not yet */
 	long long in_flight; /* offset of the PATCH being sent, for the progress bar */
 };
 
@@ -65,8 +65,8 @@ static char *metadata_header(const struct options *o, const struct upload_file *
 	char *title = o->title ? base64(o->title, strlen(o->title)) : NULL;
 	char *meta = o->metadata ? base64(o->metadata, strlen(o->metadata)) : NULL;
 	char *hdr = vg_asprintf("Upload-Metadata: filename %s,filetype %s%s%s%s%s", name, type,
-				title ? ",title " : "", title ? title : "", meta ? ",metadata " : "",
-				meta ? meta : "");
+				title ? ",title " : "", title ? title : "",
+				meta ? ",metadata " : "", meta ? meta : "");
 
 	free(name);
 	free(type);
@@ -95,7 +95,8 @@ static char *checksum_header(const struct upload_file *f, long long offset, long
 			continue;
 		if (n <= 0) {
 			complain("cannot read %s: %s", f->path,
-				 n < 0 ? strerror(errno) : "it is shorter than when the upload began");
+				 n < 0 ? strerror(errno)
+				       : "it is shorter than when the upload began");
 			goto out;
 		}
 		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
@@ -196,7 +197,8 @@ static int create(struct tus *t)
 			t->url = r.location ? http_resolve(t->h, r.location) : NULL;
 			rc = EXIT_OK;
 			if (!t->url) {
-				complain("POST %s answered 201 without a usable Location", endpoint);
+				complain("POST %s answered 201 without a usable Location",
+					 endpoint);
 				rc = EXIT_LOCAL;
 			}
 		} else if (http_transient(&r) && attempt < HTTP_RETRIES) {
@@ -251,8 +253,8 @@ static int send_rest(struct tus *t)
 	t->h->on_send = on_send;
 	t->h->on_send_ud = t;
 	while (t->offset < size) {
-		long long len = size - t->offset < t->o->chunk_size ? size - t->offset
-								   : t->o->chunk_size;
+		long long len =
+		    size - t->offset < t->o->chunk_size ? size - t->offset : t->o->chunk_size;
 		struct curl_slist *hl = NULL;
 
 		free(sum);
@@ -287,9 +289,15 @@ static int send_rest(struct tus *t)
 		}
 		if (r.status == 204 || r.status == 409) {
 			/* 409: our offset is not the server's (a chunk landed but its
-			 * answer was lost). A 204 without a usable offset: ask too. */
+			 * answer was lost), or another PATCH still holds the upload.
+			 * A 204 without a usable offset: ask too. Again and again
+			 * means something is racing us: give it time. */
 			if (++conflicts > CONFLICT_RETRIES) {
 				rc = http_give_up("the upload's offset cannot be agreed on", &r);
+				break;
+			}
+			if (conflicts > 1 && http_backoff(conflicts - 1, &r) < 0) {
+				rc = EXIT_INTERRUPTED;
 				break;
 			}
 			rc = head(t, &gone);
@@ -303,9 +311,10 @@ static int send_rest(struct tus *t)
 		}
 		if (r.status == 460) {
 			if (++bad_sums > CHECKSUM_RETRIES) {
-				complain("the server's checksum of bytes %lld-%lld differed from ours "
-					 "%d times in a row: is the file being changed?",
-					 t->offset, t->offset + len - 1, bad_sums);
+				complain(
+				    "the server's checksum of bytes %lld-%lld differed from ours "
+				    "%d times in a row: is the file being changed?",
+				    t->offset, t->offset + len - 1, bad_sums);
 				rc = EXIT_CHECKSUM;
 				break;
 			}

@@ -25,7 +25,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,45 +34,45 @@
 #include <unistd.h>
 
 #define HASH_BLOCK (1024 * 1024)
+#define BYTES_MAX  (1LL << 40) /* the largest --chunk-size or --limit-rate */
 
 volatile sig_atomic_t client_stop;
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vingest-upload [options] FILE\n"
-		"\n"
-		"Uploads a video to vingest over tus, checks that the server stored exactly\n"
-		"the file's bytes (SHA-256) and prints the video's id on stdout. An\n"
-		"interrupted upload (ctrl-c, a lost connection) is remembered: run the same\n"
-		"command again and it continues where it stopped.\n"
-		"\n"
-		"options:\n"
-		"  -u, --url URL          the API's base URL (default: $VINGEST_URL)\n"
-		"  -k, --key KEY          API key (default: $VINGEST_API_KEY)\n"
-		"  -t, --title TITLE      the video's title\n"
-		"  -m, --metadata JSON    the video's metadata, a JSON object\n"
-		"      --chunk-size BYTES bytes per request (suffix K, M or G; default 8M)\n"
-		"      --limit-rate BYTES most bytes sent per second (suffix K, M or G)\n"
-		"      --wait             then wait for processing: exit 0 when processed,\n"
-		"                         3 when failed\n"
-		"      --multipart        one plain POST /v1/videos instead of tus (not\n"
-		"                         resumable)\n"
-		"      --state-dir DIR    where interrupted uploads are remembered (default:\n"
-		"                         $XDG_CACHE_HOME/vingest, else ~/.cache/vingest)\n"
-		"  -q, --quiet            no progress and no messages, only errors\n"
-		"  -v, --verbose          one line per HTTP request on stderr\n"
-		"  -h, --help             this text\n"
-		"\n"
-		"Progress goes to stderr: a bar on a terminal, a line per 10%% otherwise.\n"
-		"\n"
-		"exit status:\n"
-		"  0    stored and verified (with --wait: and processed)\n"
-		"  1    usage or local error, or the server unreachable after retries\n"
-		"  2    the server refused the upload (its message is printed)\n"
-		"  3    --wait: processing failed\n"
-		"  4    the server's SHA-256 of the video differs from the file's\n"
-		"  130  interrupted (ctrl-c); the same command resumes the upload\n");
+	fprintf(f, "usage: vingest-upload [options] FILE\n"
+		   "\n"
+		   "Uploads a video to vingest over tus, checks that the server stored exactly\n"
+		   "the file's bytes (SHA-256) and prints the video's id on stdout. An\n"
+		   "interrupted upload (ctrl-c, a lost connection) is remembered: run the same\n"
+		   "command again and it continues where it stopped.\n"
+		   "\n"
+		   "options:\n"
+		   "  -u, --url URL          the API's base URL (default: $VINGEST_URL)\n"
+		   "  -k, --key KEY          API key (default: $VINGEST_API_KEY)\n"
+		   "  -t, --title TITLE      the video's title\n"
+		   "  -m, --metadata JSON    the video's metadata, a JSON object\n"
+		   "      --chunk-size BYTES bytes per request (suffix K, M or G; default 8M)\n"
+		   "      --limit-rate BYTES most bytes sent per second (suffix K, M or G)\n"
+		   "      --wait             then wait for processing: exit 0 when processed,\n"
+		   "                         3 when failed\n"
+		   "      --multipart        one plain POST /v1/videos instead of tus (not\n"
+		   "                         resumable)\n"
+		   "      --state-dir DIR    where interrupted uploads are remembered (default:\n"
+		   "                         $XDG_CACHE_HOME/vingest, else ~/.cache/vingest)\n"
+		   "  -q, --quiet            no progress and no messages, only errors\n"
+		   "  -v, --verbose          one line per HTTP request on stderr\n"
+		   "  -h, --help             this text\n"
+		   "\n"
+		   "Progress goes to stderr: a bar on a terminal, a line per 10%% otherwise.\n"
+		   "\n"
+		   "exit status:\n"
+		   "  0    stored and verified (with --wait: and processed)\n"
+		   "  1    usage or local error, or the server unreachable after retries\n"
+		   "  2    the server refused the upload (its message is printed)\n"
+		   "  3    --wait: processing failed\n"
+		   "  4    the server's SHA-256 of the video differs from the file's\n"
+		   "  130  interrupted (ctrl-c); the same command resumes the upload\n");
 }
 
 static void on_signal(int sig)
@@ -94,7 +93,8 @@ static int catch_signals(void)
 	return 0;
 }
 
-/* "8M" -> 8388608; K, M and G are binary. -1 for anything else. */
+/* "8M" -> 8388608; K, M and G are binary. -1 for anything else. (No
+ * <limits.h> here: app/limits.h shadows it in the automake build.) */
 static long long parse_bytes(const char *s)
 {
 	char *end;
@@ -124,7 +124,7 @@ static long long parse_bytes(const char *s)
 	} else if (*end) {
 		return -1;
 	}
-	if (n > LLONG_MAX / mult)
+	if (n > BYTES_MAX / mult)
 		return -1;
 	return n * mult;
 }
@@ -155,8 +155,10 @@ static const char *media_type(const char *name)
 {
 	static const struct {
 		const char *ext, *type;
-	} types[] = {{".mp4", "video/mp4"},	  {".m4v", "video/mp4"},
-		     {".mov", "video/quicktime"}, {".webm", "video/webm"},
+	} types[] = {{".mp4", "video/mp4"},
+		     {".m4v", "video/mp4"},
+		     {".mov", "video/quicktime"},
+		     {".webm", "video/webm"},
 		     {".mkv", "video/x-matroska"}};
 	const char *dot = strrchr(name, '.');
 
@@ -237,20 +239,19 @@ int main(int argc, char **argv)
 	char *state_dir = NULL, *id = NULL;
 	int opt, rc = EXIT_LOCAL, http_ready = 0;
 	enum { OPT_CHUNK = 256, OPT_RATE, OPT_WAIT, OPT_MULTIPART, OPT_STATE };
-	static const struct option longopts[] = {
-		{"url", required_argument, NULL, 'u'},
-		{"key", required_argument, NULL, 'k'},
-		{"title", required_argument, NULL, 't'},
-		{"metadata", required_argument, NULL, 'm'},
-		{"chunk-size", required_argument, NULL, OPT_CHUNK},
-		{"limit-rate", required_argument, NULL, OPT_RATE},
-		{"wait", no_argument, NULL, OPT_WAIT},
-		{"multipart", no_argument, NULL, OPT_MULTIPART},
-		{"state-dir", required_argument, NULL, OPT_STATE},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"url", required_argument, NULL, 'u'},
+						 {"key", required_argument, NULL, 'k'},
+						 {"title", required_argument, NULL, 't'},
+						 {"metadata", required_argument, NULL, 'm'},
+						 {"chunk-size", required_argument, NULL, OPT_CHUNK},
+						 {"limit-rate", required_argument, NULL, OPT_RATE},
+						 {"wait", no_argument, NULL, OPT_WAIT},
+						 {"multipart", no_argument, NULL, OPT_MULTIPART},
+						 {"state-dir", required_argument, NULL, OPT_STATE},
+						 {"quiet", no_argument, NULL, 'q'},
+						 {"verbose", no_argument, NULL, 'v'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 
 	o.url = getenv("VINGEST_URL");
 	o.key = getenv("VINGEST_API_KEY");
@@ -271,8 +272,9 @@ int main(int argc, char **argv)
 		case OPT_CHUNK:
 			o.chunk_size = parse_bytes(optarg);
 			if (o.chunk_size < 0) {
-				fprintf(stderr, "vingest-upload: --chunk-size wants a positive "
-						"number of bytes, not '%s'\n",
+				fprintf(stderr,
+					"vingest-upload: --chunk-size wants a positive "
+					"number of bytes, not '%s'\n",
 					optarg);
 				return EXIT_LOCAL;
 			}
@@ -280,8 +282,9 @@ int main(int argc, char **argv)
 		case OPT_RATE:
 			o.limit_rate = parse_bytes(optarg);
 			if (o.limit_rate < 0) {
-				fprintf(stderr, "vingest-upload: --limit-rate wants a positive "
-						"number of bytes, not '%s'\n",
+				fprintf(stderr,
+					"vingest-upload: --limit-rate wants a positive "
+					"number of bytes, not '%s'\n",
 					optarg);
 				return EXIT_LOCAL;
 			}

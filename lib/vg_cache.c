@@ -32,7 +32,8 @@ int vg_cache_open(struct vg_cache *c, const char *servers)
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
 			       MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
-	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
+	/* Not NO_BLOCK: in that mode storage commands return before their reply
+	 * is read, and the next command of the connection reads a stale reply. */
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 200); /* ms */
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 200);    /* ms */
