@@ -205,5 +205,10 @@ t_eq "the service made exactly 1000 effects" "$(stub_counter effects)" 1000
 t_eq "and saw no duplicate call" "$(stub_counter duplicates)" 0
 t_eq "every job has exactly one attempt, done" \
 	"$(sql "SELECT COUNT(*) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.video_id LIKE '01BXMK%' AND a.outcome = 'done' AND a.attempt = 1")" 1000
+# processor.max_rps (100 here): no second saw more calls started than the cap.
+busiest=$(grep -o 'ts=[0-9T:-]*' "$VINGEST_STUB_CALL_LOG" | sort | uniq -c | sort -n | tail -n 1)
+printf '# busiest second at the stub: %s\n' "$busiest"
+t_lt "the fleet-wide cap processor.max_rps (100/s) held: at most 100 calls in any second" \
+	"$(awk '{print $1}' <<<"$busiest")" 101
 t_eq "no deadlock surfaced as an error" "$(grep -c 'level=error.*errno=1213' "$WLOG" || true)" 0
 t_done
