@@ -29,7 +29,10 @@ static const char *reason(int status)
 	case 413: return "Content Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
+	case 410: return "Gone";
+	case 412: return "Precondition Failed";
 	case 429: return "Too Many Requests";
+	case 460: return "Checksum Mismatch";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	case 507: return "Insufficient Storage";
