@@ -8,7 +8,7 @@
  */
 #include "router.h"
 #include "auth.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "objects.h"
 #include "tus.h"
 #include "child.h"
@@ -84,11 +84,11 @@ void router_dispatch(struct request *r)
 			healthz(r);
 		else
 			readyz(r);
-	} else if (strncmp(p, "/v1/", 4) == 0 && limits_check_address(r) < 0) {
+	} else if (strncmp(p, "/v1/", 4) == 0 && ratelimit_check_address(r) < 0) {
 		; /* answered 429 */
 	} else if (strcmp(p, "/v1/videos") == 0) {
 		if (is(r, "POST")) {
-			if (auth_request(r) == 0 && limits_check_upload(r) == 0)
+			if (auth_request(r) == 0 && ratelimit_check_upload(r) == 0)
 				upload_post(r);
 		} else if (is(r, "GET")) {
 			if (auth_request(r) == 0)

@@ -25,7 +25,7 @@
 #include "auth.h"
 #include "child.h"
 #include "finish.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "vg_alloc.h"
 #include "vg_base64.h"
@@ -697,7 +697,7 @@ static void tus_create(struct request *r)
 		tus_error(r, 413, "too_large", "the video is larger than the upload limit", NULL);
 		return;
 	}
-	if (limits_check_upload(r) < 0)
+	if (ratelimit_check_upload(r) < 0)
 		return;
 	meta = meta_h ? parse_metadata(r, meta_h) : vg_strdup("{}");
 	if (!meta)
@@ -867,7 +867,7 @@ static void tus_patch(struct request *r, const char *id)
 			tus_error(r, 409, "offset_mismatch", "the upload is already complete", hh);
 		return;
 	}
-	if (limits_check_bytes(r) < 0)
+	if (ratelimit_check_bytes(r) < 0)
 		goto out;
 	if (offset != u.offset) {
 		char hh[64];

@@ -1,5 +1,5 @@
 /*
- * limits.c - fixed-window rate limits in memcached (see limits.h).
+ * ratelimit.c - fixed-window rate limits in memcached (see ratelimit.h).
  *
  * Each limit is one counter per window (the current second, minute or
  * hour), incremented atomically and expiring with its window, so every
@@ -12,7 +12,7 @@
  * would turn a cache outage into a full outage. The child logs a warning
  * (at most once a minute) so operators see that limits are not enforced.
  */
-#include "limits.h"
+#include "ratelimit.h"
 #include "child.h"
 #include "request.h"
 #include "vg_cache.h"
@@ -57,7 +57,7 @@ static int count(struct request *r, const char *what, const char *who, long long
 	return n > limit;
 }
 
-int limits_check_address(struct request *r)
+int ratelimit_check_address(struct request *r)
 {
 	long long limit = r->child->cfg->limits.requests_per_second_per_ip;
 	const char *addr = request_param(r, "REMOTE_ADDR");
@@ -73,7 +73,7 @@ int limits_check_address(struct request *r)
 	return 0;
 }
 
-int limits_check_upload(struct request *r)
+int ratelimit_check_upload(struct request *r)
 {
 	const struct vg_config *cfg = r->child->cfg;
 	char who[32];
@@ -86,10 +86,10 @@ int limits_check_upload(struct request *r)
 				    "too many uploads for this key this minute", retry);
 		return -1;
 	}
-	return limits_check_bytes(r);
+	return ratelimit_check_bytes(r);
 }
 
-int limits_check_bytes(struct request *r)
+int ratelimit_check_bytes(struct request *r)
 {
 	const struct vg_config *cfg = r->child->cfg;
 	char who[32];
