@@ -233,6 +233,12 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 		finish_retry(w, j, 0, err, unreached || open);
 		return;
 	}
+	if (status == 202 && j->status_url) {
+		/* a poll: still processing; ask again later */
+		j->poll_at_ms = vg_mono_ms() +
+				1000 * (j->retry_after_s > 0 ? j->retry_after_s : POLL_DEFAULT_S);
+		return;
+	}
 	if (status == 202) {
 		on_accepted(w, j);
 		return;

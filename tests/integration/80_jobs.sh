@@ -97,6 +97,7 @@ stub '{"mode":"async","delay_ms":2500,"reset_counters":true}'
 id=$(upload)
 t_ok "a 202-async call is polled to completion" wait_until 30 is_status "$id" processed
 t_lt "the worker polled its status_url" 0 "$(stub_counter status_polls)"
+t_eq "polling while the service says 202 costs no attempt" "$(sql "SELECT attempts FROM jobs WHERE video_id = '$(sqlq "$id")'")" 1
 api GET "/v1/videos/$id"
 t_eq "the polled result is stored" "$(json .result.video_id)" "$id"
 
@@ -128,8 +129,13 @@ stale=${owner##*:}
 kill -STOP "$stale"
 # Its lease runs out (made to, now) and the janitor hands the job on.
 sql "UPDATE jobs SET lease_expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND WHERE id = $job"
-t_ok "the job is taken over by another worker while the first is stopped" \
-	wait_until 9 eval '[[ $(job_field '"$job"' state) == running && $(job_field '"$job"' lease_owner) != "'"$owner"'" ]]'
+# One query, so state and owner are read together (two could straddle the reap).
+taken_over() {
+	local now
+	now=$(sql "SELECT CONCAT(state, '|', IFNULL(lease_owner, '')) FROM jobs WHERE id = $job")
+	[[ $now == running\|* && $now != "running|" && $now != "running|$owner" ]]
+}
+t_ok "the job is taken over by another worker while the first is stopped" wait_until 9 taken_over
 kill -CONT "$stale"
 t_ok "the job completes" wait_until 30 is_status "$id" processed
 t_ok "the stale worker was fenced out: it logged the lost lease" \
