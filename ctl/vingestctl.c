@@ -8,6 +8,7 @@
  *   vingestctl [-c FILE] [--json] jobs | jobs dead | jobs retry ID|--all-dead
  *   vingestctl [-c FILE] jobs explain [--analyze]
  *   vingestctl [-c FILE] [--json] workers
+ *   vingestctl [-c FILE] retention [--dry-run]
  *
  * Output meant for scripts goes to stdout (a new key, alone on its line);
  * progress and errors go to stderr. Exit status 0 on success, 1 on failure,
@@ -16,9 +17,12 @@
 #include "jobs.h"
 #include "migrate.h"
 #include "users.h"
+#include "vg_cache.h"
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
+#include "vg_retention.h"
+#include "vg_store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -38,9 +42,38 @@ static void usage(FILE *f)
 		   "  jobs retry ID      requeue a dead job (--all-dead: every one)\n"
 		   "  jobs explain       the claim query's plan (--analyze: run it, count rows read)\n"
 		   "  workers            the worker fleet (supervisors and workers)\n"
+		   "  retention          delete videos past retention.days now (--dry-run: list them)\n"
 		   "  --json             listings as JSON, for scripts\n"
 		   "  -c FILE            configuration (default: $VINGEST_CONFIG or %s)\n",
 		vg_config_default_path());
+}
+
+/* `retention [--dry-run]`: the janitor's sweep, now, until nothing is due. */
+static int retention_run(struct vg_db *db, const struct vg_config *cfg, int dry_run)
+{
+	struct vg_store store;
+	struct vg_cache cache;
+	int n, total = 0;
+
+	if (vg_store_open(&store, cfg) < 0) {
+		fprintf(stderr, "vingestctl: the store %s is not usable here\n", cfg->store.fs_root);
+		return -1;
+	}
+	vg_cache_open(&cache, cfg->cache.servers);
+	do {
+		n = vg_retention_pass(db, &store, &cache, 1000, dry_run, stdout);
+		if (n > 0)
+			total += n;
+	} while (n == 1000 && !dry_run);
+	vg_cache_close(&cache);
+	vg_store_close(&store);
+	if (n < 0) {
+		fprintf(stderr, "vingestctl: retention failed: %s\n", db->last_error);
+		return -1;
+	}
+	fprintf(stderr, "%s %d video%s past retention\n", dry_run ? "would delete" : "deleted",
+		total, total == 1 ? "" : "s");
+	return 0;
 }
 
 static int is_cmd(int argc, char **argv, int i, const char *a, const char *b, int nargs)
@@ -112,6 +145,10 @@ int main(int argc, char **argv)
 	} else if (is_cmd(argc, argv, optind, "jobs", "explain", 1) &&
 		   strcmp(argv[optind + 2], "--analyze") == 0) {
 		rc = jobs_explain(&db, &cfg, 1);
+	} else if (is_cmd(argc, argv, optind, "retention", NULL, 0)) {
+		rc = retention_run(&db, &cfg, 0);
+	} else if (is_cmd(argc, argv, optind, "retention", "--dry-run", 0)) {
+		rc = retention_run(&db, &cfg, 1);
 	} else if (is_cmd(argc, argv, optind, "workers", NULL, 0)) {
 		rc = jobs_workers(&db, json);
 	} else {

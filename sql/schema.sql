@@ -92,6 +92,7 @@ CREATE TABLE IF NOT EXISTS videos (
   KEY ix_videos_user (user_id, id),
   KEY ix_videos_user_status (user_id, status, id),
   KEY ix_videos_expires (expires_at),
+  KEY ix_videos_retention (deleted_at, expires_at) COMMENT 'Retention sweep: live (deleted_at IS NULL) videos in expiry order',
   CONSTRAINT fk_videos_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE RESTRICT ON UPDATE RESTRICT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='One row per accepted video, inserted in the same transaction as its job. Rows are never deleted: deletion removes the object and sets status=deleted. Listing uses ix_videos_user (newest first by id) and ix_videos_user_status, retention uses ix_videos_expires';
 

@@ -12,6 +12,7 @@
 #include "vg_log.h"
 #include "vg_procctl.h"
 #include "vg_proctitle.h"
+#include "vg_retention.h"
 #include "vg_store.h"
 #include "vg_time.h"
 
@@ -283,9 +284,13 @@ static void housekeeping(struct supervisor *s, int64_t now)
 			/* Reap until a batch comes back short. */
 			while ((n = janitor_reap(&s->db, s->cfg, &s->cache)) >= 100)
 				;
-			if (s->store_ok)
+			if (s->store_ok) {
 				while ((n = janitor_orphans(&s->db, s->cfg, &s->store)) >= 100)
 					;
+				while ((n = vg_retention_pass(&s->db, &s->store, &s->cache, 100, 0,
+							      NULL)) >= 100)
+					;
+			}
 		}
 	}
 }
