@@ -436,7 +436,7 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 		goto out;
 	}
 	if (staged && vg_store_publish_staged(store, u->id, u->key) != VG_STORE_OK) {
-		tus_error(r, 507, "storage_full", "the upload could not be stored; try again later",
+		tus_error(r, 507, "insufficient_storage", "the upload could not be stored; try again later",
 			  NULL);
 		goto out;
 	}
@@ -580,7 +580,7 @@ static long long append(struct request *r, struct tus_upload *u)
 				if (ftruncate(fd, u->offset) < 0) {
 				}
 				if (err == ENOSPC || err == EDQUOT)
-					tus_error(r, 507, "storage_full", "the store is full", NULL);
+					tus_error(r, 507, "insufficient_storage", "the store is full", NULL);
 				else
 					tus_error(r, 500, "storage_error", "the bytes could not be stored", NULL);
 				goto out;

@@ -86,7 +86,7 @@ static void fail(struct upload *u, int status, const char *code, const char *msg
 static void answer_store_error(struct upload *u, enum vg_store_status st)
 {
 	if (st == VG_STORE_FULL)
-		fail(u, 507, "storage_full", "the video store is full; try again later");
+		fail(u, 507, "insufficient_storage", "the video store is full; try again later");
 	else
 		fail(u, 500, "storage_error", "the video could not be stored");
 }

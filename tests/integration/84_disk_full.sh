@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# 84_disk_full: a store whose filesystem fills up answers 507
+# insufficient_storage and keeps nothing of the upload - no partial file, no
+# row - and serves the next upload that fits. A vingest-fcgi of its own runs
+# with store.fs_root on a 1 MiB tmpfs.
+. "$(dirname "$0")/lib.sh"
+
+hport=$((18400 + RANDOM % 100))
+dir=$T_TMP/full
+root=$dir/store
+mkdir -p "$dir/uploads" "$root"
+if ! mount -t tmpfs -o size=1m tmpfs "$root" 2>"$dir/mount.err"; then
+	t_fail "a 1 MiB tmpfs can be mounted for the store (root needed)" "$(cat "$dir/mount.err")"
+	t_done
+fi
+cat >"$dir/run-fcgi" <<WRAP
+#!/bin/sh
+exec "$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" 2>>"$dir/fcgi.log"
+WRAP
+chmod +x "$dir/run-fcgi"
+cat >"$dir/lighttpd.conf" <<CONF
+server.modules = ("mod_fastcgi")
+server.document-root = "$dir"
+server.bind = "127.0.0.1"
+server.port = $hport
+server.pid-file = "$dir/lighttpd.pid"
+server.errorlog = "$dir/lighttpd.err"
+server.upload-dirs = ("$dir/uploads")
+server.max-request-size = 66560
+fastcgi.server = ( "/" => ((
+	"socket" => "$dir/fcgi.sock",
+	"bin-path" => "$dir/run-fcgi",
+	"max-procs" => 1,
+	"check-local" => "disable",
+	"bin-environment" => (
+		"VINGEST_HTTP_PROCESSES" => "1",
+		"VINGEST_STORE_FS_ROOT" => "$root",
+		"ASAN_OPTIONS" => "${ASAN_OPTIONS:-}",
+	),
+)) )
+CONF
+cleanup() {
+	kill "$(cat "$dir/lighttpd.pid" 2>/dev/null)" 2>/dev/null
+	sleep 0.5
+	umount "$root" 2>/dev/null
+	rm -rf -- "$T_TMP"
+}
+trap cleanup EXIT
+lighttpd -f "$dir/lighttpd.conf"
+for ((i = 0; i < 100; i++)); do curl -sf -o /dev/null "http://127.0.0.1:$hport/healthz" && break; sleep 0.1; done
+VINGEST_URL=http://127.0.0.1:$hport
+
+make_mp4 $((2 * 1024 * 1024)) "$T_TMP/two-mib.mp4"
+rows_before=$(sql "SELECT (SELECT COUNT(*) FROM videos), (SELECT COUNT(*) FROM uploads)")
+api POST /v1/videos -F "file=@$T_TMP/two-mib.mp4"
+t_eq "a 2 MiB upload into a 1 MiB store: 507" "$API_STATUS" 507
+t_eq "code insufficient_storage" "$(json .error.code)" insufficient_storage
+t_eq "no partial file is left in the store" "$(find "$root" -type f | wc -l)" 0
+t_eq "no videos row and no uploads row" "$(sql "SELECT (SELECT COUNT(*) FROM videos), (SELECT COUNT(*) FROM uploads)")" "$rows_before"
+
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4"
+t_eq "an upload that fits is stored after that: 201" "$API_STATUS" 201
+t_ok "its object is in the small store" test -f "$root/$(sql "SELECT object_key FROM videos WHERE id = '$(json .id)'")"
+
+# tus: a PATCH that does not fit is refused and appends nothing.
+api POST /v1/uploads -H "Tus-Resumable: 1.0.0" -H "Content-Length: 0" -H "Upload-Length: $((2 * 1024 * 1024))"
+loc=$(header Location)
+api PATCH "$loc" -H "Tus-Resumable: 1.0.0" -H "Content-Type: application/offset+octet-stream" \
+	-H "Upload-Offset: 0" --data-binary "@$T_TMP/two-mib.mp4"
+t_eq "a tus PATCH that fills the store: 507" "$API_STATUS" 507
+api HEAD "$loc" -H "Tus-Resumable: 1.0.0"
+t_eq "and nothing was appended (offset 0)" "$(header Upload-Offset)" 0
+t_done
