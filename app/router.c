@@ -16,6 +16,7 @@
 #include "upload.h"
 #include "videos.h"
 #include "vg_id.h"
+#include "vg_config.h"
 #include "vg_store.h"
 
 #include <json-c/json.h>
@@ -50,27 +51,40 @@ static void healthz(struct request *r)
 	json_object_put(o);
 }
 
-/* Ready means: the database answers and the store takes a durable write. */
+/* Ready means: the database answers, the store takes a durable write and
+ * has more than store.min_free_bytes free. */
 static void readyz(struct request *r)
 {
 	struct vg_db_result res;
 	int db_ok = vg_db_query(&r->child->db, "SELECT 1", NULL, 0, &res) == 1;
 	int store_ok = vg_store_check(&r->child->store) == 0;
+	long long min_free = r->child->cfg->store.min_free_bytes;
+	long long free_bytes = vg_store_free_bytes(&r->child->store);
+	char msg[160];
 
 	vg_db_result_free(&res);
-	if (db_ok && store_ok) {
+	if (!db_ok || !store_ok) {
+		request_error_retry(r, 503, !db_ok ? "database_unavailable" : "store_unavailable",
+				    !db_ok && !store_ok ? "database and store are not available"
+				    : !db_ok           ? "database is not reachable"
+						       : "store is not writable",
+				    5);
+		return;
+	}
+	if (min_free > 0 && free_bytes >= 0 && free_bytes < min_free) {
+		snprintf(msg, sizeof(msg), "the store has %lld bytes free, below store.min_free_bytes (%lld)",
+			 free_bytes, min_free);
+		request_error_retry(r, 503, "store_low_space", msg, 60);
+		return;
+	}
+	{
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "status", json_object_new_string("ready"));
+		json_object_object_add(o, "store_free_bytes", json_object_new_int64(free_bytes));
 		request_json(r, 200, o, NULL);
 		json_object_put(o);
-		return;
 	}
-	request_error_retry(r, 503, !db_ok ? "database_unavailable" : "store_unavailable",
-			    !db_ok && !store_ok ? "database and store are not available"
-			    : !db_ok           ? "database is not reachable"
-					       : "store is not writable",
-			    5);
 }
 
 void router_dispatch(struct request *r)

@@ -62,6 +62,7 @@ static const struct key keys[] = {
 	STR(store, s3_secret_key, ""),
 	STR(store, url_secret, ""),
 	INT(store, url_ttl_seconds, 86400, 60, 604800),
+	INT(store, min_free_bytes, 268435456, 0, 1125899906842624LL),
 	STR(cache, servers, "127.0.0.1:11211"),
 	STR(processor, url, "http://127.0.0.1:8090/process"),
 	INT(processor, timeout_seconds, 120, 1, 86400),

@@ -41,6 +41,7 @@ struct vg_config {
 		char *s3_access_key;
 		char *s3_secret_key;
 		char *url_secret; /* HMAC key of signed object URLs */
+		long long min_free_bytes; /* /readyz fails below this much free space */
 		long long url_ttl_seconds;
 	} store;
 	struct {

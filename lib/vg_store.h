@@ -87,6 +87,9 @@ void vg_store_remove_staged(struct vg_store *s, const char *id);
 /* Removes a published object and makes the removal durable. Missing is fine. */
 enum vg_store_status vg_store_remove(struct vg_store *s, const char *key);
 
+/* Bytes free for vingest on the store's filesystem, or -1. */
+long long vg_store_free_bytes(const struct vg_store *s);
+
 /* Creates, fsyncs and removes a probe file: 0 if the store is writable. */
 int vg_store_check(struct vg_store *s);
 

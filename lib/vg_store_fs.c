@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static enum vg_store_status io_status(int err)
@@ -320,6 +321,15 @@ enum vg_store_status vg_store_remove(struct vg_store *s, const char *key)
 	}
 	free(path);
 	return st;
+}
+
+long long vg_store_free_bytes(const struct vg_store *s)
+{
+	struct statvfs sv;
+
+	if (statvfs(s->root, &sv) < 0)
+		return -1;
+	return (long long)sv.f_bavail * (long long)sv.f_frsize;
 }
 
 int vg_store_check(struct vg_store *s)

@@ -35,6 +35,7 @@ fastcgi.server = ( "/" => ((
 	"bin-environment" => (
 		"VINGEST_HTTP_PROCESSES" => "1",
 		"VINGEST_STORE_FS_ROOT" => "$root",
+		"VINGEST_STORE_MIN_FREE_BYTES" => "2097152",
 		"ASAN_OPTIONS" => "${ASAN_OPTIONS:-}",
 	),
 )) )
@@ -49,6 +50,11 @@ trap cleanup EXIT
 lighttpd -f "$dir/lighttpd.conf"
 for ((i = 0; i < 100; i++)); do curl -sf -o /dev/null "http://127.0.0.1:$hport/healthz" && break; sleep 0.1; done
 VINGEST_URL=http://127.0.0.1:$hport
+
+api GET /readyz
+t_eq "/readyz with less free space than store.min_free_bytes: 503" "$API_STATUS" 503
+t_eq "naming the part: store_low_space" "$(json .error.code)" store_low_space
+t_match "with the free bytes in the message" "$(json .error.message)" 'has [0-9]+ bytes free'
 
 make_mp4 $((2 * 1024 * 1024)) "$T_TMP/two-mib.mp4"
 rows_before=$(sql "SELECT (SELECT COUNT(*) FROM videos), (SELECT COUNT(*) FROM uploads)")
