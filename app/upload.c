@@ -296,7 +296,9 @@ static int check_headers(struct upload *u, char boundary[MULTIPART_BOUNDARY_MAX 
 	return 0;
 }
 
-static const char *check_fields(struct upload *u, char **metadata_out)
+/* The form as a whole: one non-empty file, a sane title and metadata.
+ * 0, or -1 with the answer set; *metadata_out gets the normalised JSON. */
+static int check_fields(struct upload *u, char **metadata_out)
 {
 	char *title;
 	size_t chars;
@@ -304,11 +306,11 @@ static const char *check_fields(struct upload *u, char **metadata_out)
 	*metadata_out = NULL;
 	if (u->files == 0) {
 		fail(u, 400, "missing_file", "the form has no part named file");
-		return NULL;
+		return -1;
 	}
 	if (u->w.size == 0) {
 		fail(u, 400, "empty_file", "the file part is empty");
-		return NULL;
+		return -1;
 	}
 	if (u->title) {
 		title = vg_malloc(u->title_len + 1);
@@ -318,7 +320,7 @@ static const char *check_fields(struct upload *u, char **metadata_out)
 		u->title = title;
 		if (chars > TITLE_MAX_CHARS) {
 			fail(u, 400, "title_too_long", "title is limited to 500 characters");
-			return NULL;
+			return -1;
 		}
 	}
 	if (u->metadata) {
@@ -335,13 +337,13 @@ static const char *check_fields(struct upload *u, char **metadata_out)
 			json_tokener_free(tok);
 			fail(u, 400, "invalid_metadata",
 			     "metadata must be a JSON object (at most 16 levels deep)");
-			return NULL;
+			return -1;
 		}
 		json_tokener_free(tok);
 		*metadata_out = vg_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	}
-	return "ok";
+	return 0;
 }
 
 /* Streams the body through the multipart parser into the staging file (or
@@ -398,7 +400,7 @@ static void upload_repeat(struct upload *u, const char *boundary, const char *pr
 
 	u->dry = 1;
 	vg_sha256_init(&u->w.sha);
-	if (read_body(u, boundary) == 0 && check_fields(u, &metadata)) {
+	if (read_body(u, boundary) == 0 && check_fields(u, &metadata) == 0) {
 		vg_sha256_final_hex(&u->w.sha, u->w.sha256);
 		fingerprint(u, metadata);
 		answer_repeat(u, prior, prior_fp);
@@ -455,7 +457,7 @@ void upload_post(struct request *r)
 
 	if (read_body(&u, boundary) < 0)
 		goto out;
-	if (!check_fields(&u, &metadata))
+	if (check_fields(&u, &metadata) < 0)
 		goto out;
 
 	u.fin.id = u.id;
