@@ -30,11 +30,13 @@ sql "INSERT INTO videos (id, user_id, object_key, size_bytes, sha256, container,
      INSERT INTO jobs (video_id, run_after, max_attempts, created_at)
 	SELECT CONCAT('$prefix', LPAD(seq, 16, '0')), UTC_TIMESTAMP(6), 5, UTC_TIMESTAMP(6) FROM seq_1_to_$N;"
 while :; do
-	done_n=$(sql "SELECT COUNT(*) FROM jobs WHERE video_id LIKE '$prefix%' AND state = 'done'")
+	done_n=$(sql "SELECT COUNT(*) FROM jobs WHERE video_id LIKE '$prefix%' AND state IN ('done', 'dead')")
 	printf '\r  %d / %d done' "$done_n" "$N" >&2
 	((done_n >= N)) && break
 	sleep 0.5
 done
+dead=$(sql "SELECT COUNT(*) FROM jobs WHERE video_id LIKE '$prefix%' AND state = 'dead'")
+((dead == 0)) || { echo "bench: $dead jobs went dead (see the workers' log)" >&2; exit 1; }
 echo >&2
 secs=$(sql "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(created_at), MAX(finished_at)) / 1e6 FROM jobs WHERE video_id LIKE '$prefix%'")
 dups=$(curl -sf "$VINGEST_STUB_URL/control" | jq -r .duplicates)
@@ -45,12 +47,14 @@ printf 'throughput: jobs=%d seconds=%.2f jobs_per_s=%.0f duplicate_calls=%s\n' \
 prefix2=$(printf '01BNCL%04d' $((run % 10000)))
 for ((i = 1; i <= M; i++)); do
 	vid=$(printf '%s%016d' "$prefix2" "$i")
-	printf "INSERT INTO videos (id, user_id, object_key, size_bytes, sha256, created_at, expires_at) VALUES ('%s', %s, 'videos/00/00/%s', 1, REPEAT('0', 64), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 1 DAY);\n" "$vid" "$user" "$vid"
+	printf "INSERT INTO videos (id, user_id, object_key, size_bytes, sha256, container, duration_ms, created_at, expires_at) VALUES ('%s', %s, 'videos/00/00/%s', 1, REPEAT('0', 64), 'mp4', 1000, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 1 DAY);\n" "$vid" "$user" "$vid"
 	printf "INSERT INTO jobs (video_id, run_after, max_attempts, created_at) VALUES ('%s', UTC_TIMESTAMP(6), 5, UTC_TIMESTAMP(6));\nDO SLEEP(0.02);\n" "$vid"
 done | mariadb --no-defaults --socket="$VINGEST_DB_SOCKET" -u"$VINGEST_DB_USER" "$VINGEST_DB_NAME"
-while (($(sql "SELECT COUNT(*) FROM jobs WHERE video_id LIKE '$prefix2%' AND state = 'done'") < M)); do
+while (($(sql "SELECT COUNT(*) FROM jobs WHERE video_id LIKE '$prefix2%' AND state IN ('done', 'dead')") < M)); do
 	sleep 0.5
 done
+dead=$(sql "SELECT COUNT(*) FROM jobs WHERE video_id LIKE '$prefix2%' AND state = 'dead'")
+((dead == 0)) || { echo "bench: $dead latency jobs went dead (see the workers' log)" >&2; exit 1; }
 lat=$(sql "SELECT TIMESTAMPDIFF(MICROSECOND, j.created_at, a.started_at) / 1000 AS ms FROM jobs j
 	JOIN job_attempts a ON a.job_id = j.id AND a.attempt = 1 WHERE j.video_id LIKE '$prefix2%' ORDER BY ms")
 p50=$(awk -v n="$M" 'NR == int(n * 0.50) + 1 { print; exit }' <<<"$lat")
