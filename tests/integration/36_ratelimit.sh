@@ -11,46 +11,16 @@ mcport=$((31300 + RANDOM % 100))
 dir=$T_TMP/rl
 mkdir -p "$dir/uploads"
 memcached -u root -l 127.0.0.1 -p "$mcport" -U 0 -d -P "$dir/mc.pid"
-cat >"$dir/run-fcgi" <<WRAP
-#!/bin/sh
-exec "$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" 2>>"$dir/fcgi.log"
-WRAP
-chmod +x "$dir/run-fcgi"
-cat >"$dir/lighttpd.conf" <<CONF
-server.modules = ("mod_fastcgi")
-server.document-root = "$dir"
-server.bind = "127.0.0.1"
-server.port = $port
-server.pid-file = "$dir/lighttpd.pid"
-server.errorlog = "$dir/lighttpd.err"
-server.upload-dirs = ("$dir/uploads")
-fastcgi.server = ( "/" => ((
-	"socket" => "$dir/fcgi.sock",
-	"bin-path" => "$dir/run-fcgi",
-	"max-procs" => 1,
-	"check-local" => "disable",
-	"bin-environment" => (
-		"VINGEST_HTTP_PROCESSES" => "2",
-		"VINGEST_CACHE_SERVERS" => "127.0.0.1:$mcport",
-		"VINGEST_LIMITS_UPLOADS_PER_MINUTE" => "5",
-		"VINGEST_LIMITS_BYTES_PER_HOUR" => "60000",
-		"VINGEST_LIMITS_REQUESTS_PER_SECOND_PER_IP" => "10",
-		"ASAN_OPTIONS" => "${ASAN_OPTIONS:-}",
-	),
-)) )
-CONF
-lighttpd -f "$dir/lighttpd.conf"
 cleanup() {
-	kill "$(cat "$dir/lighttpd.pid" 2>/dev/null)" 2>/dev/null
+	spawn_stop
 	kill "$(cat "$dir/mc.pid" 2>/dev/null)" 2>/dev/null
 	rm -rf -- "$T_TMP"
 }
 trap cleanup EXIT
-for ((i = 0; i < 100; i++)); do
-	curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
-	sleep 0.1
-done
-VINGEST_URL=http://127.0.0.1:$port
+spawn_instance "$dir" "$port" VINGEST_HTTP_PROCESSES=2 "VINGEST_CACHE_SERVERS=127.0.0.1:$mcport" \
+	VINGEST_LIMITS_UPLOADS_PER_MINUTE=5 VINGEST_LIMITS_BYTES_PER_HOUR=60000 \
+	VINGEST_LIMITS_REQUESTS_PER_SECOND_PER_IP=10
+VINGEST_URL=$SPAWN_URL
 
 # Fixed windows: stay clear of a minute's (and an hour's) edge.
 while (($(date +%-S) > 40)) || (($(date +%-M) == 59)); do sleep 1; done

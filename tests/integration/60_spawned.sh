@@ -6,42 +6,8 @@
 
 port=18181
 dir=$T_TMP/spawn
-mkdir -p "$dir/uploads"
-conf=$dir/lighttpd.conf
-# lighttpd execs bin-path itself (no shell): a wrapper sends the backend's stderr to a file.
-cat >"$dir/run-fcgi" <<WRAP
-#!/bin/sh
-exec "$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" 2>>"$dir/fcgi.log"
-WRAP
-chmod +x "$dir/run-fcgi"
-# lighttpd does not pass its environment to spawned backends: name what vingest needs.
-cat >"$conf" <<CONF
-server.modules = ("mod_fastcgi")
-server.document-root = "$dir"
-server.bind = "127.0.0.1"
-server.port = $port
-server.pid-file = "$dir/lighttpd.pid"
-server.errorlog = "$dir/lighttpd.err"
-server.upload-dirs = ("$dir/uploads")
-fastcgi.server = ( "/" => ((
-	"socket" => "$dir/fcgi.sock",
-	"bin-path" => "$dir/run-fcgi",
-	"max-procs" => 1,
-	"check-local" => "disable",
-	"bin-environment" => (
-		"VINGEST_HTTP_PROCESSES" => "2",
-		"VINGEST_HTTP_MAX_REQUESTS" => "5",
-		"ASAN_OPTIONS" => "${ASAN_OPTIONS:-}",
-	),
-)) )
-CONF
-
-lighttpd -f "$conf" 2>"$dir/start.err"
-for ((i = 0; i < 100; i++)); do
-	[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz") == 200 ]] && break
-	sleep 0.1
-done
-lpid=$(cat "$dir/lighttpd.pid" 2>/dev/null)
+spawn_instance "$dir" "$port" VINGEST_HTTP_PROCESSES=2 VINGEST_HTTP_MAX_REQUESTS=5
+lpid=$SPAWN_LIGHTTPD_PID
 t_ok "lighttpd spawns vingest-fcgi through bin-path and /healthz answers" \
 	curl -sf "http://127.0.0.1:$port/healthz"
 

@@ -13,43 +13,16 @@ if ! mount -t tmpfs -o size=1m tmpfs "$root" 2>"$dir/mount.err"; then
 	t_fail "a 1 MiB tmpfs can be mounted for the store (root needed)" "$(cat "$dir/mount.err")"
 	t_done
 fi
-cat >"$dir/run-fcgi" <<WRAP
-#!/bin/sh
-exec "$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" 2>>"$dir/fcgi.log"
-WRAP
-chmod +x "$dir/run-fcgi"
-cat >"$dir/lighttpd.conf" <<CONF
-server.modules = ("mod_fastcgi")
-server.document-root = "$dir"
-server.bind = "127.0.0.1"
-server.port = $hport
-server.pid-file = "$dir/lighttpd.pid"
-server.errorlog = "$dir/lighttpd.err"
-server.upload-dirs = ("$dir/uploads")
-server.max-request-size = 66560
-fastcgi.server = ( "/" => ((
-	"socket" => "$dir/fcgi.sock",
-	"bin-path" => "$dir/run-fcgi",
-	"max-procs" => 1,
-	"check-local" => "disable",
-	"bin-environment" => (
-		"VINGEST_HTTP_PROCESSES" => "1",
-		"VINGEST_STORE_FS_ROOT" => "$root",
-		"VINGEST_STORE_MIN_FREE_BYTES" => "2097152",
-		"ASAN_OPTIONS" => "${ASAN_OPTIONS:-}",
-	),
-)) )
-CONF
 cleanup() {
-	kill "$(cat "$dir/lighttpd.pid" 2>/dev/null)" 2>/dev/null
+	spawn_stop
 	sleep 0.5
 	umount "$root" 2>/dev/null
 	rm -rf -- "$T_TMP"
 }
 trap cleanup EXIT
-lighttpd -f "$dir/lighttpd.conf"
-for ((i = 0; i < 100; i++)); do curl -sf -o /dev/null "http://127.0.0.1:$hport/healthz" && break; sleep 0.1; done
-VINGEST_URL=http://127.0.0.1:$hport
+spawn_instance "$dir" "$hport" VINGEST_HTTP_PROCESSES=1 "VINGEST_STORE_FS_ROOT=$root" \
+	VINGEST_STORE_MIN_FREE_BYTES=2097152
+VINGEST_URL=$SPAWN_URL
 
 api GET /readyz
 t_eq "/readyz with less free space than store.min_free_bytes: 503" "$API_STATUS" 503

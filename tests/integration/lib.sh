@@ -38,6 +38,11 @@
 #   make_mp4 BYTES FILE     a real MP4 (clip-2s.mp4 + a trailing `free` box of
 #                           random bytes) of exactly BYTES bytes
 #   new_user NAME           creates a user with vingestctl, prints its new key
+#   spawn_instance DIR PORT [VAR=VALUE...]
+#                           a lighttpd of its own on PORT that spawns a vingest-fcgi of
+#                           its own (bin-path: socket on fd 0) with these config
+#                           overrides; logs in DIR (fcgi.log); sets SPAWN_URL and
+#                           SPAWN_LIGHTTPD_PID; spawn_stop stops it
 #   snap                    rows in videos/jobs/uploads and files in the store, as one line
 #   expect_error NAME STATUS [CODE] [BEFORE]
 #                           the last response is a JSON error with STATUS (and CODE)
@@ -242,3 +247,53 @@ expect_error() {
 	fi
 }
 
+
+# A private web server + vingest-fcgi, for tests that need other settings than
+# the stack's (limits, a tiny store) or want to watch the spawn itself.
+spawn_instance() {
+	local dir=$1 port=$2 env="" kv i
+	shift 2
+	mkdir -p "$dir/uploads"
+	# lighttpd execs bin-path itself (no shell): a wrapper sends the backend's
+	# stderr to a file.
+	cat >"$dir/run-fcgi" <<WRAP
+#!/bin/sh
+exec "$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" 2>>"$dir/fcgi.log"
+WRAP
+	chmod +x "$dir/run-fcgi"
+	# lighttpd does not pass its environment to what it spawns: name it all.
+	for kv in "$@" "ASAN_OPTIONS=${ASAN_OPTIONS:-}"; do
+		env+=$(printf '\t\t"%s" => "%s",\n' "${kv%%=*}" "${kv#*=}")$'\n'
+	done
+	cat >"$dir/lighttpd.conf" <<CONF
+server.modules = ("mod_fastcgi")
+server.document-root = "$dir"
+server.bind = "127.0.0.1"
+server.port = $port
+server.pid-file = "$dir/lighttpd.pid"
+server.errorlog = "$dir/lighttpd.err"
+server.upload-dirs = ("$dir/uploads")
+server.max-request-size = 66560
+fastcgi.server = ( "/" => ((
+	"socket" => "$dir/fcgi.sock",
+	"bin-path" => "$dir/run-fcgi",
+	"max-procs" => 1,
+	"check-local" => "disable",
+	"bin-environment" => (
+$env	),
+)) )
+CONF
+	lighttpd -f "$dir/lighttpd.conf" 2>"$dir/start.err"
+	SPAWN_URL=http://127.0.0.1:$port
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null "$SPAWN_URL/healthz" && break
+		sleep 0.1
+	done
+	SPAWN_LIGHTTPD_PID=$(cat "$dir/lighttpd.pid" 2>/dev/null)
+	SPAWN_DIR=$dir
+}
+
+spawn_stop() {
+	[[ -n ${SPAWN_LIGHTTPD_PID:-} ]] && kill "$SPAWN_LIGHTTPD_PID" 2>/dev/null
+	SPAWN_LIGHTTPD_PID=
+}
