@@ -12,6 +12,7 @@
 #include "listen.h"
 #include "master.h"
 #include "vg_alloc.h"
+#include "vg_cli.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_store.h"
@@ -21,58 +22,15 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: vingest-fcgi [-c FILE] [-t]\n"
-		   "  -c FILE  configuration file (default: $VINGEST_CONFIG or %s)\n"
-		   "  -t       check the configuration and exit\n",
-		vg_config_default_path());
-}
-
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	int test_only = 0, opt, fd;
 	struct vg_config *cfg;
 	struct vg_store store;
-	char err[512];
+	char *path;
+	int fd, status = vg_cli_daemon("vingest-fcgi", argc, argv, &cfg, &path);
 
-	while ((opt = getopt(argc, argv, "c:th")) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 't':
-			test_only = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (!path)
-		path = vg_config_default_path();
-	vg_log_init("vingest-fcgi", VG_LOG_INFO);
-
-	cfg = vg_calloc(1, sizeof(*cfg));
-	if (vg_config_load(cfg, path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vingest-fcgi: configuration refused: %s\n", err);
-		free(cfg);
-		return 1;
-	}
-	if (test_only) {
-		fprintf(stderr, "vingest-fcgi: configuration %s is valid\n", path);
-		vg_config_free(cfg);
-		free(cfg);
-		return 0;
-	}
+	if (status >= 0)
+		return status;
 
 	/* Fail at start, not on the first upload, if the store is unusable. */
 	if (vg_store_open(&store, cfg) < 0 || vg_store_check(&store) < 0) {
@@ -80,6 +38,7 @@ int main(int argc, char **argv)
 		vg_store_close(&store);
 		vg_config_free(cfg);
 		free(cfg);
+		free(path);
 		return 1;
 	}
 	vg_store_close(&store);
@@ -92,19 +51,19 @@ int main(int argc, char **argv)
 		if (fd < 0) {
 			vg_config_free(cfg);
 			free(cfg);
+			free(path);
 			return 1;
 		}
 	}
 	{
-		/* Copies: the master rewrites argv (where optarg points) for its title. */
+		/* A copy: the master may replace cfg on reload. */
 		char *listen = vg_strdup(cfg->http.listen);
-		char *config_path = vg_strdup(path);
-		int status = master_run(config_path, cfg, fd, argc, argv);
 
+		status = master_run(path, cfg, fd, argc, argv);
 		if (fd != 0)
 			listen_unlink(listen);
 		free(listen);
-		free(config_path);
+		free(path);
 		return status;
 	}
 }

@@ -13,6 +13,7 @@
 #include "video_json.h"
 #include "vg_id.h"
 #include "vg_log.h"
+#include "vg_retention.h"
 #include "vg_store.h"
 #include "vg_video_cache.h"
 
@@ -157,19 +158,11 @@ void videos_list(struct request *r)
 static const char lock_sql[] =
 	"SELECT object_key FROM videos WHERE id = ? AND user_id = ? AND deleted_at IS NULL "
 	"FOR UPDATE";
-static const char delete_sql[] =
-	"UPDATE videos SET status = 'deleted', deleted_at = UTC_TIMESTAMP(6), title = NULL, "
-	"filename = NULL, metadata = NULL, result = NULL WHERE id = ?";
-static const char cancel_sql[] =
-	"UPDATE jobs SET state = 'cancelled', finished_at = UTC_TIMESTAMP(6), lease_token = NULL, "
-	"lease_expires_at = NULL, last_error = 'video deleted' "
-	"WHERE video_id = ? AND state IN ('ready', 'running')";
 
 void videos_delete(struct request *r, const char *id)
 {
 	struct vg_db *db = &r->child->db;
 	struct vg_db_param lp[] = {vg_p_str(id), vg_p_i64(r->user_id)};
-	struct vg_db_param ip[] = {vg_p_str(id)};
 	struct vg_db_result res;
 	char key[VG_STORE_KEY_MAX];
 	long long n;
@@ -190,8 +183,8 @@ void videos_delete(struct request *r, const char *id)
 	}
 	snprintf(key, sizeof(key), "%s", vg_db_cell(&res, 0, 0));
 	vg_db_result_free(&res);
-	if (vg_db_exec(db, delete_sql, ip, VG_DB_NPARAMS(ip)) != 1 ||
-	    vg_db_exec(db, cancel_sql, ip, VG_DB_NPARAMS(ip)) < 0 || vg_db_commit(db) < 0) {
+	if (vg_video_mark_deleted(db, id, "video deleted by its owner") != 1 ||
+	    vg_db_commit(db) < 0) {
 		vg_db_rollback(db);
 		db_unavailable(r);
 		return;

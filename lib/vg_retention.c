@@ -23,8 +23,21 @@ static const char delete_sql[] =
 	"filename = NULL, metadata = NULL, result = NULL WHERE id = ? AND deleted_at IS NULL";
 static const char cancel_sql[] =
 	"UPDATE jobs SET state = 'cancelled', finished_at = UTC_TIMESTAMP(6), lease_token = NULL, "
-	"lease_expires_at = NULL, last_error = 'video past its retention' "
+	"lease_expires_at = NULL, last_error = ? "
 	"WHERE video_id = ? AND state IN ('ready', 'running')";
+
+int vg_video_mark_deleted(struct vg_db *db, const char *id, const char *why)
+{
+	struct vg_db_param ip[] = {vg_p_str(id)};
+	struct vg_db_param cp[] = {vg_p_str(why), vg_p_str(id)};
+	long long n = vg_db_exec(db, delete_sql, ip, VG_DB_NPARAMS(ip));
+
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	return vg_db_exec(db, cancel_sql, cp, VG_DB_NPARAMS(cp)) < 0 ? -1 : 1;
+}
 
 int vg_retention_pass(struct vg_db *db, struct vg_store *store, struct vg_cache *cache,
 		      int limit, int dry_run, FILE *out)
@@ -39,7 +52,6 @@ int vg_retention_pass(struct vg_db *db, struct vg_store *store, struct vg_cache 
 	for (long long i = 0; i < n; i++) {
 		const char *id = vg_db_cell(&res, (size_t)i, 0);
 		const char *key = vg_db_cell(&res, (size_t)i, 1);
-		struct vg_db_param ip[] = {vg_p_str(id)};
 
 		if (out)
 			fprintf(out, "%s %s expired %s\n", dry_run ? "would delete" : "deleting", id,
@@ -52,8 +64,8 @@ int vg_retention_pass(struct vg_db *db, struct vg_store *store, struct vg_cache 
 			continue; /* keep the row: the next pass tries again */
 		if (vg_db_begin(db) < 0)
 			break;
-		if (vg_db_exec(db, delete_sql, ip, VG_DB_NPARAMS(ip)) < 0 ||
-		    vg_db_exec(db, cancel_sql, ip, VG_DB_NPARAMS(ip)) < 0 || vg_db_commit(db) < 0) {
+		if (vg_video_mark_deleted(db, id, "video past its retention") < 0 ||
+		    vg_db_commit(db) < 0) {
 			vg_db_rollback(db);
 			break; /* the object is gone, the row still due: the next pass repairs it */
 		}

@@ -14,6 +14,15 @@ struct vg_store;
 struct vg_cache;
 
 /*
+ * Inside the caller's transaction: marks video id deleted (status,
+ * deleted_at, client fields cleared) and cancels its unfinished job with
+ * last_error = why - a running job's worker is fenced out by the cleared
+ * lease_token. The one way a video is deleted: by its owner (DELETE) and by
+ * retention. Returns 1 marked, 0 already deleted, -1 database error.
+ */
+int vg_video_mark_deleted(struct vg_db *db, const char *id, const char *why);
+
+/*
  * Deletes up to limit videos whose expires_at has passed, oldest first:
  * the object first, then the row marked deleted (status, deleted_at, client
  * fields cleared) and its unfinished job cancelled. Object first, because a
