@@ -6,7 +6,7 @@
 # and its own memcached, so the limits touch no other test.
 . "$(dirname "$0")/lib.sh"
 
-port=$((18200 + RANDOM % 100))
+port=$((18200 + PORT_OFF + RANDOM % 100))
 mcport=$((31300 + RANDOM % 100))
 dir=$T_TMP/rl
 mkdir -p "$dir/uploads"

@@ -5,8 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 unset VINGEST_HTTP_PROCESSES VINGEST_HTTP_LISTEN # the file decides here
-fport=$((19300 + RANDOM % 100))
-hport=$((18300 + RANDOM % 100))
+fport=$((19300 + PORT_OFF + RANDOM % 100))
+hport=$((18300 + PORT_OFF + RANDOM % 100))
 dir=$T_TMP/m
 mkdir -p "$dir/uploads"
 conf=$dir/vingest.conf

@@ -4,7 +4,7 @@
 # http.max_requests, and stops when the web server stops it.
 . "$(dirname "$0")/lib.sh"
 
-port=18181
+port=$((18181 + PORT_OFF))
 dir=$T_TMP/spawn
 spawn_instance "$dir" "$port" VINGEST_HTTP_PROCESSES=2 VINGEST_HTTP_MAX_REQUESTS=5
 lpid=$SPAWN_LIGHTTPD_PID

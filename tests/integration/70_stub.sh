@@ -26,10 +26,10 @@ if [[ ! -x $STUB_BIN ]]; then
 	t_done
 fi
 
-# A port in 18090..18189; another one if that is taken.
+# A port in 18091..18189 (moved by PORT_OFF); another one if that is taken.
 PORT=
 for try in 1 2 3 4 5; do
-	port=$((18090 + RANDOM % 100))
+	port=$((18091 + PORT_OFF + RANDOM % 99))
 	"$STUB_BIN" -l "127.0.0.1:$port" -L "$STUB_LOG" 2>>"$STUB_ERR" &
 	STUB_PID=$!
 	for ((i = 0; i < 50; i++)); do

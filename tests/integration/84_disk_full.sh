@@ -5,7 +5,7 @@
 # with store.fs_root on a 1 MiB tmpfs.
 . "$(dirname "$0")/lib.sh"
 
-hport=$((18400 + RANDOM % 100))
+hport=$((18400 + PORT_OFF + RANDOM % 100))
 dir=$T_TMP/full
 root=$dir/store
 mkdir -p "$dir/uploads" "$root"

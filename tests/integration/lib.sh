@@ -70,6 +70,10 @@ STORE=$VINGEST_VAR/store
 STAGING=$STORE/staging
 # shellcheck disable=SC2034
 TEST_LIMIT_BYTES=${VINGEST_LIMITS_MAX_UPLOAD_BYTES:-67108864}
+# Added to every port a test picks for an instance of its own (./dev test
+# moves the whole test stack by VINGEST_TEST_PORT_OFFSET).
+# shellcheck disable=SC2034
+PORT_OFF=${VINGEST_TEST_PORT_OFFSET:-0}
 
 T_N=0
 T_FAILED=0
