@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 port=$((18200 + PORT_OFF + RANDOM % 100))
-mcport=$((31300 + RANDOM % 100))
+mcport=$((31300 + PORT_OFF + RANDOM % 100))
 dir=$T_TMP/rl
 mkdir -p "$dir/uploads"
 memcached -u root -l 127.0.0.1 -p "$mcport" -U 0 -d -P "$dir/mc.pid"
