@@ -85,7 +85,7 @@ int child_main(const struct vg_config *cfg, int listen_fd)
 	c.listen_fd = listen_fd;
 	install_signals();
 	vg_db_init(&c.db, cfg);
-	if (vg_store_open(&c.store, cfg) < 0)
+	if (vg_store_open(&c.store, cfg, &c.db) < 0)
 		return 1;
 	if (vg_cache_open(&c.cache, cfg->cache.servers) < 0)
 		vg_warn("msg=\"cache.servers unusable; rate limits are off\"");

@@ -121,6 +121,9 @@ static enum finish_result commit_once(struct request *r, const struct finish *f)
 
 		rc = vg_db_exec(db, insert_job_sql, p, VG_DB_NPARAMS(p));
 	}
+	/* store.backend = db: the object's bytes join this transaction. */
+	if (rc == 1 && vg_store_put_rows(&r->child->store, db, f->id, f->key) != VG_STORE_OK)
+		rc = -1;
 	if (rc == 1) {
 		struct vg_db_param p[] = {vg_p_str(f->id)};
 

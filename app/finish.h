@@ -46,8 +46,9 @@ enum finish_result {
 int finish_inspect(struct request *r, struct finish *f, int fd);
 
 /*
- * BEGIN; INSERT videos; INSERT jobs; DELETE uploads; COMMIT - the moment the
- * upload becomes a video. Deadlocks are retried; a connection lost during
+ * BEGIN; INSERT videos; INSERT jobs; (the db store's chunks;) DELETE uploads;
+ * COMMIT - the moment the upload becomes a video. The caller settles the
+ * store (vg_store_settle) after FINISH_OK. Deadlocks are retried; a connection lost during
  * COMMIT is resolved by looking for the row.
  */
 enum finish_result finish_commit(struct request *r, const struct finish *f);

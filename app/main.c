@@ -15,6 +15,7 @@
 #include "vg_cli.h"
 #include "vg_config.h"
 #include "vg_log.h"
+#include "vg_db.h"
 #include "vg_store.h"
 
 #include <stdio.h>
@@ -26,22 +27,31 @@ int main(int argc, char **argv)
 {
 	struct vg_config *cfg;
 	struct vg_store store;
+	struct vg_db db;
 	char *path;
 	int fd, status = vg_cli_daemon("vingest-fcgi", argc, argv, &cfg, &path);
 
 	if (status >= 0)
 		return status;
 
-	/* Fail at start, not on the first upload, if the store is unusable. */
-	if (vg_store_open(&store, cfg) < 0 || vg_store_check(&store) < 0) {
-		fprintf(stderr, "vingest-fcgi: store %s is not writable\n", cfg->store.fs_root);
+	/* Fail at start, not on the first upload, if the store is unusable: no
+	 * staging directory, no credentials, an fs store that cannot be written.
+	 * A remote store (s3, db) that does not answer yet is only a warning:
+	 * it may be starting too, and /readyz says so until it answers. */
+	vg_db_init(&db, cfg);
+	if (vg_store_open(&store, cfg, &db) < 0 ||
+	    (vg_store_check(&store) < 0 && strcmp(cfg->store.backend, "fs") == 0)) {
+		fprintf(stderr, "vingest-fcgi: store %s (backend %s) is not usable\n",
+			cfg->store.fs_root, cfg->store.backend);
 		vg_store_close(&store);
+		vg_db_close(&db);
 		vg_config_free(cfg);
 		free(cfg);
 		free(path);
 		return 1;
 	}
 	vg_store_close(&store);
+	vg_db_close(&db);
 
 	if (listen_inherited()) {
 		fd = 0;

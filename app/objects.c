@@ -4,7 +4,9 @@
  * The key in the path must be exactly the key vg_store_key() makes from a
  * valid id, so a request can only ever name a file vingest itself placed:
  * no "..", no percent-encoding, no other directory. The signature is
- * checked before the disk is touched. One byte range is honoured (the
+ * checked before the store is touched (fs and db backends serve objects
+ * here; s3 hands the processing service presigned store URLs instead, but
+ * this works for it too). One byte range is honoured (the
  * processing service may resume a download); several ranges get the whole
  * object, as RFC 9110 allows. Objects are served as opaque bytes with
  * nosniff, so no browser ever renders an upload as a page.
@@ -28,17 +30,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK (64 * 1024)
+static int to_client(void *arg, const void *buf, size_t n)
+{
+	return request_write(arg, buf, n) < 0 ? -1 : 0; /* -1: the reader went away */
+}
 
 void objects_get(struct request *r, const char *key)
 {
 	const struct vg_config *cfg = r->child->cfg;
 	char expires[24], sig[80], want[VG_STORE_KEY_MAX], hdr[256];
 	const char *id = strrchr(key, '/');
-	long long from = 0, to = -1, size;
-	int fd = -1, ranged, status = 200;
-	char *path = NULL, *buf = NULL;
-	struct stat st;
+	long long from = 0, to = -1, size = 0;
+	int ranged, status = 200;
 
 	if (!id || !vg_id_valid(id + 1)) {
 		request_error(r, 404, "not_found", "no such object");
@@ -65,19 +68,23 @@ void objects_get(struct request *r, const char *key)
 		return;
 	}
 
-	path = vg_store_path(&r->child->store, key);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	switch (vg_store_stat(&r->child->store, key, &size)) {
+	case VG_STORE_OK:
+		break;
+	case VG_STORE_MISSING:
 		request_error(r, 404, "not_found", "no such object");
-		goto out;
+		return;
+	default:
+		request_error_retry(r, 503, "store_unavailable", "the video store is not reachable",
+				    5);
+		return;
 	}
-	size = (long long)st.st_size;
 	ranged = range_parse(request_param(r, "HTTP_RANGE"), size, &from, &to);
 	if (ranged < 0) {
 		snprintf(hdr, sizeof(hdr), "Content-Range: bytes */%lld\r\n", size);
 		request_error_headers(r, 416, "range_not_satisfiable", "the range is outside the object",
 				      hdr);
-		goto out;
+		return;
 	}
 	if (ranged == 0) {
 		from = 0;
@@ -97,29 +104,10 @@ void objects_get(struct request *r, const char *key)
 			 "X-Content-Type-Options: nosniff\r\nCache-Control: private, no-transform\r\n",
 			 size);
 	request_head(r, status, "application/octet-stream", hdr);
-	if (strcmp(r->method, "HEAD") == 0)
-		goto out;
-	buf = malloc(CHUNK);
-	if (!buf)
-		goto out;
-	while (from <= to) {
-		size_t want_n = (size_t)(to - from + 1 < CHUNK ? to - from + 1 : CHUNK);
-		ssize_t n = pread(fd, buf, want_n, (off_t)from);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			vg_error("msg=\"object read failed mid-response\" key=%s error=\"%s\"", key,
-				 n < 0 ? strerror(errno) : "short file");
-			break;
-		}
-		if (request_write(r, buf, (size_t)n) < 0)
-			break; /* the reader went away */
-		from += n;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	free(path);
+	if (strcmp(r->method, "HEAD") == 0 || size == 0)
+		return;
+	/* The head is out: a failure now can only cut the body short, which
+	 * the reader sees against Content-Length. */
+	if (vg_store_read(&r->child->store, key, from, to, to_client, r) != VG_STORE_OK)
+		vg_warn("msg=\"object response cut short\" key=%s", key);
 }

@@ -51,8 +51,9 @@ static void healthz(struct request *r)
 	json_object_put(o);
 }
 
-/* Ready means: the database answers, the store takes a durable write and
- * has more than store.min_free_bytes free. */
+/* Ready means: the database answers, the store works (staging takes a
+ * durable write; an s3 bucket answers; the db store's table is there) and
+ * staging has more than store.min_free_bytes free. */
 static void readyz(struct request *r)
 {
 	struct vg_db_result res;
@@ -67,7 +68,7 @@ static void readyz(struct request *r)
 		request_error_retry(r, 503, !db_ok ? "database_unavailable" : "store_unavailable",
 				    !db_ok && !store_ok ? "database and store are not available"
 				    : !db_ok           ? "database is not reachable"
-						       : "store is not writable",
+						       : "store is not usable",
 				    5);
 		return;
 	}
@@ -81,6 +82,8 @@ static void readyz(struct request *r)
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "status", json_object_new_string("ready"));
+		json_object_object_add(o, "store_backend",
+				       json_object_new_string(vg_store_backend_name(&r->child->store)));
 		json_object_object_add(o, "store_free_bytes", json_object_new_int64(free_bytes));
 		request_json(r, 200, o, NULL);
 		json_object_put(o);

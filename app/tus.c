@@ -405,14 +405,12 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 	struct vg_store *store = &r->child->store;
 	struct finish f;
 	struct json_object *m = u->metadata ? json_tokener_parse(u->metadata) : NULL, *mv;
-	char sha[VG_SHA256_HEX], *path = NULL, *headers = NULL;
+	char sha[VG_SHA256_HEX], *headers = NULL;
 	int fd = vg_store_staging_open(store, u->id, 0), staged = fd >= 0;
 
 	memset(&f, 0, sizeof(f));
-	if (fd < 0) {
-		path = vg_store_path(store, u->key);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
+	if (fd < 0) /* an earlier try published (fs) but could not commit */
+		fd = vg_store_local_fd(store, u->key);
 	if (fd < 0 || hash_file(fd, u->length, sha) < 0) {
 		vg_error("msg=\"finished tus upload has no bytes\" upload_id=%s", u->id);
 		tus_error(r, 500, "storage_error", "the upload's bytes cannot be read", NULL);
@@ -435,13 +433,25 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 		tus_error(r, f.status, f.code, f.message, NULL);
 		goto out;
 	}
-	if (staged && vg_store_publish_staged(store, u->id, u->key) != VG_STORE_OK) {
-		tus_error(r, 507, "insufficient_storage", "the upload could not be stored; try again later",
-			  NULL);
-		goto out;
+	if (staged) {
+		enum vg_store_status st = vg_store_publish_staged(store, u->id, u->key,
+								  (uint64_t)u->length, sha);
+
+		if (st == VG_STORE_FULL) {
+			tus_error(r, 507, "insufficient_storage",
+				  "the upload could not be stored; try again later", NULL);
+			goto out;
+		}
+		if (st != VG_STORE_OK) {
+			tus_error(r, 503, "store_unavailable",
+				  "the video store is not reachable; try again shortly",
+				  "Retry-After: 5\r\n");
+			goto out;
+		}
 	}
 	switch (finish_commit(r, &f)) {
 	case FINISH_OK:
+		vg_store_settle(store, u->id);
 		headers = vg_asprintf("%s%s", common_headers, extra ? extra : "");
 		finish_answer(r, u->id, status, headers);
 		break;
@@ -457,7 +467,6 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 out:
 	if (fd >= 0)
 		close(fd);
-	free(path);
 	free(headers);
 	json_object_put(m);
 }

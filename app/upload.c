@@ -468,10 +468,16 @@ void upload_post(struct request *r)
 		goto out;
 	}
 
-	st = vg_store_stage_publish(&r->child->store, &u.w, u.key);
+	st = vg_store_stage_publish(&r->child->store, &u.w, u.id, u.key);
 	u.staging = 0;
 	if (st != VG_STORE_OK) {
-		answer_store_error(&u, st);
+		/* A full disk is 507; anything else a store that may answer again
+		 * shortly (an s3 endpoint, the database): 503 with Retry-After. */
+		if (st == VG_STORE_FULL)
+			answer_store_error(&u, st);
+		else
+			fail(&u, 503, "store_unavailable",
+			     "the video store is not reachable; try again shortly");
 		goto out;
 	}
 	published = 1;
@@ -488,6 +494,7 @@ void upload_post(struct request *r)
 	case FINISH_OK:
 		published = 0;
 		marked = 0;
+		vg_store_settle(&r->child->store, u.id);
 		finish_answer(r, u.id, 201, NULL);
 		break;
 	case FINISH_DUPLICATE: {
@@ -520,8 +527,10 @@ db_down:
 out:
 	if (u.staging)
 		vg_store_stage_abort(&u.w);
-	if (published)
+	if (published) {
 		vg_store_remove(&r->child->store, u.key);
+		vg_store_remove_staged(&r->child->store, u.id);
+	}
 	if (marked)
 		unmark(&u);
 	if (!r->answered && u.err_status) {

@@ -55,7 +55,7 @@ static int retention_run(struct vg_db *db, const struct vg_config *cfg, int dry_
 	struct vg_cache cache;
 	int n, total = 0;
 
-	if (vg_store_open(&store, cfg) < 0) {
+	if (vg_store_open(&store, cfg, db) < 0) {
 		fprintf(stderr, "vingestctl: the store %s is not usable here\n", cfg->store.fs_root);
 		return -1;
 	}

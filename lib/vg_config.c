@@ -56,10 +56,15 @@ static const struct key keys[] = {
 	STR(store, backend, "fs"),
 	STR(store, fs_root, "/var/lib/vingest/store"),
 	STR(store, s3_endpoint, ""),
-	STR(store, s3_region, ""),
+	STR(store, s3_region, "us-east-1"),
 	STR(store, s3_bucket, ""),
 	STR(store, s3_access_key, ""),
 	STR(store, s3_secret_key, ""),
+	INT(store, s3_path_style, 1, 0, 1),
+	INT(store, s3_multipart_bytes, 67108864, 5242880, 5497558138880LL),
+	INT(store, s3_part_bytes, 16777216, 5242880, 5368709120LL),
+	INT(store, s3_retries, 4, 0, 20),
+	INT(store, db_chunk_bytes, 1048576, 65536, 8388608),
 	STR(store, url_secret, ""),
 	INT(store, url_ttl_seconds, 86400, 60, 604800),
 	INT(store, min_free_bytes, 268435456, 0, 1125899906842624LL),
@@ -201,13 +206,35 @@ static int check_whole(struct load_ctx *x)
 {
 	struct vg_config *c = x->c;
 
-	if (strcmp(c->store.backend, "fs") != 0) {
-		if (strcmp(c->store.backend, "s3") == 0 || strcmp(c->store.backend, "db") == 0)
-			set_err(x, "[store] backend: '%s' is not supported by this version (use fs)",
-				c->store.backend);
-		else
-			set_err(x, "[store] backend: '%s' is not one of fs, s3, db", c->store.backend);
+	if (strcmp(c->store.backend, "fs") != 0 && strcmp(c->store.backend, "s3") != 0 &&
+	    strcmp(c->store.backend, "db") != 0) {
+		set_err(x, "[store] backend: '%s' is not one of fs, s3, db", c->store.backend);
 		return -1;
+	}
+	if (strcmp(c->store.backend, "s3") == 0) {
+		if (strncmp(c->store.s3_endpoint, "http://", 7) != 0 &&
+		    strncmp(c->store.s3_endpoint, "https://", 8) != 0) {
+			set_err(x, "[store] s3_endpoint: '%s' must start with http:// or https:// "
+				   "(backend is s3)",
+				c->store.s3_endpoint);
+			return -1;
+		}
+		if (!c->store.s3_bucket[0] || strspn(c->store.s3_bucket,
+						     "abcdefghijklmnopqrstuvwxyz0123456789.-") !=
+						      strlen(c->store.s3_bucket)) {
+			set_err(x, "[store] s3_bucket: '%s' must be a bucket name (a-z 0-9 . -)",
+				c->store.s3_bucket);
+			return -1;
+		}
+		if (!c->store.s3_region[0]) {
+			set_err(x, "[store] s3_region: must be set (backend is s3)");
+			return -1;
+		}
+		if (c->store.s3_part_bytes > c->store.s3_multipart_bytes) {
+			set_err(x, "[store] s3_part_bytes: %lld is greater than s3_multipart_bytes (%lld)",
+				c->store.s3_part_bytes, c->store.s3_multipart_bytes);
+			return -1;
+		}
 	}
 	if (c->store.url_secret[0] && strlen(c->store.url_secret) < 32) {
 		set_err(x, "[store] url_secret: must be at least 32 characters (or empty to "

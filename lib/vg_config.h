@@ -33,13 +33,18 @@ struct vg_config {
 		long long connect_timeout_seconds;
 	} db;
 	struct {
-		char *backend; /* "fs" (s3 and db are refused until supported) */
-		char *fs_root;
-		char *s3_endpoint;
+		char *backend; /* "fs", "s3" or "db" */
+		char *fs_root;     /* fs objects; staging/ for every backend */
+		char *s3_endpoint; /* http(s)://host[:port] */
 		char *s3_region;
 		char *s3_bucket;
-		char *s3_access_key;
-		char *s3_secret_key;
+		char *s3_access_key; /* empty: $AWS_ACCESS_KEY_ID */
+		char *s3_secret_key; /* empty: $AWS_SECRET_ACCESS_KEY */
+		long long s3_path_style; /* 1: endpoint/bucket/key; 0: bucket.host/key */
+		long long s3_multipart_bytes; /* objects this large go up in parts */
+		long long s3_part_bytes;
+		long long s3_retries; /* tries after the first for idempotent calls */
+		long long db_chunk_bytes; /* db backend: bytes per object_chunks row */
 		char *url_secret; /* HMAC key of signed object URLs */
 		long long min_free_bytes; /* /readyz fails below this much free space */
 		long long url_ttl_seconds;

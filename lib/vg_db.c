@@ -181,6 +181,11 @@ static MYSQL_STMT *run(struct vg_db *db, const char *sql, const struct vg_db_par
 			bind[i].buffer = (void *)(uintptr_t)p[i].s;
 			bind[i].buffer_length = p[i].len;
 			break;
+		case VG_DB_BLOB:
+			bind[i].buffer_type = MYSQL_TYPE_BLOB;
+			bind[i].buffer = (void *)(uintptr_t)p[i].s;
+			bind[i].buffer_length = p[i].len;
+			break;
 		case VG_DB_I64:
 			bind[i].buffer_type = MYSQL_TYPE_LONGLONG;
 			bind[i].buffer = (void *)(uintptr_t)&p[i].i;

@@ -20,7 +20,7 @@
 
 struct vg_config;
 
-enum vg_db_type { VG_DB_NULL, VG_DB_STR, VG_DB_I64 };
+enum vg_db_type { VG_DB_NULL, VG_DB_STR, VG_DB_I64, VG_DB_BLOB };
 
 struct vg_db_param {
 	enum vg_db_type type;
@@ -40,6 +40,14 @@ static inline struct vg_db_param vg_p_str(const char *s)
 static inline struct vg_db_param vg_p_strn(const char *s, size_t len)
 {
 	struct vg_db_param p = {s ? VG_DB_STR : VG_DB_NULL, s, len, 0};
+
+	return p;
+}
+
+/* Binary bytes (no character set conversion), e.g. a chunk of a video. */
+static inline struct vg_db_param vg_p_blob(const void *b, size_t len)
+{
+	struct vg_db_param p = {VG_DB_BLOB, (const char *)b, len, 0};
 
 	return p;
 }

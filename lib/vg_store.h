@@ -1,18 +1,34 @@
 /*
  * vg_store.h - where video bytes live, and how they get there durably.
  *
- * An object is written in two steps so that a crash at any point leaves
- * either nothing or something the orphan collector can find by id:
+ * Three backends behind one interface, chosen by store.backend:
+ *   fs  files under store.fs_root (the default, one machine or a shared mount)
+ *   s3  an S3-compatible object store (AWS S3, MinIO, Ceph RGW), via libcurl
+ *   db  the bytes in MariaDB itself (object_chunks rows), for small installs
+ * Callers cannot tell which one runs: every upload goes through the same
+ * steps, and each backend does at each step what it needs.
  *
- *   vg_store_stage_begin   open staging/<id>.part (same filesystem as the objects)
- *   vg_store_stage_write   append, hashing SHA-256 as the bytes pass
- *   vg_store_stage_publish fsync the file, rename it to its key, fsync the
- *                          directory: after this the object survives power loss
- *   (the caller commits the database rows, then forgets the writer)
- *   vg_store_remove        undo a publish when the commit failed
+ * Bytes always arrive in a local staging file (store.fs_root/staging/<id>.part;
+ * the media checks read it back). Then:
  *
- * Without the file fsync a crash could leave a renamed but empty file behind a
- * committed row; without the directory fsync the rename itself could vanish.
+ *   vg_store_stage_begin / _write   (multipart) or vg_store_staging_open (tus)
+ *   vg_store_stage_publish          make the object durable outside the database:
+ *   or vg_store_publish_staged        fs: fsync the file, rename it to its key,
+ *                                         fsync the directory
+ *                                     s3: PUT it (multipart when large), with
+ *                                         Content-MD5 so the store refuses bad
+ *                                         bytes; retried with back-off
+ *                                     db: nothing yet
+ *   BEGIN; INSERT videos, jobs;
+ *   vg_store_put_rows               db: INSERT the chunks, in that transaction
+ *   COMMIT
+ *   vg_store_settle                 s3, db: drop the staging file (fs: renamed)
+ *
+ * If the commit fails, vg_store_remove() undoes the publish and
+ * vg_store_remove_staged() drops the staging file; if the process dies
+ * anywhere, the uploads row left behind tells the orphan collector which
+ * staging file and which key to remove. Without the fsyncs (fs) a crash could
+ * leave a renamed but empty file behind a committed row, or lose the rename.
  * Keys are derived from ids only, never from anything a client sent.
  */
 #ifndef VG_STORE_H
@@ -24,15 +40,22 @@
 #include <stdint.h>
 
 struct vg_config;
+struct vg_db;
+struct vg_store_backend;
 
 enum vg_store_status {
 	VG_STORE_OK = 0,
-	VG_STORE_ERR = -1,  /* I/O error (logged) */
-	VG_STORE_FULL = -2, /* ENOSPC or EDQUOT: the client gets 507 */
+	VG_STORE_ERR = -1,     /* I/O or protocol error (logged) */
+	VG_STORE_FULL = -2,    /* ENOSPC or EDQUOT: the client gets 507 */
+	VG_STORE_MISSING = -3, /* no such object (reads) */
 };
 
 struct vg_store {
-	char *root; /* store.fs_root, owned */
+	const struct vg_store_backend *be;
+	const struct vg_config *cfg; /* borrowed */
+	struct vg_db *db;            /* borrowed; the db backend's connection */
+	char *root;                  /* store.fs_root, owned: objects (fs) and staging/ */
+	void *priv;                  /* the backend's state */
 };
 
 struct vg_store_writer {
@@ -45,16 +68,19 @@ struct vg_store_writer {
 
 #define VG_STORE_KEY_MAX 64
 
-/* Opens the fs store under cfg->store.fs_root, creating root and staging/. */
-int vg_store_open(struct vg_store *s, const struct vg_config *cfg);
+/* Opens the backend cfg->store.backend names, creating fs_root and staging/.
+ * db (borrowed, may be NULL for fs and s3) is the connection the db backend
+ * uses outside the upload transaction (reads, removals, checks). 0 or -1
+ * (logged). */
+int vg_store_open(struct vg_store *s, const struct vg_config *cfg, struct vg_db *db);
 void vg_store_close(struct vg_store *s);
 
-/* The object key of a video id: "videos/XY/ZW/<id>" where XY and ZW are the
- * id's last random characters (1024 x 1024 directories). */
-void vg_store_key(const char *id, char out[VG_STORE_KEY_MAX]);
+/* "fs", "s3" or "db". */
+const char *vg_store_backend_name(const struct vg_store *s);
 
-/* Absolute path of a key; the caller frees it. */
-char *vg_store_path(const struct vg_store *s, const char *key);
+/* The object key of a video id: "videos/XY/ZW/<id>" where XY and ZW are the
+ * id's last random characters (1024 x 1024 directories or prefixes). */
+void vg_store_key(const char *id, char out[VG_STORE_KEY_MAX]);
 
 /* Absolute path of id's staging file; the caller frees it. */
 char *vg_store_staging_path(const struct vg_store *s, const char *id);
@@ -64,10 +90,11 @@ enum vg_store_status vg_store_stage_begin(struct vg_store *s, const char *id,
 					  struct vg_store_writer *w);
 /* Appends len bytes (all of them, retrying short writes). */
 enum vg_store_status vg_store_stage_write(struct vg_store_writer *w, const void *buf, size_t len);
-/* fsync, rename to key, fsync the directory; fills w->sha256. On failure the
- * staged file is removed. The writer is finished either way. */
+/* Publishes the staged bytes under key (see the top of this file) and fills
+ * w->sha256. On failure the staging file is removed. The writer is finished
+ * either way (its fd closed, its path freed). */
 enum vg_store_status vg_store_stage_publish(struct vg_store *s, struct vg_store_writer *w,
-					    const char *key);
+					    const char *id, const char *key);
 /* Drops an unpublished staged object; safe on a finished or zeroed writer. */
 void vg_store_stage_abort(struct vg_store_writer *w);
 
@@ -76,21 +103,61 @@ void vg_store_stage_abort(struct vg_store_writer *w);
  * vg_store_staging_open() opens it read-write (create: make it, O_EXCL, and
  * make its name durable) and returns the fd or -1 with errno (ENOENT: no
  * such upload). The caller pwrite()s and fsync()s each piece itself, then
- * vg_store_publish_staged() renames the finished file to key and fsyncs the
- * directories, exactly as vg_store_stage_publish() does.
- * vg_store_remove_staged() drops an unfinished one.
+ * vg_store_publish_staged() publishes the finished file (size bytes, hex
+ * SHA-256 sha256) exactly as vg_store_stage_publish() does, except that a
+ * failure leaves the staging file for the client's retry.
+ * vg_store_remove_staged() drops a staging file; missing is fine.
  */
 int vg_store_staging_open(struct vg_store *s, const char *id, int create);
-enum vg_store_status vg_store_publish_staged(struct vg_store *s, const char *id, const char *key);
+enum vg_store_status vg_store_publish_staged(struct vg_store *s, const char *id, const char *key,
+					     uint64_t size, const char *sha256);
 void vg_store_remove_staged(struct vg_store *s, const char *id);
+
+/* Inside the caller's open transaction on db, after the video row: writes
+ * what the backend keeps in the database (db: the chunks of id's staging
+ * file; fs, s3: nothing). Fails with the transaction's error. */
+enum vg_store_status vg_store_put_rows(struct vg_store *s, struct vg_db *db, const char *id,
+				       const char *key);
+/* After COMMIT: drops what only mattered until then (s3, db: the staging file). */
+void vg_store_settle(struct vg_store *s, const char *id);
+
+/* A read-only fd on a published object if the backend keeps it in a local
+ * file (fs), else -1 (the bytes are elsewhere; the staging file stays until
+ * COMMIT in those backends, so the caller has that). */
+int vg_store_local_fd(struct vg_store *s, const char *key);
 
 /* Removes a published object and makes the removal durable. Missing is fine. */
 enum vg_store_status vg_store_remove(struct vg_store *s, const char *key);
 
-/* Bytes free for vingest on the store's filesystem, or -1. */
+/* The size of a published object: 0 and *size, or VG_STORE_MISSING / _ERR. */
+enum vg_store_status vg_store_stat(struct vg_store *s, const char *key, long long *size);
+
+/* Reads bytes [from, to] of a published object into sink, in pieces of at most
+ * a chunk (never the whole object in memory). sink returns 0, or -1 to stop
+ * (the reader went away: the read then returns VG_STORE_ERR without logging). */
+typedef int (*vg_store_sink)(void *arg, const void *buf, size_t n);
+enum vg_store_status vg_store_read(struct vg_store *s, const char *key, long long from,
+				   long long to, vg_store_sink sink, void *arg);
+
+/* Calls each(arg, key, size) for every published object (for vingestctl and
+ * the tests); stops early when each returns -1. 0, or -1 on error. */
+int vg_store_list(struct vg_store *s, int (*each)(void *arg, const char *key, long long size),
+		  void *arg);
+
+/* Copies a local file to key, as a publish would (vingestctl store put). */
+enum vg_store_status vg_store_put_file(struct vg_store *s, const char *path, const char *key);
+
+/* Bytes free for staging (and for fs, objects) on store.fs_root's filesystem, or -1. */
 long long vg_store_free_bytes(const struct vg_store *s);
 
-/* Creates, fsyncs and removes a probe file: 0 if the store is writable. */
+/* 0 if the store works: staging writable, and the backend reachable (s3: the
+ * bucket answers; db: the chunk table is there). -1 otherwise (logged). */
 int vg_store_check(struct vg_store *s);
+
+/* The URL the processing service fetches key from: for s3 a SigV4 presigned
+ * GET straight from the store; otherwise vingest-fcgi's own signed URL
+ * (vg_sign.h). NULL if none can be made (logged once by the caller). Needs
+ * only the configuration. The caller frees it. */
+char *vg_store_object_url(const struct vg_config *cfg, const char *key);
 
 #endif

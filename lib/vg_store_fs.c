@@ -5,8 +5,10 @@
  *   staging/<id>.part      bytes being received; never read by anyone else
  *   videos/XY/ZW/<id>      published objects, XY/ZW from the id's random tail
  * staging/ and videos/ are on the same filesystem so rename(2) is atomic.
+ * (vg_store.c does the staging; this file publishes, reads and removes.)
  */
 #include "vg_store.h"
+#include "vg_store_backend.h"
 #include "vg_alloc.h"
 #include "vg_config.h"
 #include "vg_log.h"
@@ -17,25 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <dirent.h>
 #include <unistd.h>
-
-static enum vg_store_status io_status(int err)
-{
-	return (err == ENOSPC || err == EDQUOT) ? VG_STORE_FULL : VG_STORE_ERR;
-}
-
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
 
 /* mkdir -p for the directories of a key below root; a directory we create is
  * made durable by fsyncing its parent, or a crash could lose the new entry. */
@@ -58,7 +43,7 @@ static int make_dirs(const char *root, const char *key)
 			char *cut = strrchr(parent, '/');
 
 			*cut = '\0';
-			if (fsync_dir(parent) < 0) {
+			if (vg_store_fsync_dir(parent) < 0) {
 				free(parent);
 				return -1;
 			}
@@ -70,114 +55,37 @@ static int make_dirs(const char *root, const char *key)
 	}
 }
 
-int vg_store_open(struct vg_store *s, const struct vg_config *cfg)
-{
-	char *staging;
-
-	memset(s, 0, sizeof(*s));
-	s->root = vg_strdup(cfg->store.fs_root);
-	if (mkdir(s->root, 0750) < 0 && errno != EEXIST) {
-		vg_error("msg=\"cannot create store root\" path=\"%s\" error=\"%s\"", s->root,
-			 strerror(errno));
-		goto fail;
-	}
-	staging = vg_asprintf("%s/staging", s->root);
-	if (mkdir(staging, 0750) < 0 && errno != EEXIST) {
-		vg_error("msg=\"cannot create staging directory\" path=\"%s\" error=\"%s\"", staging,
-			 strerror(errno));
-		free(staging);
-		goto fail;
-	}
-	free(staging);
-	return 0;
-fail:
-	vg_store_close(s);
-	return -1;
-}
-
-void vg_store_close(struct vg_store *s)
-{
-	if (!s)
-		return;
-	free(s->root);
-	s->root = NULL;
-}
-
-void vg_store_key(const char *id, char out[VG_STORE_KEY_MAX])
-{
-	size_t n = strlen(id);
-
-	snprintf(out, VG_STORE_KEY_MAX, "videos/%.2s/%.2s/%s", id + n - 2, id + n - 4, id);
-}
-
-char *vg_store_path(const struct vg_store *s, const char *key)
+static char *object_path(const struct vg_store *s, const char *key)
 {
 	return vg_asprintf("%s/%s", s->root, key);
 }
 
-char *vg_store_staging_path(const struct vg_store *s, const char *id)
+/* fsync (the bytes reach the disk before any name points at them), rename
+ * (publishes atomically), fsync both directories (makes the rename durable). */
+static enum vg_store_status fs_publish(struct vg_store *s, const char *staged, int fd,
+				       const char *key, uint64_t size, const char *sha256)
 {
-	return vg_asprintf("%s/staging/%s.part", s->root, id);
-}
-
-enum vg_store_status vg_store_stage_begin(struct vg_store *s, const char *id,
-					  struct vg_store_writer *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->fd = -1;
-	w->staging_path = vg_store_staging_path(s, id);
-	w->fd = open(w->staging_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (w->fd < 0) {
-		int err = errno;
-
-		vg_error("msg=\"cannot create staging file\" path=\"%s\" error=\"%s\"",
-			 w->staging_path, strerror(err));
-		free(w->staging_path);
-		w->staging_path = NULL;
-		return io_status(err);
-	}
-	vg_sha256_init(&w->sha);
-	return VG_STORE_OK;
-}
-
-enum vg_store_status vg_store_stage_write(struct vg_store_writer *w, const void *buf, size_t len)
-{
-	const char *p = buf;
-	size_t left = len;
-
-	while (left > 0) {
-		ssize_t n = write(w->fd, p, left);
-
-		if (n < 0) {
-			int err = errno;
-
-			if (err == EINTR)
-				continue;
-			vg_error("msg=\"staging write failed\" path=\"%s\" error=\"%s\"",
-				 w->staging_path, strerror(err));
-			return io_status(err);
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	vg_sha256_update(&w->sha, buf, len);
-	w->size += len;
-	return VG_STORE_OK;
-}
-
-/* rename + directory fsyncs: publishes an fsynced staged file at key. */
-static enum vg_store_status publish(struct vg_store *s, const char *staged, const char *key)
-{
-	char *final = vg_store_path(s, key);
+	char *final = object_path(s, key);
 	char *dir = NULL;
 	enum vg_store_status st = VG_STORE_ERR;
-	int err;
+	int err, own = -1;
 
+	(void)size;
+	(void)sha256;
+	if (fd < 0)
+		fd = own = open(staged, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		err = errno;
+		vg_error("msg=\"fsync of staged object failed\" path=\"%s\" error=\"%s\"", staged,
+			 strerror(err));
+		st = vg_store_io_status(err);
+		goto out;
+	}
 	if (make_dirs(s->root, key) < 0) {
 		err = errno;
 		vg_error("msg=\"cannot create object directory\" key=\"%s\" error=\"%s\"", key,
 			 strerror(err));
-		st = io_status(err);
+		st = vg_store_io_status(err);
 		goto out;
 	}
 	/* The rename publishes the object atomically ... */
@@ -185,128 +93,37 @@ static enum vg_store_status publish(struct vg_store *s, const char *staged, cons
 		err = errno;
 		vg_error("msg=\"rename into store failed\" from=\"%s\" to=\"%s\" error=\"%s\"",
 			 staged, final, strerror(err));
-		st = io_status(err);
+		st = vg_store_io_status(err);
 		goto out;
 	}
 	/* ... and fsyncing both directories makes the rename itself durable. */
 	dir = vg_strdup(final);
 	*strrchr(dir, '/') = '\0';
-	if (fsync_dir(dir) < 0) {
+	if (vg_store_fsync_dir(dir) < 0) {
 		err = errno;
 		vg_error("msg=\"fsync of object directory failed\" path=\"%s\" error=\"%s\"", dir,
 			 strerror(err));
 		/* put it back where the caller's clean-up (or the collector) looks */
 		if (rename(final, staged) < 0)
 			unlink(final);
-		st = io_status(err);
+		st = vg_store_io_status(err);
 		goto out;
 	}
 	free(dir);
 	dir = vg_asprintf("%s/staging", s->root);
-	fsync_dir(dir); /* only drops the old name: best effort */
+	vg_store_fsync_dir(dir); /* only drops the old name: best effort */
 	st = VG_STORE_OK;
 out:
+	if (own >= 0)
+		close(own);
 	free(dir);
 	free(final);
 	return st;
 }
 
-enum vg_store_status vg_store_stage_publish(struct vg_store *s, struct vg_store_writer *w,
-					    const char *key)
+static enum vg_store_status fs_remove(struct vg_store *s, const char *key)
 {
-	enum vg_store_status st;
-	int err;
-
-	/* The bytes reach the disk before any name points at them. */
-	if (fsync(w->fd) < 0) {
-		err = errno;
-		vg_error("msg=\"fsync of staged object failed\" path=\"%s\" error=\"%s\"",
-			 w->staging_path, strerror(err));
-		st = io_status(err);
-		goto fail;
-	}
-	if (close(w->fd) < 0) {
-		err = errno;
-		w->fd = -1;
-		vg_error("msg=\"close of staged object failed\" path=\"%s\" error=\"%s\"",
-			 w->staging_path, strerror(err));
-		st = io_status(err);
-		goto fail;
-	}
-	w->fd = -1;
-	st = publish(s, w->staging_path, key);
-	if (st != VG_STORE_OK)
-		goto fail;
-	vg_sha256_final_hex(&w->sha, w->sha256);
-	free(w->staging_path);
-	w->staging_path = NULL;
-	return VG_STORE_OK;
-fail:
-	vg_store_stage_abort(w);
-	return st;
-}
-
-int vg_store_staging_open(struct vg_store *s, const char *id, int create)
-{
-	char *path = vg_store_staging_path(s, id);
-	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0640);
-	int err = errno;
-
-	if (fd < 0 && !(err == ENOENT && !create))
-		vg_error("msg=\"cannot open staging file\" path=\"%s\" error=\"%s\"", path,
-			 strerror(err));
-	if (fd >= 0 && create) {
-		/* A new name in staging/ must survive a crash like the bytes will. */
-		char *dir = vg_asprintf("%s/staging", s->root);
-
-		fsync_dir(dir);
-		free(dir);
-	}
-	free(path);
-	errno = err;
-	return fd;
-}
-
-enum vg_store_status vg_store_publish_staged(struct vg_store *s, const char *id, const char *key)
-{
-	char *staged = vg_store_staging_path(s, id);
-	enum vg_store_status st = publish(s, staged, key);
-
-	free(staged);
-	return st;
-}
-
-void vg_store_remove_staged(struct vg_store *s, const char *id)
-{
-	char *staged = vg_store_staging_path(s, id);
-
-	if (unlink(staged) < 0 && errno != ENOENT)
-		vg_warn("msg=\"cannot remove staged object\" path=\"%s\" error=\"%s\"", staged,
-			strerror(errno));
-	free(staged);
-}
-
-void vg_store_stage_abort(struct vg_store_writer *w)
-{
-	if (!w)
-		return;
-	if (w->fd >= 0) {
-		close(w->fd);
-		w->fd = -1;
-	}
-	if (w->staging_path) {
-		if (unlink(w->staging_path) < 0 && errno != ENOENT)
-			vg_warn("msg=\"cannot remove staged object\" path=\"%s\" error=\"%s\"",
-				w->staging_path, strerror(errno));
-		free(w->staging_path);
-		w->staging_path = NULL;
-	}
-	vg_sha256_free(&w->sha);
-}
-
-enum vg_store_status vg_store_remove(struct vg_store *s, const char *key)
-{
-	char *path = vg_store_path(s, key);
+	char *path = object_path(s, key);
 	enum vg_store_status st = VG_STORE_OK;
 
 	if (unlink(path) < 0) {
@@ -317,33 +134,129 @@ enum vg_store_status vg_store_remove(struct vg_store *s, const char *key)
 		}
 	} else {
 		*strrchr(path, '/') = '\0';
-		fsync_dir(path);
+		vg_store_fsync_dir(path);
 	}
 	free(path);
 	return st;
 }
 
-long long vg_store_free_bytes(const struct vg_store *s)
-{
-	struct statvfs sv;
 
-	if (statvfs(s->root, &sv) < 0)
-		return -1;
-	return (long long)sv.f_bavail * (long long)sv.f_frsize;
+static int fs_local_fd(struct vg_store *s, const char *key)
+{
+	char *path = object_path(s, key);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	free(path);
+	return fd;
 }
 
-int vg_store_check(struct vg_store *s)
+static enum vg_store_status fs_stat(struct vg_store *s, const char *key, long long *size)
 {
-	char *probe = vg_asprintf("%s/staging/.probe-%ld", s->root, (long)getpid());
-	int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	int rc = -1;
+	char *path = object_path(s, key);
+	struct stat st;
+	int rc = stat(path, &st), err = errno;
 
-	if (fd >= 0) {
-		if (write(fd, "ok", 2) == 2 && fsync(fd) == 0)
-			rc = 0;
-		close(fd);
-		unlink(probe);
+	free(path);
+	if (rc < 0)
+		return err == ENOENT ? VG_STORE_MISSING : VG_STORE_ERR;
+	if (!S_ISREG(st.st_mode))
+		return VG_STORE_MISSING;
+	*size = (long long)st.st_size;
+	return VG_STORE_OK;
+}
+
+#define READ_CHUNK (64 * 1024)
+
+static enum vg_store_status fs_read(struct vg_store *s, const char *key, long long from,
+				    long long to, vg_store_sink sink, void *arg)
+{
+	int fd = fs_local_fd(s, key);
+	enum vg_store_status st = VG_STORE_OK;
+	char *buf;
+
+	if (fd < 0)
+		return errno == ENOENT ? VG_STORE_MISSING : VG_STORE_ERR;
+	buf = vg_malloc(READ_CHUNK);
+	while (from <= to) {
+		size_t want = (size_t)(to - from + 1 < READ_CHUNK ? to - from + 1 : READ_CHUNK);
+		ssize_t n = pread(fd, buf, want, (off_t)from);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			vg_error("msg=\"object read failed\" key=%s error=\"%s\"", key,
+				 n < 0 ? strerror(errno) : "short file");
+			st = VG_STORE_ERR;
+			break;
+		}
+		if (sink(arg, buf, (size_t)n) < 0) {
+			st = VG_STORE_ERR;
+			break;
+		}
+		from += n;
 	}
-	free(probe);
-	return rc;
+	free(buf);
+	close(fd);
+	return st;
 }
+
+/* Walks videos/XY/ZW/: three levels, so no recursion to bound. */
+static int fs_list(struct vg_store *s, int (*each)(void *arg, const char *key, long long size),
+		   void *arg)
+{
+	char *top = vg_asprintf("%s/videos", s->root);
+	DIR *d1 = opendir(top), *d2, *d3;
+	struct dirent *e1, *e2, *e3;
+	int rc = 0;
+
+	free(top);
+	if (!d1)
+		return errno == ENOENT ? 0 : -1;
+	while (rc == 0 && (e1 = readdir(d1)) != NULL) {
+		char *p1;
+
+		if (e1->d_name[0] == '.')
+			continue;
+		p1 = vg_asprintf("%s/videos/%s", s->root, e1->d_name);
+		d2 = opendir(p1);
+		while (d2 && rc == 0 && (e2 = readdir(d2)) != NULL) {
+			char *p2;
+
+			if (e2->d_name[0] == '.')
+				continue;
+			p2 = vg_asprintf("%s/%s", p1, e2->d_name);
+			d3 = opendir(p2);
+			while (d3 && rc == 0 && (e3 = readdir(d3)) != NULL) {
+				char *key;
+				long long size = 0;
+
+				if (e3->d_name[0] == '.')
+					continue;
+				key = vg_asprintf("videos/%s/%s/%s", e1->d_name, e2->d_name,
+						  e3->d_name);
+				if (fs_stat(s, key, &size) == VG_STORE_OK && each(arg, key, size) < 0)
+					rc = 1;
+				free(key);
+			}
+			if (d3)
+				closedir(d3);
+			free(p2);
+		}
+		if (d2)
+			closedir(d2);
+		free(p1);
+	}
+	closedir(d1);
+	return rc < 0 ? -1 : 0;
+}
+
+const struct vg_store_backend vg_store_backend_fs = {
+	.name = "fs",
+	.keeps_staging = 0,
+	.publish = fs_publish,
+	.local_fd = fs_local_fd,
+	.remove = fs_remove,
+	.stat = fs_stat,
+	.read = fs_read,
+	.list = fs_list,
+};

@@ -375,7 +375,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	}
 	vg_db_init(&s->db, cfg);
 	vg_cache_open(&s->cache, cfg->cache.servers);
-	s->store_ok = vg_store_open(&s->store, cfg) == 0;
+	s->store_ok = vg_store_open(&s->store, cfg, &s->db) == 0;
 	if (!s->store_ok)
 		vg_warn("msg=\"store not usable here: orphaned uploads are not collected by this supervisor\"");
 	vg_proctitle_init(argc, argv);

@@ -30,7 +30,7 @@
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
-#include "vg_sign.h"
+#include "vg_store.h"
 #include "vg_time.h"
 #include "vg_video_cache.h"
 
@@ -409,7 +409,7 @@ static void start_calls(struct worker *w, int64_t now)
 		if (!breaker_rate_take(&w->breaker))
 			break; /* over processor.max_rps this second */
 		{
-			char *url = vg_sign_object_url(w->cfg, j->object_key);
+			char *url = vg_store_object_url(w->cfg, j->object_key);
 			int rc = call_start_post(&w->caller, j, url);
 
 			free(url);
@@ -456,7 +456,7 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot)
 	}
 	atomic_store(&slot->state, WORKER_RUNNING);
 	vg_info("msg=\"worker started\" owner=%s concurrency=%lld", w.owner, cfg->workers.concurrency);
-	if (!cfg->store.url_secret[0])
+	if (!cfg->store.url_secret[0] && strcmp(cfg->store.backend, "s3") != 0)
 		vg_warn("msg=\"store.url_secret is empty: the processing service gets no object_url\"");
 
 	for (;;) {

@@ -112,7 +112,7 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	is_str(c->store.backend, "fs", "%s: store.backend", what);
 	is_str(c->store.fs_root, "/var/lib/vingest/store", "%s: store.fs_root", what);
 	is_str(c->store.s3_endpoint, "", "%s: store.s3_endpoint", what);
-	is_str(c->store.s3_region, "", "%s: store.s3_region", what);
+	is_str(c->store.s3_region, "us-east-1", "%s: store.s3_region", what);
 	is_str(c->store.s3_bucket, "", "%s: store.s3_bucket", what);
 	is_str(c->store.s3_access_key, "", "%s: store.s3_access_key", what);
 	is_str(c->store.s3_secret_key, "", "%s: store.s3_secret_key", what);
@@ -367,8 +367,8 @@ static void test_env(void)
 
 	setenv("VINGEST_STORE_BACKEND", "s3", 1);
 	rc = vg_config_load(&c, tmp_path, err, sizeof(err));
-	is_int(rc, -1, "env: VINGEST_STORE_BACKEND=s3 refused");
-	ok(contains(err, "not supported"), "env: s3 not supported");
+	is_int(rc, -1, "env: VINGEST_STORE_BACKEND=s3 without an endpoint refused");
+	ok(contains(err, "[store] s3_endpoint"), "env: s3 needs s3_endpoint");
 	vg_config_free(&c);
 	unsetenv("VINGEST_STORE_BACKEND");
 
@@ -404,6 +404,30 @@ static void refused(const char *what, const char *text, const char *needles[])
 	if (!all || !contains(err, tmp_path))
 		printf("#   err: %s\n", err);
 	ok(holds_nothing(&c), "%s: struct holds nothing to free", what);
+	vg_config_free(&c);
+	remove_tmp();
+}
+
+/* The three store backends load with what each needs. */
+static void test_backends(void)
+{
+	struct vg_config c;
+	char err[ERRSZ];
+
+	is_int(load_text(&c,
+			 "[store]\nbackend = s3\ns3_endpoint = http://127.0.0.1:9000\n"
+			 "s3_bucket = videos.prod-1\ns3_path_style = 0\ns3_part_bytes = 8388608\n",
+			 err),
+	       0, "backend s3 with endpoint and bucket loads");
+	is_str(c.store.backend, "s3", "store.backend s3");
+	is_int(c.store.s3_path_style, 0, "store.s3_path_style 0");
+	is_int(c.store.s3_part_bytes, 8388608, "store.s3_part_bytes");
+	is_int(c.store.s3_multipart_bytes, 67108864, "store.s3_multipart_bytes default 64 MiB");
+	vg_config_free(&c);
+	remove_tmp();
+	is_int(load_text(&c, "[store]\nbackend = db\ndb_chunk_bytes = 524288\n", err), 0,
+	       "backend db loads");
+	is_int(c.store.db_chunk_bytes, 524288, "store.db_chunk_bytes");
 	vg_config_free(&c);
 	remove_tmp();
 }
@@ -478,14 +502,29 @@ static void test_refusals(void)
 		"min = 9\n"
 		"max = 8\n",
 		(const char *[]){"[workers] min", "9", "8", NULL});
-	refused("store.backend = s3",
+	refused("store.backend = s3 without an endpoint",
 		"[store]\n"
 		"backend = s3\n",
-		(const char *[]){"[store] backend", "'s3'", "not supported by this version", NULL});
-	refused("store.backend = db",
+		(const char *[]){"[store] s3_endpoint", "must start with http", NULL});
+	refused("store.backend = s3 without a bucket",
 		"[store]\n"
-		"backend = db\n",
-		(const char *[]){"[store] backend", "'db'", "not supported by this version", NULL});
+		"backend = s3\n"
+		"s3_endpoint = http://127.0.0.1:9000\n",
+		(const char *[]){"[store] s3_bucket", NULL});
+	refused("store.backend = s3 with a bucket name that is not one",
+		"[store]\n"
+		"backend = s3\n"
+		"s3_endpoint = http://127.0.0.1:9000\n"
+		"s3_bucket = ../etc\n",
+		(const char *[]){"[store] s3_bucket", "'../etc'", NULL});
+	refused("store.s3_part_bytes below S3's 5 MiB minimum",
+		"[store]\n"
+		"s3_part_bytes = 1000\n",
+		(const char *[]){"[store] s3_part_bytes", "1000", NULL});
+	refused("store.db_chunk_bytes above 8 MiB",
+		"[store]\n"
+		"db_chunk_bytes = 16777216\n",
+		(const char *[]){"[store] db_chunk_bytes", NULL});
 	refused("store.backend = nonsense",
 		"[store]\n"
 		"backend = nonsense\n",
@@ -600,6 +639,7 @@ int main(void)
 	test_values();
 	test_env();
 	test_refusals();
+	test_backends();
 	test_missing_and_free();
 	test_default_path();
 	return tap_done();
