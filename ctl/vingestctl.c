@@ -15,6 +15,7 @@
  * 2 on a usage error.
  */
 #include "jobs.h"
+#include "store.h"
 #include "migrate.h"
 #include "users.h"
 #include "vg_cache.h"
@@ -43,6 +44,9 @@ static void usage(FILE *f)
 		   "  jobs explain       the claim query's plan (--analyze: run it, count rows read)\n"
 		   "  workers            the worker fleet (supervisors and workers)\n"
 		   "  retention          delete videos past retention.days now (--dry-run: list them)\n"
+		   "  store check|ls     the object store works / every object and its size\n"
+		   "  store stat|get|rm|url KEY, store put KEY FILE\n"
+		   "                     one object, whatever the backend (fs, s3, db)\n"
 		   "  --json             listings as JSON, for scripts\n"
 		   "  -c FILE            configuration (default: $VINGEST_CONFIG or %s)\n",
 		vg_config_default_path());
@@ -151,6 +155,9 @@ int main(int argc, char **argv)
 		rc = retention_run(&db, &cfg, 1);
 	} else if (is_cmd(argc, argv, optind, "workers", NULL, 0)) {
 		rc = jobs_workers(&db, json);
+	} else if (optind < argc && strcmp(argv[optind], "store") == 0) {
+		rc = store_command(&db, &cfg, argc - optind - 1, argv + optind + 1, json);
+		goto out;
 	} else {
 		usage(stderr);
 		rc = 2;

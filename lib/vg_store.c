@@ -298,8 +298,9 @@ int vg_store_list(struct vg_store *s, int (*each)(void *arg, const char *key, lo
 
 enum vg_store_status vg_store_put_file(struct vg_store *s, const char *path, const char *key)
 {
-	const char *id = strrchr(key, '/') ? strrchr(key, '/') + 1 : key;
+	const char *base = strrchr(key, '/') ? strrchr(key, '/') + 1 : key;
 	struct vg_store_writer w;
+	char id[VG_STORE_KEY_MAX + 32];
 	enum vg_store_status st;
 	char buf[65536];
 	ssize_t n;
@@ -310,6 +311,8 @@ enum vg_store_status vg_store_put_file(struct vg_store *s, const char *path, con
 			 strerror(errno));
 		return VG_STORE_ERR;
 	}
+	/* A staging name of its own: an upload of this id may be staged now. */
+	snprintf(id, sizeof(id), "%s.put%ld", base, (long)getpid());
 	st = vg_store_stage_begin(s, id, &w);
 	while (st == VG_STORE_OK && (n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0) {

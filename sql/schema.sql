@@ -1,7 +1,7 @@
 -- schema.sql - the reference for the current vingest schema, for humans.
 --
 -- This file is documentation: it shows what the numbered migrations in
--- sql/migrations/ add up to (for now 001_initial.sql), plus the
+-- sql/migrations/ add up to (001 to 003), plus the
 -- schema_migrations table that vingestctl keeps. Databases are built and
 -- changed only by `vingestctl migrate`, never from this file and never by
 -- hand: every schema change is a new numbered migration,
@@ -186,6 +186,17 @@ CREATE TABLE IF NOT EXISTS uploads (
   KEY ix_uploads_expires (expires_at),
   CONSTRAINT fk_uploads_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE RESTRICT ON UPDATE RESTRICT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Uploads not yet committed as videos: tus sessions and staged or stored objects. The orphan collector list: a row is inserted and committed before the first byte is staged, and deleted in the same transaction that inserts the video. So bytes exist only with a row here or a videos row, and any row here untouched for longer than the grace period marks bytes the collector must remove (then it deletes the row)';
+
+-- object_chunks (003): video bytes when store.backend = db, written in the
+-- same transaction as the video; empty with the fs and s3 backends.
+CREATE TABLE IF NOT EXISTS object_chunks (
+  object_key VARCHAR(255) CHARACTER SET ascii NOT NULL COMMENT 'The object (videos.object_key) this chunk belongs to',
+  seq INT UNSIGNED NOT NULL COMMENT 'Chunk number, from 0, in byte order',
+  bytes INT UNSIGNED NOT NULL COMMENT 'Length of data (so sizes are known without reading it)',
+  data LONGBLOB NOT NULL COMMENT 'The bytes: object offset = sum of bytes of the chunks before it',
+  PRIMARY KEY (object_key, seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=DYNAMIC
+  COMMENT='Video bytes for store.backend=db, written with the video in one transaction';
 
 -- v_queue: one row per job state, always all five.
 --   jobs                count of jobs in that state

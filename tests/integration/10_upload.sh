@@ -65,12 +65,12 @@ for f in clip-2s.mp4 clip-2s-moov-at-end.mp4 clip-2s.mov clip-2s.webm clip-15s.m
 	esac
 
 	key=$(sql "SELECT object_key FROM videos WHERE id = '$id'")
-	if [[ -n $key && -f $STORE/$key ]]; then
-		t_pass "$f: stored object exists at store/<object_key>"
+	if [[ -n $key ]] && store_get "$key" "$T_TMP/object"; then
+		t_pass "$f: stored object exists under its object_key ($STORE_BACKEND store)"
 		t_eq "$f: stored object's sha256 equals the client's" \
-			"$(sha256sum "$STORE/$key" | cut -d' ' -f1)" "$sha"
+			"$(sha256sum "$T_TMP/object" | cut -d' ' -f1)" "$sha"
 	else
-		t_fail "$f: stored object exists at store/<object_key>" "object_key: '$key'"
+		t_fail "$f: stored object exists under its object_key ($STORE_BACKEND store)" "object_key: '$key'"
 	fi
 
 	api GET "/v1/videos/$id"

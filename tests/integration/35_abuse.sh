@@ -137,10 +137,10 @@ gone=$(json .id)
 gkey=$(sql "SELECT object_key FROM videos WHERE id = '$(sqlq "$gone")'")
 API_KEY=$other api DELETE "/v1/videos/$gone"
 t_eq "another user's DELETE: 404" "$API_STATUS" 404
-t_ok "and the object is still there" test -f "$STORE/$gkey"
+t_ok "and the object is still there" store_has "$gkey"
 api DELETE "/v1/videos/$gone"
 t_eq "the owner's DELETE: 204" "$API_STATUS" 204
-t_ok "the object is removed from the store" test ! -e "$STORE/$gkey"
+t_ok "the object is removed from the store" store_lacks "$gkey"
 t_eq "the row says deleted, client fields cleared" \
 	"$(sql "SELECT status, deleted_at IS NOT NULL, title IS NULL FROM videos WHERE id = '$(sqlq "$gone")'")" "deleted	1	1"
 t_eq "its job is cancelled" "$(sql "SELECT state FROM jobs WHERE video_id = '$(sqlq "$gone")'")" cancelled

@@ -15,10 +15,10 @@ new_id=01ORPHANBBBBBBBBBBBBBBBBBB
 old_id=${old_id//O/0}
 new_id=${new_id//O/0}
 key_of() { echo "videos/${1:24:2}/${1:22:2}/$1"; }
+echo published >"$T_TMP/published"
 for id in "$old_id" "$new_id"; do
-	mkdir -p "$(dirname "$STORE/$(key_of "$id")")"
 	echo staged >"$STAGING/$id.part"
-	echo published >"$STORE/$(key_of "$id")"
+	store_put "$(key_of "$id")" "$T_TMP/published"
 done
 sql "INSERT INTO uploads (id, user_id, kind, object_key, created_at)
      VALUES ('$old_id', $user, 'multipart', '$(key_of "$old_id")', UTC_TIMESTAMP(6) - INTERVAL 2 HOUR),
@@ -28,13 +28,15 @@ gone() { [[ $(sql "SELECT COUNT(*) FROM uploads WHERE id = '$old_id'") == 0 ]]; 
 for ((i = 0; i < 75; i++)); do gone && break; sleep 0.2; done
 t_ok "the janitor collects an uploads row older than the grace period" gone
 t_ok "its staged file is removed" test ! -e "$STAGING/$old_id.part"
-t_ok "its published object is removed" test ! -e "$STORE/$(key_of "$old_id")"
+t_ok "its published object is removed" store_lacks "$(key_of "$old_id")"
 t_ok "it logged what it removed" grep -q "orphaned upload removed.*upload_id=$old_id" "$VINGEST_VAR/log/vingest-workers.log"
 t_eq "a young uploads row (a request still running) is left alone" \
 	"$(sql "SELECT COUNT(*) FROM uploads WHERE id = '$new_id'")" 1
-t_ok "with its bytes" test -e "$STAGING/$new_id.part" -a -e "$STORE/$(key_of "$new_id")"
+t_ok "with its staged bytes" test -e "$STAGING/$new_id.part"
+t_ok "and its published object" store_has "$(key_of "$new_id")"
 
 # Clean up the young one as its request would have.
 sql "DELETE FROM uploads WHERE id = '$new_id'"
-rm -f -- "$STAGING/$new_id.part" "$STORE/$(key_of "$new_id")"
+rm -f -- "$STAGING/$new_id.part"
+store_rm "$(key_of "$new_id")"
 t_done

@@ -24,26 +24,26 @@ kill -TERM "$sup"
 for ((i = 0; i < 100; i++)); do kill -0 "$sup" 2>/dev/null || break; sleep 0.2; done
 sql "UPDATE videos SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 DAY WHERE id IN ('$old', '$half')"
 # "half": a crash between the two steps - the object is gone, the row still live.
-rm -f -- "$STORE/$hkey"
+store_rm "$hkey"
 
 BEFORE=$(snap)
 out=$("$VINGEST_CTL" -c "$VINGEST_CONFIG" retention --dry-run 2>&1)
 t_match "retention --dry-run lists the expired video" "$out" "would delete $old"
 t_match "and the half-deleted one" "$out" "would delete $half"
 t_eq "and changes nothing" "$(snap)" "$BEFORE"
-t_ok "the object is still there" test -f "$STORE/$okey"
+t_ok "the object is still there" store_has "$okey"
 
 "$VINGEST_DEV" up >"$T_TMP/up2.log" 2>&1 # the janitor is back
 gone() { [[ $(sql "SELECT COUNT(*) FROM videos WHERE id IN ('$old', '$half') AND status = 'deleted' AND deleted_at IS NOT NULL") == 2 ]]; }
 for ((i = 0; i < 75; i++)); do gone && break; sleep 0.2; done
 t_ok "the janitor deleted both expired videos (rows marked deleted)" gone
-t_ok "the expired object is removed from the store" test ! -e "$STORE/$okey"
+t_ok "the expired object is removed from the store" store_lacks "$okey"
 t_eq "the half-deleted one was repaired (row now deleted)" "$(sql "SELECT status FROM videos WHERE id = '$half'")" deleted
 t_eq "their client fields are cleared" "$(sql "SELECT COUNT(*) FROM videos WHERE id IN ('$old', '$half') AND title IS NULL")" 2
 api GET "/v1/videos/$old"
 t_eq "GET shows deleted" "$(json .status)" deleted
 t_eq "a video within its retention is untouched" "$(sql "SELECT status <> 'deleted' FROM videos WHERE id = '$keep'")" 1
-t_ok "its object is there" test -f "$STORE/$(key_of "$keep")"
+t_ok "its object is there" store_has "$(key_of "$keep")"
 t_ok "the janitor logged the deletions" grep -q "video past its retention deleted\" video_id=$old" "$VINGEST_VAR/log/vingest-workers.log"
 
 # The sweep reads the retention index, not the years of deleted rows.

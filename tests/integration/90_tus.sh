@@ -115,7 +115,8 @@ t_eq "and the tus metadata" "$(json '.filename + "|" + .title + "|" + .metadata.
 t_eq "one videos row, one jobs row, no uploads row" \
 	"$(sql "SELECT (SELECT COUNT(*) FROM videos WHERE id = '$UID_'), (SELECT COUNT(*) FROM jobs WHERE video_id = '$UID_'), (SELECT COUNT(*) FROM uploads WHERE id = '$UID_')")" "1	1	0"
 key=$(sql "SELECT object_key FROM videos WHERE id = '$UID_'")
-t_ok "the stored object is byte-identical" cmp -s "$CLIP" "$STORE/$key"
+store_get "$key" "$T_TMP/stored"
+t_ok "the stored object is byte-identical" cmp -s "$CLIP" "$T_TMP/stored"
 t_eq "no staging file left" "$(staged_size "$UID_")" none
 
 # ---- the last PATCH repeated (the answer was lost): still one video
@@ -145,7 +146,8 @@ api PATCH "$cut_loc" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 9000" --data-bin
 t_eq "resuming from 9000 finishes: 204" "$API_STATUS" 204
 cid=${cut_loc##*/}
 key=$(sql "SELECT object_key FROM videos WHERE id = '$cid'")
-t_ok "the resumed upload is byte-identical" cmp -s "$CLIP" "$STORE/$key"
+store_get "$key" "$T_TMP/stored2"
+t_ok "the resumed upload is byte-identical" cmp -s "$CLIP" "$T_TMP/stored2"
 
 # ---- two PATCHes racing on one offset: only one appends
 create "$SZ"

@@ -18,16 +18,24 @@
  * the same key must survive. With -L, every /process call appends one line
  * to a file, so fault tests can check that no job had two effects.
  *
+ * With -F, the first call of each key fetches its object_url (blocking, with
+ * libcurl) and checks the bytes against the call's size and sha256 before it
+ * makes any effect, as the real service would before decoding: a mismatch or
+ * a failed fetch answers 422, so a job whose object is wrong, missing or not
+ * reachable through its signed URL goes dead instead of passing unnoticed.
+ *
  * HTTP/1.1 subset: keep-alive, Content-Length bodies (411 without on POST),
  * Expect: 100-continue, pipelined requests served in order. No chunked
  * bodies, no TLS. Listens on loopback only: it is a test tool.
  */
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -84,6 +92,8 @@ struct counters {
 	unsigned long long closed;	 /* calls dropped unanswered (mode down) */
 	unsigned long long stalled;	 /* calls held unanswered (mode stall) */
 	unsigned long long client_gone;	 /* calls whose client left before the answer */
+	unsigned long long fetched;	 /* -F: objects fetched whose size and sha256 matched */
+	unsigned long long fetch_failed; /* -F: fetch failed or the bytes did not match */
 	unsigned long long by_status[600];
 };
 
@@ -165,6 +175,8 @@ struct stub {
 	int listen_fd;
 	char addr[64]; /* HOST:PORT actually bound, for status_url */
 	int log_fd;    /* -L file, -1 without */
+	int fetch;     /* -F: fetch and check each object once */
+	CURL *curl;
 	struct settings set;
 	struct counters cnt;
 	struct key_table keys;
@@ -1008,6 +1020,61 @@ static void call_async(struct stub *s, struct conn *c)
 	respond_json(s, c, 202, o, NULL);
 }
 
+struct fetch {
+	EVP_MD_CTX *md;
+	long long size;
+};
+
+static size_t fetch_body(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct fetch *f = arg;
+
+	EVP_DigestUpdate(f->md, buf, size * nmemb);
+	f->size += (long long)(size * nmemb);
+	return size * nmemb;
+}
+
+/* -F: GETs the call's object_url and compares size and SHA-256 with the
+ * call's fields. NULL when they match, else why not (static text). */
+static const char *fetch_check(struct stub *s, struct request *r, char *why, size_t whylen)
+{
+	const char *url = json_text(field(r->body, "object_url"));
+	const char *want = json_text(field(r->body, "sha256"));
+	long long want_size = json_object_get_int64(field(r->body, "size"));
+	struct fetch f = {EVP_MD_CTX_new(), 0};
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	long status = 0;
+	CURLcode cc;
+
+	if (!f.md || EVP_DigestInit_ex(f.md, EVP_sha256(), NULL) != 1)
+		oom(0);
+	curl_easy_reset(s->curl);
+	curl_easy_setopt(s->curl, CURLOPT_URL, url);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, fetch_body);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &f);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	cc = curl_easy_perform(s->curl);
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	EVP_DigestFinal_ex(f.md, md, &mdlen);
+	EVP_MD_CTX_free(f.md);
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (cc != CURLE_OK)
+		snprintf(why, whylen, "object_url could not be fetched: %s", curl_easy_strerror(cc));
+	else if (status != 200)
+		snprintf(why, whylen, "object_url answered %ld", status);
+	else if (f.size != want_size)
+		snprintf(why, whylen, "the object is %lld bytes, the call says %lld", f.size, want_size);
+	else if (strcasecmp(hex, want) != 0)
+		snprintf(why, whylen, "the object's sha256 is %s, the call says %s", hex, want);
+	else
+		return NULL;
+	return why;
+}
+
 /* POST /process. Returns -1 if c was closed. */
 static int handle_process(struct stub *s, struct conn *c, const char *body, size_t len)
 {
@@ -1046,6 +1113,20 @@ static int handle_process(struct stub *s, struct conn *c, const char *body, size
 		r->effect = "none";
 		respond_error(s, c, 400, "invalid_request", why);
 		return 0;
+	}
+	if (s->fetch && key_get(s, r->key)->state == KEY_SEEN &&
+	    (s->set.mode == MODE_OK || s->set.mode == MODE_ASYNC)) {
+		char whybuf[256];
+
+		why = fetch_check(s, r, whybuf, sizeof(whybuf));
+		if (why) {
+			s->cnt.fetch_failed++;
+			say(L_WARN, "msg=\"object check failed\" key=%s why=\"%s\"", r->key, why);
+			r->effect = "none";
+			respond_error(s, c, 422, "object_mismatch", why);
+			return 0;
+		}
+		s->cnt.fetched++;
 	}
 	switch (s->set.mode) {
 	case MODE_GARBAGE:
@@ -1147,6 +1228,9 @@ static struct json_object *control_view(struct stub *s)
 	json_object_object_add(o, "stalled", json_object_new_int64((int64_t)s->cnt.stalled));
 	json_object_object_add(o, "client_gone",
 			       json_object_new_int64((int64_t)s->cnt.client_gone));
+	json_object_object_add(o, "fetched", json_object_new_int64((int64_t)s->cnt.fetched));
+	json_object_object_add(o, "fetch_failed",
+			       json_object_new_int64((int64_t)s->cnt.fetch_failed));
 	json_object_object_add(o, "status_polls",
 			       json_object_new_int64((int64_t)s->cnt.status_polls));
 	json_object_object_add(o, "async_pending",
@@ -1880,9 +1964,11 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: " PROG " [-l HOST:PORT] [-L FILE]\n"
+	    "usage: " PROG " [-l HOST:PORT] [-L FILE] [-F]\n"
 	    "  -l HOST:PORT  listen there (a 127.x.x.x address; default " DEFAULT_LISTEN ")\n"
 	    "  -L FILE       append one line per POST /process call to FILE\n"
+	    "  -F            fetch each new call's object_url and check its size and sha256\n"
+	    "                (422 object_mismatch when they differ or the fetch fails)\n"
 	    "Environment: STUB_MODE (ok|fail|throttle|async|stall|garbage|down), STUB_DELAY_MS,\n"
 	    "  STUB_FAIL_RATE, STUB_FAIL_STATUS, STUB_RETRY_AFTER, STUB_MAX_KEYS, STUB_SEED.\n"
 	    "Change them at run time with POST /control; see tests/stub/README.md.\n");
@@ -1901,8 +1987,11 @@ int main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.listen_fd = -1;
 	s.log_fd = -1;
-	while ((opt = getopt(argc, argv, "l:L:h")) != -1) {
+	while ((opt = getopt(argc, argv, "l:L:Fh")) != -1) {
 		switch (opt) {
+		case 'F':
+			s.fetch = 1;
+			break;
 		case 'l':
 			listen_spec = optarg;
 			break;
@@ -1923,6 +2012,14 @@ int main(int argc, char **argv)
 	}
 	if (settings_from_env(&s.set) < 0)
 		return 2;
+	if (s.fetch) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		s.curl = curl_easy_init();
+		if (!s.curl) {
+			fprintf(stderr, PROG ": cannot start libcurl\n");
+			return 1;
+		}
+	}
 	s.keys.max = KEYS_MAX;
 	if ((v = getenv("STUB_MAX_KEYS")) && *v) {
 		if (parse_ll(v, 1, 100000000, &n) < 0) {
@@ -1983,5 +2080,7 @@ out:
 		close(s.listen_fd);
 	if (s.log_fd >= 0)
 		close(s.log_fd);
+	if (s.curl)
+		curl_easy_cleanup(s.curl);
 	return rc;
 }
