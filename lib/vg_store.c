@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 enum vg_store_status vg_store_io_status(int err)
@@ -245,6 +247,57 @@ void vg_store_remove_staged(struct vg_store *s, const char *id)
 		vg_warn("msg=\"cannot remove staged object\" path=\"%s\" error=\"%s\"", staged,
 			strerror(errno));
 	free(staged);
+}
+
+int vg_store_staging_list(struct vg_store *s,
+			  int (*each)(void *arg, const char *name, long long age_seconds), void *arg)
+{
+	char *dir = vg_asprintf("%s/staging", s->root);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	time_t now = time(NULL);
+
+	if (!d) {
+		vg_error("msg=\"cannot read the staging directory\" path=\"%s\" error=\"%s\"", dir,
+			 strerror(errno));
+		free(dir);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *path, name[256];
+		struct stat st;
+		size_t n = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || n >= sizeof(name))
+			continue;
+		path = vg_asprintf("%s/%s", dir, e->d_name);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			memcpy(name, e->d_name, n + 1);
+			if (n > 5 && strcmp(name + n - 5, ".part") == 0)
+				name[n - 5] = '\0';
+			if (each(arg, name, (long long)(now - st.st_mtime)) < 0) {
+				free(path);
+				break;
+			}
+		}
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	return 0;
+}
+
+void vg_store_staging_remove(struct vg_store *s, const char *name)
+{
+	char *a = vg_asprintf("%s/staging/%s.part", s->root, name);
+	char *b = vg_asprintf("%s/staging/%s", s->root, name);
+
+	if (strchr(name, '/') == NULL) {
+		unlink(a);
+		unlink(b);
+	}
+	free(a);
+	free(b);
 }
 
 enum vg_store_status vg_store_put_rows(struct vg_store *s, struct vg_db *db, const char *id,

@@ -113,6 +113,14 @@ enum vg_store_status vg_store_publish_staged(struct vg_store *s, const char *id,
 					     uint64_t size, const char *sha256);
 void vg_store_remove_staged(struct vg_store *s, const char *id);
 
+/* Calls each(arg, name, age_seconds) for every file in staging/ (name
+ * without ".part": an upload id, or another leftover); stops when each
+ * returns -1. 0, or -1 if staging/ cannot be read. */
+int vg_store_staging_list(struct vg_store *s,
+			  int (*each)(void *arg, const char *name, long long age_seconds), void *arg);
+/* Removes staging/<name>[.part] as listed above; missing is fine. */
+void vg_store_staging_remove(struct vg_store *s, const char *name);
+
 /* Inside the caller's open transaction on db, after the video row: writes
  * what the backend keeps in the database (db: the chunks of id's staging
  * file; fs, s3: nothing). Fails with the transaction's error. */

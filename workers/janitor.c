@@ -10,12 +10,14 @@
  */
 #include "janitor.h"
 #include "vg_config.h"
+#include "vg_alloc.h"
 #include "vg_db.h"
 #include "vg_log.h"
 #include "vg_store.h"
 #include "vg_video_cache.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,6 +54,7 @@ static const char orphans_sql[] =
 	"OR (kind = 'tus' AND expires_at < UTC_TIMESTAMP(6)) ORDER BY created_at LIMIT 100";
 static const char committed_sql[] = "SELECT 1 FROM videos WHERE id = ?";
 static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
+static const char upload_row_sql[] = "SELECT 1 FROM uploads WHERE id = ?";
 static const char stale_workers_sql[] =
 	"DELETE FROM workers WHERE heartbeat_at < UTC_TIMESTAMP(6) - INTERVAL 1 HOUR";
 
@@ -159,5 +162,52 @@ int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_sto
 		}
 	}
 	vg_db_result_free(&res);
+	return removed;
+}
+
+struct stale {
+	long long grace;
+	size_t n;
+	char names[STAGING_BATCH][256];
+};
+
+static int note_stale(void *arg, const char *name, long long age)
+{
+	struct stale *st = arg;
+
+	if (age < st->grace)
+		return 0;
+	snprintf(st->names[st->n], sizeof(st->names[0]), "%s", name);
+	return ++st->n == STAGING_BATCH ? -1 : 0;
+}
+
+int janitor_staging(struct vg_db *db, const struct vg_config *cfg, struct vg_store *store)
+{
+	struct stale *st = vg_calloc(1, sizeof(*st));
+	int removed = 0;
+
+	st->grace = cfg->retention.orphan_grace_seconds;
+	if (vg_store_staging_list(store, note_stale, st) < 0) {
+		free(st);
+		return -1;
+	}
+	for (size_t i = 0; i < st->n; i++) {
+		struct vg_db_param p[] = {vg_p_str(st->names[i])};
+		struct vg_db_result res;
+		long long n = vg_db_query(db, upload_row_sql, p, VG_DB_NPARAMS(p), &res);
+
+		vg_db_result_free(&res);
+		if (n < 0) {
+			removed = -1;
+			break;
+		}
+		if (n == 0) {
+			vg_store_staging_remove(store, st->names[i]);
+			vg_warn("msg=\"staging file without an uploads row removed\" name=%s",
+				st->names[i]);
+			removed++;
+		}
+	}
+	free(st);
 	return removed;
 }

@@ -33,4 +33,15 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache 
  */
 int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_store *store);
 
+/*
+ * Staging files older than retention.orphan_grace_seconds with no uploads
+ * row: what is left when the outcome of a COMMIT was unknown and it had in
+ * fact landed (the s3 and db backends remove the staging file after COMMIT),
+ * or a crash between deleting a row and its file. Only this host's staging
+ * directory: on a fleet, each host's supervisor sweeps its own (see
+ * docs/operations.md). Returns the number removed (at most 1000), or -1.
+ */
+#define STAGING_BATCH 1000
+int janitor_staging(struct vg_db *db, const struct vg_config *cfg, struct vg_store *store);
+
 #endif

@@ -292,6 +292,9 @@ static void housekeeping(struct supervisor *s, int64_t now)
 					;
 			}
 		}
+		/* Staging is per host: every supervisor sweeps its own, janitor or not. */
+		if (s->store_ok)
+			janitor_staging(&s->db, s->cfg, &s->store);
 	}
 }
 

@@ -35,6 +35,19 @@ t_eq "a young uploads row (a request still running) is left alone" \
 t_ok "with its staged bytes" test -e "$STAGING/$new_id.part"
 t_ok "and its published object" store_has "$(key_of "$new_id")"
 
+# A staging file with no uploads row at all (a COMMIT whose outcome was
+# unknown but landed, with the s3 or db store): gone once older than the grace.
+lone_old=01STAGE0NLYAAAAAAAAAAAAAAA
+lone_new=01STAGE0NLYBBBBBBBBBBBBBBB
+echo left >"$STAGING/$lone_old.part"
+echo left >"$STAGING/$lone_new.part"
+touch -d '2 hours ago' "$STAGING/$lone_old.part"
+for ((i = 0; i < 75; i++)); do [[ -e $STAGING/$lone_old.part ]] || break; sleep 0.2; done
+t_ok "a staging file with no uploads row, older than the grace, is removed" test ! -e "$STAGING/$lone_old.part"
+t_ok "and logged" grep -q "staging file without an uploads row removed.*name=$lone_old" "$VINGEST_VAR/log/vingest-workers.log"
+t_ok "a young one is left alone" test -e "$STAGING/$lone_new.part"
+rm -f -- "$STAGING/$lone_new.part"
+
 # Clean up the young one as its request would have.
 sql "DELETE FROM uploads WHERE id = '$new_id'"
 rm -f -- "$STAGING/$new_id.part"
