@@ -18,6 +18,7 @@
 #include "vg_db.h"
 #include "vg_log.h"
 #include "vg_time.h"
+#include "vg_failpoint.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -90,6 +91,8 @@ static enum finish_result commit_once(struct request *r, const struct finish *f)
 	long long rc;
 
 	vg_time_sql(vg_now_us(), now, sizeof(now));
+	if (VG_FAILPOINT("db.begin") < 0)
+		return FINISH_DB_DOWN;
 	if (vg_db_begin(db) < 0)
 		return vg_db_down(db) ? FINISH_DB_DOWN : FINISH_FAILED;
 	{
@@ -112,14 +115,16 @@ static enum finish_result commit_once(struct request *r, const struct finish *f)
 			vg_p_i64(cfg->retention.days),
 		};
 
-		rc = vg_db_exec(db, insert_video_sql, p, VG_DB_NPARAMS(p));
+		rc = VG_FAILPOINT("db.insert_video") < 0 ? -1
+							 : vg_db_exec(db, insert_video_sql, p, VG_DB_NPARAMS(p));
 	}
 	if (rc == 1) {
 		/* The job shares the video's timestamp: one transaction, one instant. */
 		struct vg_db_param p[] = {vg_p_str(f->id), vg_p_str(now),
 					  vg_p_i64(cfg->jobs.max_attempts), vg_p_str(now)};
 
-		rc = vg_db_exec(db, insert_job_sql, p, VG_DB_NPARAMS(p));
+		rc = VG_FAILPOINT("db.insert_job") < 0 ? -1
+						       : vg_db_exec(db, insert_job_sql, p, VG_DB_NPARAMS(p));
 	}
 	/* store.backend = db: the object's bytes join this transaction. */
 	if (rc == 1 && vg_store_put_rows(&r->child->store, db, f->id, f->key) != VG_STORE_OK)
@@ -129,8 +134,13 @@ static enum finish_result commit_once(struct request *r, const struct finish *f)
 
 		rc = vg_db_exec(db, unmark_sql, p, VG_DB_NPARAMS(p)) < 0 ? -1 : 1;
 	}
-	if (rc == 1 && vg_db_commit(db) == 0)
+	if (rc == 1 && VG_FAILPOINT("db.commit") < 0)
+		rc = -1;
+	if (rc == 1 && vg_db_commit(db) == 0) {
+		/* committed: a crash here loses only the answer, never the video */
+		(void)VG_FAILPOINT("db.after_commit");
 		return FINISH_OK;
+	}
 
 	if (db->my == NULL) {
 		/* The connection died; if it died during COMMIT the transaction may

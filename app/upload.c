@@ -30,6 +30,7 @@
 #include "vg_store.h"
 #include "vg_text.h"
 #include "vg_time.h"
+#include "vg_failpoint.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -361,7 +362,8 @@ static int read_body(struct upload *u, const char *boundary)
 	lim.max_headers = (size_t)u->cfg->limits.max_part_headers;
 	multipart_init(&mp, boundary, &lim, &callbacks, u);
 	for (;;) {
-		long n = request_read(u->r, buf, BODY_CHUNK);
+		long n = VG_FAILPOINT("upload.body_read") < 0 ? -1
+							     : request_read(u->r, buf, BODY_CHUNK);
 
 		if (n < 0) {
 			fail(u, 400, "incomplete_body", "the request body ended early");

@@ -13,6 +13,7 @@
 #include "vg_log.h"
 #include "vg_sign.h"
 #include "vg_store_backend.h"
+#include "vg_failpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -143,7 +144,7 @@ enum vg_store_status vg_store_stage_write(struct vg_store_writer *w, const void 
 	size_t left = len;
 
 	while (left > 0) {
-		ssize_t n = write(w->fd, p, left);
+		ssize_t n = VG_FAILPOINT("store.stage_write") < 0 ? -1 : write(w->fd, p, left);
 
 		if (n < 0) {
 			int err = errno;

@@ -18,6 +18,7 @@
 #include "vg_log.h"
 #include "vg_store.h"
 #include "vg_store_backend.h"
+#include "vg_failpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,7 +81,8 @@ static enum vg_store_status db_put_rows(struct vg_store *s, struct vg_db *db, co
 			struct vg_db_param p[] = {vg_p_str(key), vg_p_i64(seq),
 						  vg_p_i64((long long)have), vg_p_blob(buf, have)};
 
-			if (vg_db_exec(db, insert_sql, p, VG_DB_NPARAMS(p)) != 1) {
+			if (VG_FAILPOINT("store.db_chunk") < 0 ||
+			    vg_db_exec(db, insert_sql, p, VG_DB_NPARAMS(p)) != 1) {
 				vg_error("msg=\"cannot write an object chunk\" key=%s seq=%lld "
 					 "error=\"%s\"",
 					 key, seq, db->last_error);

@@ -12,6 +12,7 @@
 #include "vg_alloc.h"
 #include "vg_config.h"
 #include "vg_log.h"
+#include "vg_failpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +75,7 @@ static enum vg_store_status fs_publish(struct vg_store *s, const char *staged, i
 	(void)sha256;
 	if (fd < 0)
 		fd = own = open(staged, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
+	if (fd < 0 || VG_FAILPOINT("store.fsync") < 0 || fsync(fd) < 0) {
 		err = errno;
 		vg_error("msg=\"fsync of staged object failed\" path=\"%s\" error=\"%s\"", staged,
 			 strerror(err));
@@ -89,7 +90,7 @@ static enum vg_store_status fs_publish(struct vg_store *s, const char *staged, i
 		goto out;
 	}
 	/* The rename publishes the object atomically ... */
-	if (rename(staged, final) < 0) {
+	if (VG_FAILPOINT("store.rename") < 0 || rename(staged, final) < 0) {
 		err = errno;
 		vg_error("msg=\"rename into store failed\" from=\"%s\" to=\"%s\" error=\"%s\"",
 			 staged, final, strerror(err));
@@ -99,7 +100,7 @@ static enum vg_store_status fs_publish(struct vg_store *s, const char *staged, i
 	/* ... and fsyncing both directories makes the rename itself durable. */
 	dir = vg_strdup(final);
 	*strrchr(dir, '/') = '\0';
-	if (vg_store_fsync_dir(dir) < 0) {
+	if (VG_FAILPOINT("store.dir_fsync") < 0 || vg_store_fsync_dir(dir) < 0) {
 		err = errno;
 		vg_error("msg=\"fsync of object directory failed\" path=\"%s\" error=\"%s\"", dir,
 			 strerror(err));

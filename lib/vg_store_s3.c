@@ -24,6 +24,7 @@
 #include "vg_sigv4.h"
 #include "vg_store.h"
 #include "vg_store_backend.h"
+#include "vg_failpoint.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -675,7 +676,9 @@ static enum vg_store_status s3_publish(struct vg_store *s, const char *staged, i
 			 strerror(errno));
 		return VG_STORE_ERR;
 	}
-	if ((long long)size >= s->cfg->store.s3_multipart_bytes)
+	if (VG_FAILPOINT("store.s3_put") < 0)
+		st = VG_STORE_ERR;
+	else if ((long long)size >= s->cfg->store.s3_multipart_bytes)
 		st = put_multipart(s, fd, key, (long long)size);
 	else
 		st = put_single(s, fd, key, (long long)size, sha256);

@@ -33,6 +33,7 @@
 #include "vg_store.h"
 #include "vg_time.h"
 #include "vg_video_cache.h"
+#include "vg_failpoint.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -221,6 +222,10 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 	char err[300];
 	int status = (int)http_status;
 
+	if (VG_FAILPOINT("worker.after_call") < 0) {
+		finish_retry(w, j, 0, "failpoint worker.after_call", 0);
+		return;
+	}
 	if (curl_code != CURLE_OK) {
 		int unreached = curl_code == CURLE_COULDNT_CONNECT ||
 				curl_code == CURLE_COULDNT_RESOLVE_HOST ||
@@ -344,6 +349,8 @@ static void renew_leases(struct worker *w, int64_t now)
 	w->next_renew_ms = now + w->cfg->jobs.lease_seconds * 1000 / 3;
 	for (j = w->jobs; j; j = next) {
 		next = j->next;
+		if (VG_FAILPOINT("lease.renew") < 0)
+			continue; /* as if the database did not answer: the lease runs on */
 		if (lease_renew(&w->db, w->cfg, j) == 0)
 			lease_lost(w, j, "renewal");
 	}
@@ -408,6 +415,10 @@ static void start_calls(struct worker *w, int64_t now)
 			continue;
 		if (!breaker_rate_take(&w->breaker))
 			break; /* over processor.max_rps this second */
+		if (VG_FAILPOINT("worker.after_claim") < 0) {
+			finish_retry(w, j, 0, "failpoint worker.after_claim", 0);
+			continue;
+		}
 		{
 			char *url = vg_store_object_url(w->cfg, j->object_key);
 			int rc = call_start_post(&w->caller, j, url);
@@ -415,6 +426,8 @@ static void start_calls(struct worker *w, int64_t now)
 			free(url);
 			if (rc < 0)
 				finish_retry(w, j, 0, "cannot start the call", 1);
+			else
+				(void)VG_FAILPOINT("worker.during_call"); /* crash or stall mid-call */
 		}
 	}
 }
