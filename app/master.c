@@ -5,6 +5,7 @@
 #include "child.h"
 #include "vg_config.h"
 #include "vg_log.h"
+#include "vg_notify.h"
 #include "vg_procctl.h"
 #include "vg_proctitle.h"
 #include "vg_time.h"
@@ -186,10 +187,15 @@ static void handle_signals(struct master *m)
 	size_t n = vg_sigpipe_read(sigs, 64);
 
 	for (size_t i = 0; i < n; i++) {
-		if (sigs[i] == SIGTERM || sigs[i] == SIGQUIT || sigs[i] == SIGINT)
+		if (sigs[i] == SIGTERM || sigs[i] == SIGQUIT || sigs[i] == SIGINT) {
+			if (m->state != MASTER_DRAINING)
+				vg_notify("STOPPING=1");
 			begin_drain(m, sigs[i]);
-		else if (sigs[i] == SIGHUP && m->state == MASTER_RUNNING)
+		} else if (sigs[i] == SIGHUP && m->state == MASTER_RUNNING) {
+			vg_notify("RELOADING=1");
 			reload(m);
+			vg_notify("READY=1");
+		}
 	}
 }
 
@@ -216,6 +222,9 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 	vg_proctitle_set("vingest-fcgi", "master", "vg-fcgi-master");
 	vg_info("msg=\"master started\" listen=\"%s\" processes=%zu max_requests=%lld",
 		cfg->http.listen, m.wanted, cfg->http.max_requests);
+	/* The socket listens (connections wait in its backlog until the first
+	 * children, forked on the next pass of the loop, accept them). */
+	vg_notify("READY=1");
 
 	for (;;) {
 		struct pollfd pfd = {sigfd, POLLIN, 0};

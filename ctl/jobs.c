@@ -6,13 +6,13 @@
  * command line and plain SQL can never disagree about what a state means.
  */
 #include "jobs.h"
+#include "output.h"
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_queue.h"
 #include "vg_cache.h"
 #include "vg_video_cache.h"
 
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,87 +40,33 @@ static const char retry_all_sql[] =
 	"j.finished_at = NULL, v.status = 'queued' "
 	"WHERE j.state = 'dead' AND v.status <> 'deleted'";
 
-/* Prints a result as aligned text columns or as a JSON array of objects. */
-static void print_rows(const struct vg_db_result *r, const char *const *names, int json)
-{
-	if (json) {
-		struct json_object *arr = json_object_new_array();
-
-		for (size_t i = 0; i < r->nrows; i++) {
-			struct json_object *o = json_object_new_object();
-
-			for (unsigned c = 0; c < r->nfields; c++) {
-				const char *v = vg_db_cell(r, i, c);
-
-				json_object_object_add(o, names[c], v ? json_object_new_string(v) : NULL);
-			}
-			json_object_array_add(arr, o);
-		}
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-								     JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(arr);
-		return;
-	}
-	{
-		size_t width[16] = {0};
-
-		for (unsigned c = 0; c < r->nfields && c < 16; c++) {
-			width[c] = strlen(names[c]);
-			for (size_t i = 0; i < r->nrows; i++) {
-				const char *v = vg_db_cell(r, i, c);
-				size_t n = v ? strlen(v) : 4;
-
-				if (n > width[c])
-					width[c] = n > 60 ? 60 : n;
-			}
-		}
-		for (unsigned c = 0; c < r->nfields && c < 16; c++)
-			printf("%-*s%s", (int)width[c], names[c], c + 1 < r->nfields ? "  " : "\n");
-		for (size_t i = 0; i < r->nrows; i++)
-			for (unsigned c = 0; c < r->nfields && c < 16; c++) {
-				const char *v = vg_db_cell(r, i, c);
-
-				printf("%-*.*s%s", (int)width[c], 60, v ? v : "NULL",
-				       c + 1 < r->nfields ? "  " : "\n");
-			}
-	}
-}
-
-static int list(struct vg_db *db, const char *sql, const char *const *names, int json)
-{
-	struct vg_db_result r;
-
-	if (vg_db_query(db, sql, NULL, 0, &r) < 0) {
-		fprintf(stderr, "vingestctl: query failed: %s\n", db->last_error);
-		return -1;
-	}
-	print_rows(&r, names, json);
-	vg_db_result_free(&r);
-	return 0;
-}
-
 int jobs_summary(struct vg_db *db, int json)
 {
 	static const char *const names[] = {"state", "jobs", "oldest_ready_age_s", "due",
 					    "scheduled"};
+	static const char *const numeric[] = {"jobs", "oldest_ready_age_s", "due", "scheduled",
+					      NULL};
 
-	return list(db, queue_sql, names, json);
+	return output_list(db, queue_sql, NULL, 0, names, numeric, json);
 }
 
 int jobs_dead(struct vg_db *db, int json)
 {
 	static const char *const names[] = {"job_id", "video_id", "user", "attempts",
 					    "last_http_status", "last_error", "finished_at"};
+	static const char *const numeric[] = {"job_id", "attempts", "last_http_status", NULL};
 
-	return list(db, dead_sql, names, json);
+	return output_list(db, dead_sql, NULL, 0, names, numeric, json);
 }
 
 int jobs_workers(struct vg_db *db, int json)
 {
 	static const char *const names[] = {"host", "pid", "role", "state", "started_at",
 					    "heartbeat_age_s", "jobs_in_flight", "alive"};
+	static const char *const numeric[] = {"pid", "heartbeat_age_s", "jobs_in_flight", "alive",
+					      NULL};
 
-	return list(db, fleet_sql, names, json);
+	return output_list(db, fleet_sql, NULL, 0, names, numeric, json);
 }
 
 static const char dead_videos_sql[] = "SELECT video_id FROM jobs WHERE state = 'dead'";

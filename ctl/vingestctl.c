@@ -2,8 +2,12 @@
  * vingestctl.c - the administrator's command line.
  *
  *   vingestctl [-c FILE] migrate
- *   vingestctl [-c FILE] user add NAME
+ *   vingestctl [-c FILE] user add|disable|enable NAME
+ *   vingestctl [-c FILE] [--json] user list
  *   vingestctl [-c FILE] key create NAME
+ *   vingestctl [-c FILE] key revoke ID|PREFIX|KEY
+ *   vingestctl [-c FILE] [--json] key list [NAME]
+ *   vingestctl [-c FILE] [--json] stats
  *   vingestctl [-c FILE] config check
  *   vingestctl [-c FILE] [--json] jobs | jobs dead | jobs retry ID|--all-dead
  *   vingestctl [-c FILE] jobs explain [--analyze]
@@ -17,6 +21,7 @@
 #include "jobs.h"
 #include "store.h"
 #include "migrate.h"
+#include "stats.h"
 #include "users.h"
 #include "vg_cache.h"
 #include "vg_config.h"
@@ -36,7 +41,12 @@ static void usage(FILE *f)
 		   "commands:\n"
 		   "  migrate            apply pending schema migrations\n"
 		   "  user add NAME      create a user\n"
+		   "  user disable NAME  refuse every key of NAME from now on (enable: undo)\n"
+		   "  user list          users, with their number of valid keys\n"
 		   "  key create NAME    create an API key for NAME; prints it once\n"
+		   "  key revoke ID      revoke a key by id, 8-character prefix or the key itself\n"
+		   "  key list [NAME]    keys (id, prefix, user, dates; never the key)\n"
+		   "  stats              videos by status, jobs by state, bytes stored, uploads\n"
 		   "  config check       check the configuration file\n"
 		   "  jobs               jobs by state, oldest ready job's age\n"
 		   "  jobs dead          dead jobs and why they died\n"
@@ -136,8 +146,22 @@ int main(int argc, char **argv)
 		rc = migrate_run(&db);
 	} else if (is_cmd(argc, argv, optind, "user", "add", 1)) {
 		rc = users_add(&db, argv[optind + 2]);
+	} else if (is_cmd(argc, argv, optind, "user", "disable", 1)) {
+		rc = users_set_disabled(&db, argv[optind + 2], 1);
+	} else if (is_cmd(argc, argv, optind, "user", "enable", 1)) {
+		rc = users_set_disabled(&db, argv[optind + 2], 0);
+	} else if (is_cmd(argc, argv, optind, "user", "list", 0)) {
+		rc = users_list(&db, json);
 	} else if (is_cmd(argc, argv, optind, "key", "create", 1)) {
 		rc = users_key_create(&db, argv[optind + 2]);
+	} else if (is_cmd(argc, argv, optind, "key", "revoke", 1)) {
+		rc = keys_revoke(&db, argv[optind + 2]);
+	} else if (is_cmd(argc, argv, optind, "key", "list", 0)) {
+		rc = keys_list(&db, NULL, json);
+	} else if (is_cmd(argc, argv, optind, "key", "list", 1)) {
+		rc = keys_list(&db, argv[optind + 2], json);
+	} else if (is_cmd(argc, argv, optind, "stats", NULL, 0)) {
+		rc = stats_run(&db, json);
 	} else if (is_cmd(argc, argv, optind, "jobs", NULL, 0)) {
 		rc = jobs_summary(&db, json);
 	} else if (is_cmd(argc, argv, optind, "jobs", "dead", 0)) {

@@ -10,6 +10,7 @@
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
+#include "vg_notify.h"
 #include "vg_procctl.h"
 #include "vg_proctitle.h"
 #include "vg_retention.h"
@@ -350,11 +351,14 @@ static void handle_signals(struct supervisor *s)
 
 		if ((sig == SIGTERM || sig == SIGQUIT || sig == SIGINT) && !s->draining) {
 			vg_info("msg=\"draining\" signal=%d workers=%zu", sig, alive(s, 1));
+			vg_notify("STOPPING=1");
 			s->draining = 1;
 			s->drain_started_ms = vg_mono_ms();
 			signal_all(s, SIGTERM);
 		} else if (sig == SIGHUP && !s->draining) {
+			vg_notify("RELOADING=1");
 			reload(s);
+			vg_notify("READY=1");
 		}
 	}
 }
@@ -385,6 +389,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	vg_proctitle_set("vingest-workers", "supervisor", "vg-supervisor");
 	vg_info("msg=\"supervisor started\" workers_min=%lld workers_max=%lld concurrency=%lld",
 		cfg->workers.min, cfg->workers.max, cfg->workers.concurrency);
+	vg_notify("READY=1");
 
 	for (;;) {
 		struct pollfd pfd = {sigfd, POLLIN, 0};
