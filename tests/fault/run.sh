@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# run.sh [--repeats N] [--only REGEX] [--results FILE] - the fault suite.
+#
+# Against a running failpoint stack (./dev up --failpoints, workers on; ./dev
+# test --faults N does all of it), each scenario runs N times: concurrent
+# uploads (tests/fault/load.sh) while one fault is injected - a failpoint
+# that crashes, fails or stalls a step, or a kill -9 / stop of a component -
+# then the fault is healed, the queue drains, the orphan collector runs
+# (leftovers are aged past the grace period) and tests/fault/check judges
+# everything that happened. One TAP line per run; with --results, a table
+# (scenario, runs, uploads acknowledged, lost, duplicated effects, verdict).
+set -uo pipefail
+repeats=1 only= results=
+while (($#)); do
+	case $1 in
+	--repeats) repeats=$2; shift ;;
+	--only) only=$2; shift ;;
+	--results) results=$2; shift ;;
+	*) echo "usage: run.sh [--repeats N] [--only REGEX] [--results FILE]" >&2; exit 2 ;;
+	esac
+	shift
+done
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../integration/lib.sh
+. "$here/../integration/lib.sh"
+FP=$VINGEST_VAR/failpoints/spec
+UPLOADS=${FAULT_UPLOADS:-8}
+PAR=${FAULT_PARALLEL:-4}
+S=$VINGEST_STUB_URL
+
+stub() { curl -s -X POST -H 'Content-Type: application/json' -d "$1" "$S/control" >/dev/null; }
+fp_set() { # NAME ACTION [COUNT]
+	rm -f -- "$VINGEST_VAR"/failpoints/*.fired.*
+	printf '%s %s %s\n' "$1" "$2" "${3:-}" >"$FP.tmp" && mv -f -- "$FP.tmp" "$FP"
+}
+fp_clear() { : >"$FP"; rm -f -- "$VINGEST_VAR"/failpoints/*.fired.*; }
+wpid() { tr -dc '0-9' <"$VINGEST_WORKERS_PID_FILE" 2>/dev/null; }
+fpid() { tr -dc '0-9' <"$VINGEST_FCGI_PID_FILE" 2>/dev/null; }
+random_child() { pgrep -P "$1" | shuf -n 1; }
+up() { "$VINGEST_DEV" up >>"$T_TMP/up.log" 2>&1; }
+
+# Waits until every video is processed or failed (jobs retry with short
+# back-offs on this stack), then lets the collector take what is left.
+settle() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[[ $(sql "SELECT COUNT(*) FROM videos WHERE status IN ('queued', 'processing')") == 0 ]] && break
+		sleep 0.2
+	done
+	# No request is in flight now: whatever the uploads table and staging
+	# still hold is an orphan. Age it past the grace period and let the
+	# janitor (every 5 s) collect it.
+	sql "UPDATE uploads SET created_at = created_at - INTERVAL 1 DAY,
+		expires_at = LEAST(expires_at, UTC_TIMESTAMP(6) - INTERVAL 1 SECOND)"
+	find "$STAGING" -type f -exec touch -d '1 day ago' {} + 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		[[ $(sql "SELECT COUNT(*) FROM uploads") == 0 &&
+			$(find "$STAGING" -type f | wc -l) == 0 ]] && break
+		sleep 0.2
+	done
+}
+
+# ---- the scenarios: inject FAULT during the load, then heal it.
+# fp:NAME:ACTION:COUNT - a failpoint (COUNT firings across the fleet)
+# Others are functions named sc_<name>, called with "start" (in the
+# background while load.sh runs) and "heal".
+SCENARIOS=()
+for p in upload.body_read store.stage_write store.fsync store.rename store.dir_fsync \
+	db.begin db.insert_video db.insert_job db.commit db.after_commit; do
+	SCENARIOS+=("fp:$p:crash:2" "fp:$p:error:2")
+done
+case $STORE_BACKEND in
+s3) SCENARIOS+=("fp:store.s3_put:crash:2" "fp:store.s3_put:error:2") ;;
+db) SCENARIOS+=("fp:store.db_chunk:crash:2" "fp:store.db_chunk:error:2") ;;
+esac
+for p in worker.after_claim worker.during_call worker.after_call lease.renew; do
+	SCENARIOS+=("fp:$p:crash:1" "fp:$p:error:2")
+done
+SCENARIOS+=("fp:db.commit:stall:3000:2" "fp:store.fsync:stall:2000:2" "fp:worker.during_call:stall:3000:1")
+SCENARIOS+=(kill_fcgi_child kill_worker kill_supervisor kill_mariadb stop_memcached
+	stub_down stub_slow stub_garbage stub_throttle lease_race)
+
+sc_kill_fcgi_child() { [[ $1 == start ]] && { sleep 0.5; kill -9 "$(random_child "$(fpid)")"; }; }
+sc_kill_worker() { [[ $1 == start ]] && { sleep 0.5; kill -9 "$(random_child "$(wpid)")"; }; }
+sc_kill_supervisor() {
+	case $1 in
+	start) sleep 0.5; pkill -9 -P "$(wpid)"; kill -9 "$(wpid)" ;;
+	heal) sleep 0.5; up ;;
+	esac
+}
+sc_kill_mariadb() {
+	case $1 in
+	start) sleep 0.5; kill -9 "$(tr -dc '0-9' <"$VINGEST_VAR/run/mariadb.pid")"; sleep 2 ;;
+	heal) up ;;
+	esac
+}
+sc_stop_memcached() {
+	case $1 in
+	start) sleep 0.3; kill "$(tr -dc '0-9' <"$VINGEST_MEMCACHED_PID_FILE")" ;;
+	heal) up ;;
+	esac
+}
+sc_stub_down() { [[ $1 == start ]] && stub '{"mode":"down"}'; [[ $1 == heal ]] && { sleep 3; stub '{"mode":"ok"}'; }; }
+sc_stub_slow() { [[ $1 == start ]] && stub '{"mode":"ok","delay_ms":12000}'; [[ $1 == heal ]] && { sleep 2; stub '{"mode":"ok","delay_ms":0}'; }; }
+sc_stub_garbage() { [[ $1 == start ]] && stub '{"mode":"garbage"}'; [[ $1 == heal ]] && { sleep 2; stub '{"mode":"ok"}'; }; }
+sc_stub_throttle() { [[ $1 == start ]] && stub '{"mode":"throttle","retry_after":1}'; [[ $1 == heal ]] && { sleep 2; stub '{"mode":"ok"}'; }; }
+sc_lease_race() {
+	local w
+	case $1 in
+	start)
+		stub '{"mode":"ok","delay_ms":1500}'
+		sleep 1
+		for w in $(pgrep -P "$(wpid)"); do kill -STOP "$w"; done
+		sleep 9 # past jobs.lease_seconds (6) and the heartbeat timeout
+		for w in $(pgrep -P "$(wpid)"); do kill -CONT "$w" 2>/dev/null; done
+		;;
+	heal) stub '{"mode":"ok","delay_ms":0}' ;;
+	esac
+}
+
+declare -A runs acked lost dups bad
+order=()
+for sc in "${SCENARIOS[@]}"; do
+	[[ -n $only && ! $sc =~ $only ]] && continue
+	order+=("$sc")
+	for ((r = 1; r <= repeats; r++)); do
+		log=$T_TMP/client.log
+		: >"$log"
+		stub '{"mode":"ok","delay_ms":0,"fail_rate":0,"fetch":true}'
+		if [[ $sc == fp:* ]]; then
+			IFS=: read -r _ name action count <<<"$sc"
+			[[ $action == stall ]] && { IFS=: read -r _ name action ms count <<<"$sc"; action=stall:$ms; }
+			fp_set "$name" "$action" "$count"
+			bash "$here/load.sh" "$UPLOADS" "$PAR" "$log"
+			fp_clear
+			sleep 1
+			up # a crashed supervisor or web child comes back; harmless otherwise
+		else
+			"sc_$sc" start &
+			inj=$!
+			bash "$here/load.sh" "$UPLOADS" "$PAR" "$log"
+			wait "$inj"
+			"sc_$sc" heal
+			up
+		fi
+		settle
+		out=$("$here/check" "$log" 2>&1)
+		rc=$?
+		sum=$(grep '^summary' <<<"$out")
+		a=$(sed -n 's/.*acked=\([0-9]*\).*/\1/p' <<<"$sum")
+		l=$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' <<<"$sum")
+		d=$(sed -n 's/.*duplicated=\([0-9]*\).*/\1/p' <<<"$sum")
+		runs[$sc]=$((${runs[$sc]:-0} + 1))
+		acked[$sc]=$((${acked[$sc]:-0} + ${a:-0}))
+		lost[$sc]=$((${lost[$sc]:-0} + ${l:-0}))
+		dups[$sc]=$((${dups[$sc]:-0} + ${d:-0}))
+		if ((rc == 0)); then
+			t_pass "$sc run $r: $sum"
+		else
+			bad[$sc]=1
+			t_fail "$sc run $r" "$(grep -v ' ok ' <<<"$out" | head -n 8)"
+			cp "$log" "$VINGEST_VAR/log/fault-$(tr ':' '_' <<<"$sc")-$r.client.log"
+		fi
+	done
+done
+
+if [[ -n $results ]]; then
+	{
+		echo "# Fault suite results"
+		echo
+		echo "Written by \`tests/fault/run.sh --repeats $repeats\` (through \`./dev test --faults $repeats\`) on $(date -u +%F), store backend $STORE_BACKEND; $UPLOADS uploads per run, $PAR at a time, half multipart and half tus."
+		echo
+		echo "| scenario | runs | uploads acknowledged | lost | duplicated effects | verdict |"
+		echo "|---|---|---|---|---|---|"
+		for sc in "${order[@]}"; do
+			printf '| `%s` | %d | %d | %d | %d | %s |\n' "$sc" "${runs[$sc]}" "${acked[$sc]}" \
+				"${lost[$sc]}" "${dups[$sc]}" "$([[ -n ${bad[$sc]:-} ]] && echo FAIL || echo ok)"
+		done
+	} >"$results"
+fi
+t_done
