@@ -15,7 +15,11 @@
  *
  * Output, one line: the figures ./dev bench puts in its table (key=value).
  *
- *   loadgen multipart|tus URL FILE -c CONNS -n REQUESTS [-t SECONDS] [-H HEADER]...
+ * -T HARD: at HARD seconds every upload still in flight is abandoned and
+ * counted as `abandoned` (neither ok nor failed): it bounds the 300 MiB x 64
+ * point, where all uploads would otherwise run to the end whatever it costs.
+ *
+ *   loadgen multipart|tus URL FILE -c CONNS -n REQUESTS [-t SECONDS] [-T HARD] [-H HEADER]...
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -59,10 +63,11 @@ struct run {
 	int conns;
 	long requests;
 	double seconds;
+	double hard; /* abandon what is in flight after this many seconds */
 	const char *payload; /* the file, mapped (tus PATCH bodies point into it) */
 	curl_off_t size;
 	CURLM *multi;
-	long started, ok, failed, statuses[6];
+	long started, ok, failed, abandoned, statuses[6];
 	double *latencies;
 	double t0;
 	int shown_failure;
@@ -278,19 +283,19 @@ static double percentile(const double *v, long n, double p)
 static void usage(void)
 {
 	fprintf(stderr, "usage: loadgen multipart|tus URL FILE -c CONNS -n REQUESTS "
-			"[-t SECONDS] [-H HEADER]...\n");
+			"[-t SECONDS] [-T HARD] [-H HEADER]...\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct run r = {.conns = 1, .requests = 1, .seconds = 1e9};
+	struct run r = {.conns = 1, .requests = 1, .seconds = 1e9, .hard = 1e9};
 	struct slot *slots;
 	struct stat st;
 	double elapsed;
 	int opt, fd, running = 0;
 
-	while ((opt = getopt(argc, argv, "c:n:t:H:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:n:t:T:H:")) != -1) {
 		switch (opt) {
 		case 'c':
 			r.conns = atoi(optarg);
@@ -300,6 +305,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			r.seconds = atof(optarg);
+			break;
+		case 'T':
+			r.hard = atof(optarg);
 			break;
 		case 'H':
 			if (r.nheaders == HEADERS_MAX)
@@ -363,6 +371,16 @@ int main(int argc, char **argv)
 		}
 		if (curl_multi_perform(r.multi, &running) != CURLM_OK)
 			die("curl_multi_perform failed");
+		if (running && now() - r.t0 >= r.hard) {
+			for (int i = 0; i < r.conns; i++) {
+				if (slots[i].step == STEP_IDLE)
+					continue;
+				curl_multi_remove_handle(r.multi, slots[i].easy);
+				slots[i].step = STEP_IDLE;
+				r.abandoned++;
+			}
+			break;
+		}
 		if (running)
 			curl_multi_poll(r.multi, NULL, 0, 100, NULL);
 	} while (running);
@@ -371,12 +389,12 @@ int main(int argc, char **argv)
 	qsort(r.latencies, (size_t)r.ok, sizeof(double), cmp_double);
 	printf("mode=%s bytes=%lld conns=%d requests=%ld ok=%ld failed=%ld seconds=%.3f "
 	       "req_per_s=%.2f mib_per_s=%.1f p50_ms=%.1f p99_ms=%.1f "
-	       "status_2xx=%ld status_4xx=%ld status_5xx=%ld no_answer=%ld\n",
+	       "abandoned=%ld status_2xx=%ld status_4xx=%ld status_5xx=%ld no_answer=%ld\n",
 	       r.mode == MODE_TUS ? "tus" : "multipart", (long long)r.size, r.conns, r.started,
 	       r.ok, r.failed, elapsed, (double)r.ok / elapsed,
 	       (double)r.ok * (double)r.size / 1048576.0 / elapsed,
 	       percentile(r.latencies, r.ok, 0.50) * 1000, percentile(r.latencies, r.ok, 0.99) * 1000,
-	       r.statuses[2], r.statuses[4], r.statuses[5], r.statuses[0]);
+	       r.abandoned, r.statuses[2], r.statuses[4], r.statuses[5], r.statuses[0]);
 
 	for (int i = 0; i < r.conns; i++) {
 		curl_mime_free(slots[i].mime);
