@@ -211,8 +211,18 @@ PHP_AUTH="Authorization: Bearer bench-php-key"
 	die "@tus/server does not take the 64 KiB payload (log: $B/log/tus-server.log)"
 
 # Stored objects are removed after each point: 64 uploads of 300 MiB are 19 GiB.
+# After a point that abandoned uploads the servers may still be working on
+# them (lighttpd's spool files are there until a request ends): wait, up to
+# a minute, until both spools are empty, so the next point starts on idle
+# servers.
 clean_stores() {
-	rm -rf -- "$VINGEST_VAR/store/videos" "$PHP_STORE/videos" "$B/tus-files"
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[[ -z $(ls -A "$VINGEST_VAR/lighttpd-uploads" "$B/php-spool" 2>/dev/null) ]] && break
+		sleep 0.1
+	done
+	rm -rf -- "$VINGEST_VAR/store/videos" "$PHP_STORE/videos" "$B/tus-files" 2>/dev/null ||
+		rm -rf -- "$VINGEST_VAR/store/videos" "$PHP_STORE/videos" "$B/tus-files" 2>/dev/null || true
 	mkdir -p "$B/tus-files"
 }
 
