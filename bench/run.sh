@@ -218,7 +218,7 @@ PHP_AUTH="Authorization: Bearer bench-php-key"
 clean_stores() {
 	local i
 	for ((i = 0; i < 600; i++)); do
-		[[ -z $(ls -A "$VINGEST_VAR/lighttpd-uploads" "$B/php-spool" 2>/dev/null) ]] && break
+		[[ -z $(find "$VINGEST_VAR/lighttpd-uploads" "$B/php-spool" -mindepth 1 -print -quit 2>/dev/null) ]] && break
 		sleep 0.1
 	done
 	rm -rf -- "$VINGEST_VAR/store/videos" "$PHP_STORE/videos" "$B/tus-files" 2>/dev/null ||
