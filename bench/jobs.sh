@@ -23,7 +23,6 @@ curl -sf -d '{"mode":"ok","delay_ms":0,"reset_counters":true,"forget_keys":true}
 run=$(date +%s)
 prefix=$(printf '01BNCH%04d' $((run % 10000)))
 user=$(sql "SELECT id FROM users WHERE name = 'demo'")
-t0=$(date +%s.%N)
 sql "INSERT INTO videos (id, user_id, object_key, size_bytes, sha256, container, duration_ms, created_at, expires_at)
 	SELECT CONCAT('$prefix', LPAD(seq, 16, '0')), $user, CONCAT('videos/00/00/$prefix', LPAD(seq, 16, '0')),
 	       1, REPEAT('0', 64), 'mp4', 1000, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 1 DAY FROM seq_1_to_$N;

@@ -1,0 +1,364 @@
+#!/usr/bin/env bash
+# bench/run.sh - every benchmark of bench/README.md in one run, on one machine,
+# with one load generator and one set of payloads; writes bench/RESULTS.md.
+# ./dev bench runs it (after installing php-fpm and building nothing else);
+# run it by hand only through ./dev bench, which sets the environment below.
+#
+#   bench/run.sh [--quick]
+#
+# Environment (./dev bench sets it): VINGEST_VAR (the bench stack's state
+# directory, wiped at the start), VINGEST_HTTP_PORT, VINGEST_MEMCACHED_PORT,
+# VINGEST_STUB_PORT, and the VINGEST_* overrides the stack runs with.
+#
+# Order: the raw limits first (idle machine), then uploads (workers stopped,
+# so vingest and PHP both only take uploads), tus, the FastCGI child's memory
+# through one 300 MiB upload, then the job path with workers started, and
+# last one worker holding 500 slow calls.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QUICK=0
+[[ ${1:-} == --quick ]] && QUICK=1
+
+: "${VINGEST_VAR:?run through ./dev bench}"
+B=$VINGEST_VAR
+PHP_PORT=28100
+TUS_PORT=28110
+OUT=$REPO/bench/RESULTS.md
+CHILDREN=4 # vingest-fcgi http.processes on the dev stack, and php-fpm's children
+
+say() { printf '==> %s\n' "$*"; }
+point() { printf '    %-44s %s\n' "$1" "$2"; }
+die() {
+	printf 'bench: error: %s\n' "$*" >&2
+	exit 1
+}
+# kv LINE KEY: the value of KEY=value in a loadgen/probe line.
+kv() { grep -o "\\b$2=[^ ]*" <<<"$1" | head -n1 | cut -d= -f2; }
+# calc EXPR: floating point, two decimals ("-" when a figure is missing).
+calc() { awk "BEGIN { if ($2 == 0) print \"-\"; else printf \"%.2f\", ($1) / ($2) }" 2>/dev/null || echo -; }
+
+# ---------------------------------------------------------------- stack
+
+stack_up() { # extra VINGEST_* settings for this start
+	env "$@" "$REPO/dev" up >>"$REPO/var/bench-up.log" 2>&1 || {
+		tail -n 30 "$REPO/var/bench-up.log" >&2
+		die "the bench stack did not start (log: var/bench-up.log)"
+	}
+}
+
+stop_pid() { # PIDFILE [SECONDS]
+	local f=$1 pid i
+	[[ -f $f ]] || return 0
+	pid=$(tr -dc '0-9' <"$f")
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < ${2:-10} * 10; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f -- "$f"
+}
+
+PEERS_RUN=$B/peers
+cleanup() {
+	stop_pid "$PEERS_RUN/tus-server.pid" 5
+	stop_pid "$PEERS_RUN/lighttpd-php.pid" 5
+	stop_pid "$PEERS_RUN/php-fpm.pid" 5
+	"$REPO/dev" down >>"$REPO/var/bench-up.log" 2>&1 || true
+}
+
+sql() { mariadb --no-defaults -N -B --socket="$VINGEST_DB_SOCKET" -uroot "$@"; }
+
+# ---------------------------------------------------------------- payloads
+
+# make_mp4 BYTES FILE: a real MP4 the app accepts (clip-2s.mp4 plus a
+# trailing `free` box of random bytes) of exactly BYTES bytes, as
+# tests/integration/lib.sh makes them.
+make_mp4() {
+	local bytes=$1 out=$2 head payload size
+	head=$(stat -c %s "$REPO/tests/fixtures/clip-2s.mp4")
+	payload=$((bytes - head - 8))
+	size=$((payload + 8))
+	{
+		cat "$REPO/tests/fixtures/clip-2s.mp4"
+		# shellcheck disable=SC2059 # the format is the four escaped bytes
+		printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(((size >> 24) & 255)) \
+			$(((size >> 16) & 255)) $(((size >> 8) & 255)) $((size & 255)))"
+		printf 'free'
+		head -c "$payload" /dev/urandom
+	} >"$out"
+}
+
+# The sizes: 64 KiB, 1 MiB, 10 MiB and 300 MiB minus 64 KiB (a 300 MiB file
+# plus the multipart framing would be over limits.max_upload_bytes, 300 MiB).
+SIZES=(64k 1m 10m 300m)
+declare -A BYTES=([64k]=65536 [1m]=1048576 [10m]=10485760 [300m]=$((314572800 - 65536)))
+declare -A LABEL=([64k]="64 KiB" [1m]="1 MiB" [10m]="10 MiB" [300m]="300 MiB")
+# Each point stops at N requests or T seconds, whichever comes first (the
+# uploads in flight then finish). 300 MiB: one upload per connection; at 64
+# connections (19 GiB spooled, then stored) uploads still in flight after
+# HARD_300M seconds are abandoned, so the point counts those that finished.
+if ((QUICK)); then
+	declare -A NREQ=([64k]=200 [1m]=100 [10m]=24 [300m]=8)
+	POINT_SECONDS=3
+else
+	declare -A NREQ=([64k]=3000 [1m]=1500 [10m]=300 [300m]=8)
+	POINT_SECONDS=10
+fi
+HARD_300M=200
+
+# ---------------------------------------------------------------- start
+
+mkdir -p "$REPO/var"
+: >"$REPO/var/bench-up.log"
+say "bench: a fresh stack under ${B#"$REPO"/} (workers stopped for the upload benchmarks)"
+"$REPO/dev" down >>"$REPO/var/bench-up.log" 2>&1 || true
+rm -rf -- "$B"
+trap cleanup EXIT
+stack_up VINGEST_DEV_WORKERS=0
+set -a
+# shellcheck source=/dev/null
+. "$B/dev.env"
+set +a
+mkdir -p "$B/bin" "$B/payloads" "$PEERS_RUN"
+for tool in loadgen probe; do
+	libs=libcurl
+	[[ $tool == probe ]] && libs=libmariadb
+	# shellcheck disable=SC2046 # pkg-config prints words
+	cc -std=c11 -O2 -Wall -Wextra -Werror -o "$B/bin/$tool" "$REPO/bench/$tool.c" \
+		$(pkg-config --cflags --libs "$libs") || die "bench/$tool.c does not build"
+done
+LOADGEN=$B/bin/loadgen
+PROBE=$B/bin/probe
+for s in "${SIZES[@]}"; do
+	make_mp4 "${BYTES[$s]}" "$B/payloads/$s.mp4"
+done
+
+MACHINE="$(uname -m), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+MARIADB_VERSION=$(mariadbd --version | grep -o '[0-9]*\.[0-9]*\.[0-9]*' | head -n1)
+JOBS_BATCH=${VINGEST_JOBS_BATCH:-$(awk -F' *= *' '/^\[/ {s=$0} s=="[jobs]" && $1=="batch" {print $2}' "$REPO/etc/vingest.conf")}
+declare -A R # every raw result line, by name
+
+# ---------------------------------------------------------------- raw limits
+
+say "bench: raw limits of this machine"
+dd_mib=$((QUICK ? 256 : 1024))
+dd_out=$(dd if=/dev/zero of="$B/dd.bin" bs=1M count="$dd_mib" conv=fsync 2>&1 | tail -n1)
+rm -f -- "$B/dd.bin"
+dd_secs=$(awk -F', ' '{print $3}' <<<"$dd_out" | awk '{print $1}')
+R[dd]="dd: mib=$dd_mib seconds=$dd_secs mib_per_s=$(calc "$dd_mib" "$dd_secs")"
+point "dd 1 MiB blocks, conv=fsync" "${R[dd]}"
+fs_secs=$((QUICK ? 2 : 5))
+mkdir -p "$B/fsync-probe"
+for p in 1 8; do
+	R[fsync$p]=$("$PROBE" fsync "$B/fsync-probe" "$fs_secs" "$p" 65536)
+	point "64 KiB file write+fsync, $p process(es)" "${R[fsync$p]}"
+done
+for batch in 1 "$JOBS_BATCH"; do
+	n=$((batch == 1 ? (QUICK ? 1000 : 5000) : (QUICK ? 4000 : 20000)))
+	R[claim$batch]=$("$PROBE" claim "$VINGEST_DB_SOCKET" bench_probe "$n" 8 "$batch")
+	point "SKIP LOCKED claim+complete, batch $batch" "${R[claim$batch]}"
+done
+
+# ---------------------------------------------------------------- peers
+
+say "bench: peers: lighttpd + php-fpm (port $PHP_PORT), @tus/server (port $TUS_PORT)"
+sql -e 'CREATE DATABASE IF NOT EXISTS bench_php CHARACTER SET utf8mb4'
+sql bench_php <"$REPO/bench/php/schema.sql"
+PHP_STORE=$B/php-store
+mkdir -p "$PHP_STORE" "$B/php-tmp" "$B/php-spool" "$B/log"
+render() { # TEMPLATE OUT
+	sed -e "s|@RUN@|$PEERS_RUN|g" -e "s|@LOG@|$B/log|g" -e "s|@CHILDREN@|$CHILDREN|g" \
+		-e "s|@DB_SOCKET@|$VINGEST_DB_SOCKET|g" -e "s|@STORE@|$PHP_STORE|g" \
+		-e "s|@TMP@|$B/php-tmp|g" -e "s|@PORT@|$PHP_PORT|g" \
+		-e "s|@DOCUMENT_ROOT@|$REPO/bench/php|g" -e "s|@UPLOAD_DIR@|$B/php-spool|g" \
+		-e "s|@MAX_REQUEST_SIZE_KIB@|$(((314572800 + 1048576) / 1024))|g" "$1" >"$2"
+	! grep -n '@[A-Z_]*@' "$2" >&2 || die "placeholders left in $2"
+}
+render "$REPO/bench/php/php-fpm.conf" "$PEERS_RUN/php-fpm.conf"
+render "$REPO/bench/php/lighttpd.conf" "$PEERS_RUN/lighttpd-php.conf"
+PHP_FPM=$(command -v php-fpm8.2 || command -v php-fpm || true)
+[[ -n $PHP_FPM ]] || die "php-fpm is not installed"
+"$PHP_FPM" -R -y "$PEERS_RUN/php-fpm.conf" || die "php-fpm did not start (log: $B/log/php-fpm.log)"
+lighttpd -f "$PEERS_RUN/lighttpd-php.conf" || die "lighttpd for PHP did not start"
+PHP_URL=http://127.0.0.1:$PHP_PORT/upload.php
+
+if [[ ! -d $REPO/bench/tus-server/node_modules/@tus/file-store ]]; then
+	(cd "$REPO/bench/tus-server" && npm ci --no-audit --no-fund >"$B/log/npm.log" 2>&1) ||
+		die "npm ci in bench/tus-server failed (log: $B/log/npm.log)"
+fi
+mkdir -p "$B/tus-files"
+setsid node "$REPO/bench/tus-server/server.js" "$TUS_PORT" "$B/tus-files" \
+	</dev/null >"$B/log/tus-server.log" 2>&1 &
+echo $! >"$PEERS_RUN/tus-server.pid"
+TUS_URL=http://127.0.0.1:$TUS_PORT/files
+for ((i = 0; i < 100; i++)); do
+	curl -s -o /dev/null -X OPTIONS "$TUS_URL" && break
+	sleep 0.1
+done
+
+VG_AUTH="Authorization: Bearer $VINGEST_API_KEY"
+PHP_AUTH="Authorization: Bearer bench-php-key"
+# Warm up: one upload each (PHP's opcache, the persistent connections).
+"$LOADGEN" multipart "$VINGEST_URL/v1/videos" "$B/payloads/64k.mp4" -c 1 -n 2 -H "$VG_AUTH" >/dev/null ||
+	die "vingest does not take the 64 KiB payload"
+"$LOADGEN" multipart "$PHP_URL" "$B/payloads/64k.mp4" -c 1 -n 2 -H "$PHP_AUTH" >/dev/null ||
+	die "the PHP baseline does not take the 64 KiB payload (logs: $B/log/php-*.log)"
+"$LOADGEN" tus "$TUS_URL" "$B/payloads/64k.mp4" -c 1 -n 2 >/dev/null ||
+	die "@tus/server does not take the 64 KiB payload (log: $B/log/tus-server.log)"
+
+# Stored objects are removed after each point: 64 uploads of 300 MiB are 19 GiB.
+# After a point that abandoned uploads the servers may still be working on
+# them (lighttpd's spool files are there until a request ends): wait, up to
+# a minute, until both spools are empty, so the next point starts on idle
+# servers.
+clean_stores() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[[ -z $(find "$VINGEST_VAR/lighttpd-uploads" "$B/php-spool" -mindepth 1 -print -quit 2>/dev/null) ]] && break
+		sleep 0.1
+	done
+	rm -rf -- "$VINGEST_VAR/store/videos" "$PHP_STORE/videos" "$B/tus-files" 2>/dev/null ||
+		rm -rf -- "$VINGEST_VAR/store/videos" "$PHP_STORE/videos" "$B/tus-files" 2>/dev/null || true
+	mkdir -p "$B/tus-files"
+}
+
+# ---------------------------------------------------------------- multipart
+
+say "bench: multipart uploads through lighttpd, vingest vs lighttpd + php-fpm ($CHILDREN children each)"
+for s in "${SIZES[@]}"; do
+	for c in 8 64; do
+		n=${NREQ[$s]}
+		hard=()
+		if [[ $s == 300m ]]; then
+			n=$c
+			((c == 64)) && hard=(-T "$HARD_300M")
+			if ((QUICK && c == 64)); then
+				continue
+			fi
+			need=$((3 * c * BYTES[$s] / 1073741824 + 2))
+			free=$(df -P -BG "$B" | awk 'NR == 2 {print $4 + 0}')
+			if ((free < need)); then
+				point "300 MiB x$c" "skipped: $free GiB free, needs $need GiB"
+				continue
+			fi
+		fi
+		R[mp_vg_${s}_$c]=$("$LOADGEN" multipart "$VINGEST_URL/v1/videos" "$B/payloads/$s.mp4" \
+			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" -H "$VG_AUTH") || true
+		point "vingest ${LABEL[$s]} x$c" "${R[mp_vg_${s}_$c]}"
+		clean_stores
+		R[mp_php_${s}_$c]=$("$LOADGEN" multipart "$PHP_URL" "$B/payloads/$s.mp4" \
+			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" -H "$PHP_AUTH") || true
+		point "php ${LABEL[$s]} x$c" "${R[mp_php_${s}_$c]}"
+		clean_stores
+	done
+done
+
+# ---------------------------------------------------------------- tus
+
+say "bench: tus (creation POST + one PATCH of the whole file), vingest vs @tus/server"
+for s in 1m 10m; do
+	for c in 8 64; do
+		n=${NREQ[$s]}
+		R[tus_vg_${s}_$c]=$("$LOADGEN" tus "$VINGEST_URL/v1/uploads" "$B/payloads/$s.mp4" \
+			-c "$c" -n "$n" -t "$POINT_SECONDS" -H "$VG_AUTH") || true
+		point "vingest tus ${LABEL[$s]} x$c" "${R[tus_vg_${s}_$c]}"
+		clean_stores
+		R[tus_node_${s}_$c]=$("$LOADGEN" tus "$TUS_URL" "$B/payloads/$s.mp4" \
+			-c "$c" -n "$n" -t "$POINT_SECONDS") || true
+		point "@tus/server ${LABEL[$s]} x$c" "${R[tus_node_${s}_$c]}"
+		clean_stores
+	done
+done
+stop_pid "$PEERS_RUN/tus-server.pid" 5
+stop_pid "$PEERS_RUN/lighttpd-php.pid" 5
+stop_pid "$PEERS_RUN/php-fpm.pid" 5
+
+# ---------------------------------------------------------------- FastCGI child memory
+
+say "bench: vingest-fcgi children's RSS through one 300 MiB upload"
+fcgi_master=$(tr -dc '0-9' <"$VINGEST_FCGI_PID_FILE")
+"$LOADGEN" multipart "$VINGEST_URL/v1/videos" "$B/payloads/300m.mp4" -c 1 -n 1 -H "$VG_AUTH" \
+	>"$B/rss-upload.out" 2>&1 &
+lg=$!
+: >"$B/rss.samples"
+mapfile -t kids < <(pgrep -P "$fcgi_master" | sed 's|.*|/proc/&/status|')
+while kill -0 "$lg" 2>/dev/null; do
+	awk '/^VmRSS:/ { split(FILENAME, f, "/"); print f[3], $2 }' "${kids[@]}" 2>/dev/null >>"$B/rss.samples" || true
+	sleep 0.05
+done
+wait "$lg" || true
+# The child that served the upload is the one whose RSS moved most.
+R[rss]="rss: $(awk '{ if (!($1 in min) || $2 < min[$1]) min[$1] = $2; if ($2 > max[$1]) max[$1] = $2; n[$1]++ }
+	END { best = ""; for (p in n) if (best == "" || max[p] - min[p] > max[best] - min[best]) best = p;
+	      printf "child=%s samples=%d min_kib=%d max_kib=%d delta_kib=%d", best, n[best], min[best], max[best], max[best] - min[best] }' "$B/rss.samples") $(cat "$B/rss-upload.out")"
+point "vingest-fcgi child RSS, 300 MiB upload" "${R[rss]}"
+clean_stores
+
+# ---------------------------------------------------------------- job path
+
+say "bench: job path (bench/jobs.sh), workers started"
+# The uploads above left ready jobs; they are not part of this measurement.
+sql vingest -e "UPDATE jobs SET state = 'cancelled', finished_at = UTC_TIMESTAMP(6) WHERE state = 'ready'"
+stack_up VINGEST_DEV_WORKERS=1
+jobs_n=$((QUICK ? 1000 : 5000))
+jobs_m=$((QUICK ? 60 : 300))
+jobs_out=$("$REPO/bench/jobs.sh" "$jobs_n" "$jobs_m" 2>/dev/null)
+R[jobs]=$(grep '^throughput:' <<<"$jobs_out")
+R[latency]=$(grep '^latency:' <<<"$jobs_out")
+point "jobs.sh $jobs_n $jobs_m" "${R[jobs]}"
+point "" "${R[latency]}"
+
+# ---------------------------------------------------------------- one worker, 500 slow calls
+
+say "bench: one worker process holding 500 slow calls"
+stop_pid "$VINGEST_WORKERS_PID_FILE" 90
+curl -sf -d '{"mode":"ok","delay_ms":120000,"reset_counters":true}' "$VINGEST_STUB_URL/control" >/dev/null
+stack_up VINGEST_DEV_WORKERS=1 VINGEST_WORKERS_MIN=1 VINGEST_WORKERS_MAX=1 \
+	VINGEST_WORKERS_CONCURRENCY=500 VINGEST_WORKERS_DRAIN_SECONDS=1 VINGEST_PROCESSOR_TIMEOUT_SECONDS=300
+user=$(sql vingest -e "SELECT id FROM users WHERE name = 'demo'")
+prefix=01BNCS$(printf '%04d' $(($(date +%s) % 10000)))
+sql vingest -e "INSERT INTO videos (id, user_id, object_key, size_bytes, sha256, container, duration_ms, created_at, expires_at)
+	SELECT CONCAT('$prefix', LPAD(seq, 16, '0')), $user, CONCAT('videos/00/00/$prefix', LPAD(seq, 16, '0')),
+	       1, REPEAT('0', 64), 'mp4', 1000, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 1 DAY FROM seq_1_to_500;
+     INSERT INTO jobs (video_id, run_after, max_attempts, created_at)
+	SELECT CONCAT('$prefix', LPAD(seq, 16, '0')), UTC_TIMESTAMP(6), 5, UTC_TIMESTAMP(6) FROM seq_1_to_500;"
+inflight=0
+for ((i = 0; i < 600; i++)); do
+	inflight=$(curl -sf "$VINGEST_STUB_URL/control" | jq -r .in_flight)
+	((inflight >= 500)) && break
+	sleep 0.1
+done
+sup=$(tr -dc '0-9' <"$VINGEST_WORKERS_PID_FILE")
+worker=$(pgrep -P "$sup" | head -n1 || true)
+win=$((QUICK ? 5 : 15))
+if [[ -n $worker ]] && ((inflight >= 500)); then
+	ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+	hz=$(getconf CLK_TCK)
+	t0=$(ticks "$worker")
+	sleep "$win"
+	t1=$(ticks "$worker")
+	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$worker/status")
+	calls=$(curl -sf "$VINGEST_STUB_URL/control" | jq -r .in_flight)
+	R[worker]="worker: pid=$worker in_flight=$calls window_s=$win cpu_pct=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v w="$win" 'BEGIN {printf "%.2f", 100 * d / hz / w}') rss_kib=$rss"
+else
+	R[worker]="worker: not measured (in_flight=$inflight after 60 s, worker pid '${worker:-none}')"
+fi
+point "one worker, 500 calls in flight" "${R[worker]}"
+curl -sf -d '{"mode":"ok","delay_ms":0}' "$VINGEST_STUB_URL/control" >/dev/null || true
+
+say "bench: stopping the bench stack"
+trap - EXIT
+cleanup
+
+# ---------------------------------------------------------------- RESULTS.md
+
+# shellcheck source=SCRIPTDIR/report.sh
+source "$REPO/bench/report.sh"
+write_report >"$OUT.tmp"
+mv -f -- "$OUT.tmp" "$OUT"
+say "bench: wrote ${OUT#"$REPO"/}"
+sed -n '/^## Summary/,/^## Raw/p' "$OUT" | sed '$d'
