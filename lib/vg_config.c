@@ -97,6 +97,7 @@ static const struct key keys[] = {
 	INT(limits, max_field_bytes, 65536, 16, 16777216),
 	INT(retention, days, 1826, 1, 36500),
 	INT(retention, orphan_grace_seconds, 3600, 60, 604800),
+	INT(retention, janitor_interval_seconds, 5, 1, 3600),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

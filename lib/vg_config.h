@@ -89,6 +89,7 @@ struct vg_config {
 	struct {
 		long long days;
 		long long orphan_grace_seconds;
+		long long janitor_interval_seconds; /* how often the janitor and staging sweep run */
 	} retention;
 };
 

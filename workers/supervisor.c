@@ -30,7 +30,6 @@
 #define SLOTS            1024 /* workers.max can never exceed this (config range) */
 #define TICK_MS          200
 #define SCALE_EVERY_MS   2000
-#define JANITOR_EVERY_MS 5000
 #define BEAT_EVERY_MS    5000
 #define KILL_GRACE_MS    10000
 
@@ -273,7 +272,7 @@ static void housekeeping(struct supervisor *s, int64_t now)
 	if (now >= s->next_janitor_ms && !s->draining) {
 		int mine = janitor_acquire(&s->db);
 
-		s->next_janitor_ms = now + JANITOR_EVERY_MS;
+		s->next_janitor_ms = now + s->cfg->retention.janitor_interval_seconds * 1000;
 		if (mine != s->janitor && mine >= 0) {
 			if (!mine && s->janitor)
 				vg_warn("msg=\"no longer the janitor\"");

@@ -49,7 +49,7 @@ settle() {
 	done
 	# No request is in flight now: whatever the uploads table and staging
 	# still hold is an orphan. Age it past the grace period and let the
-	# janitor (every 5 s) collect it.
+	# janitor (every retention.janitor_interval_seconds) collect it.
 	sql "UPDATE uploads SET created_at = created_at - INTERVAL 1 DAY,
 		expires_at = LEAST(expires_at, UTC_TIMESTAMP(6) - INTERVAL 1 SECOND)"
 	find "$STAGING" -type f -exec touch -d '1 day ago' {} + 2>/dev/null
@@ -82,22 +82,28 @@ SCENARIOS+=(kill_fcgi_child kill_worker kill_supervisor kill_mariadb stop_memcac
 
 sc_kill_fcgi_child() { [[ $1 == start ]] && { sleep 0.5; kill -9 "$(random_child "$(fpid)")"; }; }
 sc_kill_worker() { [[ $1 == start ]] && { sleep 0.5; kill -9 "$(random_child "$(wpid)")"; }; }
-sc_kill_supervisor() {
+sc_kill_supervisor() { # the whole worker fleet of this host, at once
 	case $1 in
-	start) sleep 0.5; pkill -9 -P "$(wpid)"; kill -9 "$(wpid)" ;;
-	heal) sleep 0.5; up ;;
+	start) sleep 0.5; pkill -9 -P "$(wpid)"; kill -9 "$(wpid)"; sleep 1; up ;;
+	heal) : ;;
 	esac
 }
 sc_kill_mariadb() {
 	case $1 in
-	start) sleep 0.5; kill -9 "$(tr -dc '0-9' <"$VINGEST_VAR/run/mariadb.pid")"; sleep 2 ;;
-	heal) up ;;
+	start)
+		sleep 0.5
+		kill -9 "$(tr -dc '0-9' <"$VINGEST_VAR/run/mariadb.pid")"
+		sleep 2 # uploads answer 503 with Retry-After meanwhile
+		up      # InnoDB recovers; vingest reconnects by itself
+		sleep 1
+		;;
+	heal) : ;;
 	esac
 }
 sc_stop_memcached() {
 	case $1 in
-	start) sleep 0.3; kill "$(tr -dc '0-9' <"$VINGEST_MEMCACHED_PID_FILE")" ;;
-	heal) up ;;
+	start) sleep 0.3; kill "$(tr -dc '0-9' <"$VINGEST_MEMCACHED_PID_FILE")"; sleep 2; up ;;
+	heal) : ;;
 	esac
 }
 sc_stub_down() { [[ $1 == start ]] && stub '{"mode":"down"}'; [[ $1 == heal ]] && { sleep 3; stub '{"mode":"ok"}'; }; }
@@ -127,25 +133,36 @@ for sc in "${SCENARIOS[@]}"; do
 		log=$T_TMP/client.log
 		: >"$log"
 		stub '{"mode":"ok","delay_ms":0,"fail_rate":0,"fetch":true}'
+		t0=$SECONDS
 		if [[ $sc == fp:* ]]; then
 			IFS=: read -r _ name action count <<<"$sc"
 			[[ $action == stall ]] && { IFS=: read -r _ name action ms count <<<"$sc"; action=stall:$ms; }
 			fp_set "$name" "$action" "$count"
 			bash "$here/load.sh" "$UPLOADS" "$PAR" "$log"
 			fp_clear
-			sleep 1
-			up # a crashed supervisor or web child comes back; harmless otherwise
+			# A crashed worker is replaced by its supervisor, a web child by its
+			# master: nothing to restart by hand.
 		else
+			# Uploads keep coming for as long as the fault lasts, and after.
 			"sc_$sc" start &
 			inj=$!
 			bash "$here/load.sh" "$UPLOADS" "$PAR" "$log"
+			while kill -0 "$inj" 2>/dev/null; do
+				bash "$here/load.sh" "$PAR" "$PAR" "$log"
+			done
 			wait "$inj"
 			"sc_$sc" heal
 			up
+			bash "$here/load.sh" "$PAR" "$PAR" "$log"
 		fi
 		settle
 		out=$("$here/check" "$log" 2>&1)
 		rc=$?
+		codes=$(awk '{print $1}' "$log" | sort | uniq -c | awk '{printf "%s%s:%s", sep, $2, $1; sep=","}')
+		if [[ $sc == kill_mariadb ]] && ! awk '$1 == 503 {s = 1} s && ($1 == 201 || $1 == 204) {ok = 1} END {exit !ok}' "$log"; then
+			rc=1 # the database went away and came back: 503s, then uploads again
+			out+=$'\ncheck mariadb FAIL no 503 followed by an acknowledged upload ('"$codes"')'
+		fi
 		sum=$(grep '^summary' <<<"$out")
 		a=$(sed -n 's/.*acked=\([0-9]*\).*/\1/p' <<<"$sum")
 		l=$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' <<<"$sum")
@@ -155,7 +172,7 @@ for sc in "${SCENARIOS[@]}"; do
 		lost[$sc]=$((${lost[$sc]:-0} + ${l:-0}))
 		dups[$sc]=$((${dups[$sc]:-0} + ${d:-0}))
 		if ((rc == 0)); then
-			t_pass "$sc run $r: $sum"
+			t_pass "$sc run $r: $sum codes=$codes $((SECONDS - t0))s"
 		else
 			bad[$sc]=1
 			t_fail "$sc run $r" "$(grep -v ' ok ' <<<"$out" | head -n 8)"
@@ -163,6 +180,35 @@ for sc in "${SCENARIOS[@]}"; do
 		fi
 	done
 done
+
+# ---- the checker can fail: break each promise on purpose, once, at the end
+if [[ -z $only ]]; then
+	log=$T_TMP/client.log
+	: >"$log"
+	bash "$here/load.sh" 4 4 "$log"
+	settle
+	t_ok "self-test: the checker passes the state it is about to see broken" "$here/check" "$log"
+	id=$(awk '$1 == 201 {print $2; exit}' "$log")
+	key=$(sql "SELECT object_key FROM videos WHERE id = '$(sqlq "$id")'")
+	store_get "$key" "$T_TMP/keep"
+	store_rm "$key"
+	out=$("$here/check" "$log" 2>&1)
+	t_match "self-test: an acknowledged upload whose object is gone is reported lost" "$out" 'check acked +FAIL acked=[0-9]+ lost=1'
+	store_put "$key" "$T_TMP/keep"
+	sql "INSERT INTO uploads (id, user_id, kind, object_key, created_at)
+		SELECT '01SE1FTESTAAAAAAAAAAAAAAAA', id, 'multipart', 'videos/AA/AA/01SE1FTESTAAAAAAAAAAAAAAAA', UTC_TIMESTAMP(6)
+		FROM users WHERE name = 'demo'"
+	out=$("$here/check" "$log" 2>&1)
+	t_match "self-test: an uploads row left behind is reported as an orphan" "$out" 'check orphans +FAIL uploads rows: 1'
+	sql "DELETE FROM uploads WHERE id = '01SE1FTESTAAAAAAAAAAAAAAAA'"
+	cp "$VINGEST_STUB_CALL_LOG" "$T_TMP/calls"
+	grep 'effect=new' "$T_TMP/calls" | tail -n 1 >>"$T_TMP/calls"
+	out=$(VINGEST_STUB_CALL_LOG=$T_TMP/calls "$here/check" "$log" 2>&1)
+	t_match "self-test: a key with two effects at the service is reported duplicated" "$out" 'check effects +FAIL keys with more than one effect: 1'
+	sql "UPDATE videos SET status = 'queued' WHERE id = '$(sqlq "$id")'"
+	out=$("$here/check" "$log" 2>&1)
+	t_match "self-test: a video that never finished is reported" "$out" 'check final +FAIL not finished: 1'
+fi
 
 if [[ -n $results ]]; then
 	{

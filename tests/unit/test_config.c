@@ -136,6 +136,7 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	is_int(c->limits.max_part_headers, 8, "%s: limits.max_part_headers", what);
 	is_int(c->limits.max_field_bytes, 65536, "%s: limits.max_field_bytes", what);
 	is_int(c->retention.days, 1826, "%s: retention.days", what);
+	is_int(c->retention.janitor_interval_seconds, 5, "%s: retention.janitor_interval_seconds", what);
 }
 
 static void test_defaults(void)
