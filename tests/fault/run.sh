@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh [--repeats N] [--only REGEX] [--results FILE] - the fault suite.
+# run.sh [--repeats N] [--only REGEX] [--results FILE] [--no-self-test] - the fault suite.
 #
 # Against a running failpoint stack (./dev up --failpoints, workers on; ./dev
 # test --faults N does all of it), each scenario runs N times: concurrent
@@ -10,13 +10,14 @@
 # everything that happened. One TAP line per run; with --results, a table
 # (scenario, runs, uploads acknowledged, lost, duplicated effects, verdict).
 set -uo pipefail
-repeats=1 only= results=
+repeats=1 only=${FAULT_ONLY:-} results= selftest=1
 while (($#)); do
 	case $1 in
 	--repeats) repeats=$2; shift ;;
 	--only) only=$2; shift ;;
 	--results) results=$2; shift ;;
-	*) echo "usage: run.sh [--repeats N] [--only REGEX] [--results FILE]" >&2; exit 2 ;;
+	--no-self-test) selftest=0 ;;
+	*) echo "usage: run.sh [--repeats N] [--only REGEX] [--results FILE] [--no-self-test]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -38,6 +39,14 @@ wpid() { tr -dc '0-9' <"$VINGEST_WORKERS_PID_FILE" 2>/dev/null; }
 fpid() { tr -dc '0-9' <"$VINGEST_FCGI_PID_FILE" 2>/dev/null; }
 random_child() { pgrep -P "$1" | shuf -n 1; }
 up() { "$VINGEST_DEV" up >>"$T_TMP/up.log" 2>&1; }
+# Restarts of one component, without ./dev up's checks (seconds per scenario).
+restart_memcached() {
+	memcached -u root -l 127.0.0.1 -p "$VINGEST_MEMCACHED_PORT" -U 0 -d -P "$VINGEST_MEMCACHED_PID_FILE"
+}
+restart_workers() {
+	setsid "$VINGEST_WORKERS_BIN" -c "$VINGEST_CONFIG" </dev/null >>"$VINGEST_VAR/log/vingest-workers.log" 2>&1 &
+	echo $! >"$VINGEST_WORKERS_PID_FILE"
+}
 
 # Waits until every video is processed or failed (jobs retry with short
 # back-offs on this stack), then lets the collector take what is left.
@@ -65,7 +74,7 @@ settle() {
 # Others are functions named sc_<name>, called with "start" (in the
 # background while load.sh runs) and "heal".
 SCENARIOS=()
-for p in upload.body_read store.stage_write store.fsync store.rename store.dir_fsync \
+for p in upload.body_read store.stage_write tus.append tus.fsync store.fsync store.rename store.dir_fsync \
 	db.begin db.insert_video db.insert_job db.commit db.after_commit; do
 	SCENARIOS+=("fp:$p:crash:2" "fp:$p:error:2")
 done
@@ -84,7 +93,7 @@ sc_kill_fcgi_child() { [[ $1 == start ]] && { sleep 0.5; kill -9 "$(random_child
 sc_kill_worker() { [[ $1 == start ]] && { sleep 0.5; kill -9 "$(random_child "$(wpid)")"; }; }
 sc_kill_supervisor() { # the whole worker fleet of this host, at once
 	case $1 in
-	start) sleep 0.5; pkill -9 -P "$(wpid)"; kill -9 "$(wpid)"; sleep 1; up ;;
+	start) sleep 0.5; pkill -9 -P "$(wpid)"; kill -9 "$(wpid)"; sleep 1; restart_workers ;;
 	heal) : ;;
 	esac
 }
@@ -102,7 +111,7 @@ sc_kill_mariadb() {
 }
 sc_stop_memcached() {
 	case $1 in
-	start) sleep 0.3; kill "$(tr -dc '0-9' <"$VINGEST_MEMCACHED_PID_FILE")"; sleep 2; up ;;
+	start) sleep 0.3; kill "$(tr -dc '0-9' <"$VINGEST_MEMCACHED_PID_FILE")"; sleep 2; restart_memcached ;;
 	heal) : ;;
 	esac
 }
@@ -129,7 +138,29 @@ order=()
 for sc in "${SCENARIOS[@]}"; do
 	[[ -n $only && ! $sc =~ $only ]] && continue
 	order+=("$sc")
-	for ((r = 1; r <= repeats; r++)); do
+done
+
+write_results() {
+	[[ -n $results ]] || return 0
+	{
+		echo "# Fault suite results"
+		echo
+		echo "Written by \`tests/fault/run.sh --repeats $repeats\` (through \`./dev test --faults $repeats\`) on $(date -u +%F), store backend $STORE_BACKEND; $UPLOADS uploads per run, $PAR at a time, half multipart and half tus. Rounds completed: $1 of $repeats (the table is rewritten after every round)."
+		echo
+		echo "| scenario | runs | uploads acknowledged | lost | duplicated effects | verdict |"
+		echo "|---|---|---|---|---|---|"
+		# (rows only below: ./dev merges the tables of parallel shards)
+		for sc in "${order[@]}"; do
+			printf '| `%s` | %d | %d | %d | %d | %s |\n' "$sc" "${runs[$sc]:-0}" "${acked[$sc]:-0}" \
+				"${lost[$sc]:-0}" "${dups[$sc]:-0}" "$([[ -n ${bad[$sc]:-} ]] && echo FAIL || echo ok)"
+		done
+	} >"$results.tmp" && mv -f -- "$results.tmp" "$results"
+}
+
+# Round by round (every scenario once, then again), so an interrupted long
+# run still has whole rounds to report.
+for ((r = 1; r <= repeats; r++)); do
+	for sc in "${order[@]}"; do
 		log=$T_TMP/client.log
 		: >"$log"
 		stub '{"mode":"ok","delay_ms":0,"fail_rate":0,"fetch":true}'
@@ -152,7 +183,6 @@ for sc in "${SCENARIOS[@]}"; do
 			done
 			wait "$inj"
 			"sc_$sc" heal
-			up
 			bash "$here/load.sh" "$PAR" "$PAR" "$log"
 		fi
 		settle
@@ -179,10 +209,11 @@ for sc in "${SCENARIOS[@]}"; do
 			cp "$log" "$VINGEST_VAR/log/fault-$(tr ':' '_' <<<"$sc")-$r.client.log"
 		fi
 	done
+	write_results "$r"
 done
 
 # ---- the checker can fail: break each promise on purpose, once, at the end
-if [[ -z $only ]]; then
+if ((selftest)); then
 	log=$T_TMP/client.log
 	: >"$log"
 	bash "$here/load.sh" 4 4 "$log"
@@ -210,18 +241,4 @@ if [[ -z $only ]]; then
 	t_match "self-test: a video that never finished is reported" "$out" 'check final +FAIL not finished: 1'
 fi
 
-if [[ -n $results ]]; then
-	{
-		echo "# Fault suite results"
-		echo
-		echo "Written by \`tests/fault/run.sh --repeats $repeats\` (through \`./dev test --faults $repeats\`) on $(date -u +%F), store backend $STORE_BACKEND; $UPLOADS uploads per run, $PAR at a time, half multipart and half tus."
-		echo
-		echo "| scenario | runs | uploads acknowledged | lost | duplicated effects | verdict |"
-		echo "|---|---|---|---|---|---|"
-		for sc in "${order[@]}"; do
-			printf '| `%s` | %d | %d | %d | %d | %s |\n' "$sc" "${runs[$sc]}" "${acked[$sc]}" \
-				"${lost[$sc]}" "${dups[$sc]}" "$([[ -n ${bad[$sc]:-} ]] && echo FAIL || echo ok)"
-		done
-	} >"$results"
-fi
 t_done
