@@ -18,11 +18,12 @@
 #
 # The test stack (see ./dev, test_stack_env):
 #   VINGEST_HTTP_PORT=18080, VINGEST_MEMCACHED_PORT=21211
-#   VINGEST_LIMITS_MAX_UPLOAD_BYTES=67108864 (64 MiB), so lighttpd's
-#   server.max-request-size is 64 MiB + 1 MiB = 66560 KiB. The tests rely on it:
+#   VINGEST_LIMITS_MAX_UPLOAD_BYTES=67108864 (64 MiB), so the web server's cap
+#   is 64 MiB + 1 MiB (lighttpd's server.max-request-size = 66560 KiB, Apache's
+#   Content-Length check 68157440). The tests rely on it:
 #     - 30_errors: a 64 MiB + 512 KiB file gets the app's JSON 413 too_large
-#       (lighttpd lets it through: it is under 65 MiB), and a declared
-#       Content-Length over 65 MiB gets lighttpd's own 413
+#       (the web server lets it through: it is under 65 MiB), and a declared
+#       Content-Length over 65 MiB gets the web server's own 413
 #     - 50_prefork: a 50 MiB upload fits
 #   Use TEST_LIMIT_BYTES below, not literal numbers.
 #
