@@ -75,25 +75,27 @@ allow=$(header Allow)
 t_match "PUT /v1/videos: Allow header lists GET" "$allow" '(^|[ ,])GET([ ,]|$)'
 t_match "PUT /v1/videos: Allow header lists POST" "$allow" '(^|[ ,])POST([ ,]|$)'
 
-# --- size limits (the test stack's limit is TEST_LIMIT_BYTES, lighttpd's cap 1 MiB above it)
+# --- size limits (the test stack's limit is TEST_LIMIT_BYTES, the web server's cap 1 MiB above it)
 
-# lighttpd answers a declared body over its max-request-size itself, before the
-# app sees anything, with its own (HTML) 413: only the status and "nothing
-# changed" are the app's business here.
+# The web server answers a declared body over its cap itself, before the app
+# sees anything, with its own (HTML) 413 (lighttpd: server.max-request-size;
+# Apache: the virtual host's Content-Length check): only the status and
+# "nothing changed" are the app's business here.
 api POST /v1/videos -H 'Content-Type: application/octet-stream' \
 	-H 'Content-Length: 999999999999' --data-binary 'x'
-t_eq "Content-Length over lighttpd's cap: answers 413" "$API_STATUS" 413
-t_eq "Content-Length over lighttpd's cap: changes nothing" "$(snap)" "$BEFORE"
+t_eq "Content-Length over $VINGEST_WEB's cap: answers 413" "$API_STATUS" 413
+t_eq "Content-Length over $VINGEST_WEB's cap: changes nothing" "$(snap)" "$BEFORE"
 
-# A real MP4 just over the app's limit but under lighttpd's: the app refuses it.
+# A real MP4 just over the app's limit but under the web server's: the app refuses it.
 big=$T_TMP/over-limit.mp4
 make_mp4 $((TEST_LIMIT_BYTES + 512 * 1024)) "$big"
 api POST /v1/videos -F "file=@$big"
 expect_error "file $((TEST_LIMIT_BYTES + 512 * 1024)) bytes, over limits.max_upload_bytes" 413 too_large
 rm -f -- "$big"
 
-# Transfer-Encoding: chunked: lighttpd spools the body and hands the app a
-# Content-Length, so this is an ordinary upload.
+# Transfer-Encoding: chunked: the web server spools the body and hands the app
+# a Content-Length (lighttpd always, Apache with proxy-sendcl), so this is an
+# ordinary upload.
 api POST /v1/videos -H 'Transfer-Encoding: chunked' -F "file=@$CLIP"
 t_eq "chunked upload answers 201" "$API_STATUS" 201
 [[ $API_STATUS == 201 ]] || t_show_response

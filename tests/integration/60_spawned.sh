@@ -4,6 +4,14 @@
 # http.max_requests, and stops when the web server stops it.
 . "$(dirname "$0")/lib.sh"
 
+# Apache's mod_proxy_fcgi only connects to a backend that runs already; it
+# has no bin-path. The recycling checked here is the app's own and is covered
+# by the lighttpd pass.
+if [[ $VINGEST_WEB == apache ]]; then
+	t_pass "a web server spawns vingest-fcgi (bin-path) # SKIP Apache's mod_proxy_fcgi cannot spawn a backend; lighttpd-only"
+	t_done
+fi
+
 port=$((18181 + PORT_OFF))
 dir=$T_TMP/spawn
 spawn_instance "$dir" "$port" VINGEST_HTTP_PROCESSES=2 VINGEST_HTTP_MAX_REQUESTS=5

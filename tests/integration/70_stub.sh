@@ -300,9 +300,16 @@ tmpl=$(body 999999 | sed 's/999999/{}/g')
 # holds at once: a stub that served them one by one would never pass 1.
 ( for _ in $(seq 40); do curl -s "$STUB/control" | jq -r .in_flight; sleep 0.1; done ) >"$T_TMP/inflight" &
 sampler=$!
-seq 2001 2200 | xargs -P 200 -I{} curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
-	--max-time 60 -H 'Idempotency-Key: {}' -H 'Content-Type: application/json' -d "$tmpl" \
-	"$STUB/process" >"$T_TMP/codes"
+# One curl for the 200 calls (--next gives each its own key): 200 curl
+# processes take seconds to start on a loaded machine, and the calls would
+# then not overlap however well the stub serves them.
+calls=()
+for ((k = 2001; k <= 2200; k++)); do
+	((k > 2001)) && calls+=(--next)
+	calls+=(-s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 60
+		-H "Idempotency-Key: $k" -H 'Content-Type: application/json' -d "${tmpl//\{\}/$k}" "$STUB/process")
+done
+curl -s --parallel --parallel-immediate --parallel-max 200 "${calls[@]}" >"$T_TMP/codes" 2>/dev/null
 wait "$sampler"
 most=$(sort -n "$T_TMP/inflight" | tail -n 1)
 printf '# 200 calls with delay_ms 3000: at most %s held at once\n' "$most"

@@ -17,7 +17,7 @@ if [[ ! -x $CLIENT ]]; then
 	t_done
 fi
 STATE=$T_TMP/state
-ACCESS_LOG=$VINGEST_VAR/log/lighttpd-access.log
+ACCESS_LOG=$VINGEST_VAR/log/$VINGEST_WEB-access.log # the same format for both web servers
 
 # Workers, for --wait (as 85_status_cache starts them).
 export VINGEST_DEV_WORKERS=1
@@ -150,7 +150,7 @@ api GET "/v1/videos/$id"
 t_eq "resumed upload: the video's sha256 is the file's" "$(json .sha256)" "$(sha_of "$big")"
 t_eq "resumed upload: the video's size is the file's" "$(json .size)" "$size"
 t_eq "resumed upload: the state file is gone" "$(state_files)" 0
-# What lighttpd logged (it buffers its access log for a moment): every
+# What the web server logged (lighttpd buffers its access log for a moment): every
 # acknowledged PATCH of this upload carried one chunk, so the number of 204s
 # times the chunk size covers the file exactly once.
 if [[ -f $ACCESS_LOG ]]; then

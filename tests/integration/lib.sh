@@ -5,19 +5,25 @@
 # The tests start nothing: `./dev test` starts a private stack and runs each
 # script with VINGEST_VAR pointing at it (by hand: `VINGEST_VAR=var/test bash
 # tests/integration/10_upload.sh` against a stack brought up with the same
-# variables as ./dev test uses, below). Everything goes through lighttpd with
-# curl, and outcomes are checked in SQL and on disk.
+# variables as ./dev test uses, below). Everything goes through the stack's
+# web server with curl, and outcomes are checked in SQL and on disk.
+#
+# ./dev test runs the suite twice: through lighttpd, then through Apache
+# (mod_proxy_fcgi). VINGEST_WEB (lighttpd | apache, from dev.env) says which;
+# a check that only makes sense for one of them branches on it and says so
+# with a "# SKIP" diagnostic on the other.
 #
 # Output is TAP-like: one "ok - NAME" or "not ok - NAME" line per check,
 # "# ..." lines for diagnostics. ./dev test counts the ok / not ok lines.
 #
 # The test stack (see ./dev, test_stack_env):
 #   VINGEST_HTTP_PORT=18080, VINGEST_MEMCACHED_PORT=21211
-#   VINGEST_LIMITS_MAX_UPLOAD_BYTES=67108864 (64 MiB), so lighttpd's
-#   server.max-request-size is 64 MiB + 1 MiB = 66560 KiB. The tests rely on it:
+#   VINGEST_LIMITS_MAX_UPLOAD_BYTES=67108864 (64 MiB), so the web server's cap
+#   is 64 MiB + 1 MiB (lighttpd's server.max-request-size = 66560 KiB, Apache's
+#   Content-Length check 68157440). The tests rely on it:
 #     - 30_errors: a 64 MiB + 512 KiB file gets the app's JSON 413 too_large
-#       (lighttpd lets it through: it is under 65 MiB), and a declared
-#       Content-Length over 65 MiB gets lighttpd's own 413
+#       (the web server lets it through: it is under 65 MiB), and a declared
+#       Content-Length over 65 MiB gets the web server's own 413
 #     - 50_prefork: a 50 MiB upload fits
 #   Use TEST_LIMIT_BYTES below, not literal numbers.
 #
@@ -41,10 +47,14 @@
 #                           random bytes) of exactly BYTES bytes
 #   new_user NAME           creates a user with vingestctl, prints its new key
 #   spawn_instance DIR PORT [VAR=VALUE...]
-#                           a lighttpd of its own on PORT that spawns a vingest-fcgi of
-#                           its own (bin-path: socket on fd 0) with these config
-#                           overrides; logs in DIR (fcgi.log); sets SPAWN_URL and
-#                           SPAWN_LIGHTTPD_PID; spawn_stop stops it
+#                           a web server of its own on PORT in front of a vingest-fcgi of
+#                           its own with these config overrides (and no other
+#                           VINGEST_* variable); logs in DIR (fcgi.log); sets SPAWN_URL.
+#                           lighttpd spawns it (bin-path: socket on fd 0) and sets
+#                           SPAWN_LIGHTTPD_PID; Apache cannot spawn, so on the
+#                           Apache pass the helper starts vingest-fcgi on a unix
+#                           socket in DIR and an Apache from www-conf/apache/ in
+#                           front of it. spawn_stop stops it
 #   snap                    rows in videos/jobs/uploads and files in the store, as one line
 #   expect_error NAME STATUS [CODE] [BEFORE]
 #                           the last response is a JSON error with STATUS (and CODE)
@@ -64,6 +74,7 @@ set -a
 # shellcheck source=/dev/null
 . "$VINGEST_VAR/dev.env"
 set +a
+VINGEST_WEB=${VINGEST_WEB:-lighttpd}
 
 T_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FIX=$T_REPO/tests/fixtures
@@ -285,6 +296,10 @@ expect_error() {
 # A private web server + vingest-fcgi, for tests that need other settings than
 # the stack's (limits, a tiny store) or want to watch the spawn itself.
 spawn_instance() {
+	if [[ $VINGEST_WEB == apache ]]; then
+		spawn_instance_apache "$@"
+		return
+	fi
 	local dir=$1 port=$2 env="" kv i
 	shift 2
 	mkdir -p "$dir/uploads"
@@ -327,7 +342,58 @@ CONF
 	SPAWN_DIR=$dir
 }
 
+# The Apache pass's spawn_instance: vingest-fcgi started here with only the
+# given overrides in its environment (as lighttpd's bin-environment does),
+# its socket handed to Apache's group, and an Apache rendered from the same
+# templates as ./dev renders.
+spawn_instance_apache() {
+	local dir=$1 port=$2 i f sock
+	shift 2
+	mkdir -p "$dir/run" "$dir/www"
+	sock=$dir/run/fcgi.sock
+	# Apache's children run as www-data: let them through to the socket
+	# (mktemp made T_TMP 0700).
+	f=$dir
+	while [[ $f == "$T_TMP"* ]]; do
+		chmod o+x "$f"
+		f=$(dirname "$f")
+	done
+	env -i "PATH=$PATH" "ASAN_OPTIONS=${ASAN_OPTIONS:-}" "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}" "$@" \
+		"VINGEST_HTTP_LISTEN=unix:$sock" \
+		"$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" </dev/null 2>>"$dir/fcgi.log" &
+	SPAWN_FCGI_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $sock ]] && break
+		sleep 0.1
+	done
+	chgrp www-data "$sock"
+	for f in apache2.conf vingest.conf; do
+		sed -e "s|@ADDR@|127.0.0.1:$port|g" -e "s|@LISTEN@|127.0.0.1:$port|g" \
+			-e "s|@FCGI_SOCKET@|$sock|g" -e "s|@LOG_DIR@|$dir|g" \
+			-e "s|@DOCUMENT_ROOT@|$dir/www|g" -e "s|@LIMIT_REQUEST_BODY@|$((TEST_LIMIT_BYTES + 1048576))|g" \
+			-e "s|@SERVER_ROOT@|$dir|g" -e "s|@RUN_DIR@|$dir/run|g" \
+			-e "s|@PID_FILE@|$dir/run/apache2.pid|g" -e "s|@USER@|www-data|g" -e "s|@GROUP@|www-data|g" \
+			-e "s|@MODULES@|/usr/lib/apache2/modules|g" -e "s|@VHOST@|$dir/vingest.conf|g" \
+			"$T_REPO/www-conf/apache/$f" >"$dir/$f"
+	done
+	apache2 -f "$dir/apache2.conf" -k start </dev/null >"$dir/start.err" 2>&1
+	SPAWN_URL=http://127.0.0.1:$port
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null "$SPAWN_URL/healthz" && break
+		sleep 0.1
+	done
+	SPAWN_APACHE_PID=$(cat "$dir/run/apache2.pid" 2>/dev/null)
+	SPAWN_DIR=$dir
+}
+
 spawn_stop() {
 	[[ -n ${SPAWN_LIGHTTPD_PID:-} ]] && kill "$SPAWN_LIGHTTPD_PID" 2>/dev/null
 	SPAWN_LIGHTTPD_PID=
+	[[ -n ${SPAWN_APACHE_PID:-} ]] && kill "$SPAWN_APACHE_PID" 2>/dev/null
+	SPAWN_APACHE_PID=
+	if [[ -n ${SPAWN_FCGI_PID:-} ]]; then
+		kill "$SPAWN_FCGI_PID" 2>/dev/null
+		wait "$SPAWN_FCGI_PID" 2>/dev/null
+	fi
+	SPAWN_FCGI_PID=
 }
