@@ -120,6 +120,10 @@ int vg_failpoint(const char *name)
 			errno = EIO;
 			return -1;
 		}
+		if (strcmp(p->action, "enospc") == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
 		if (strcmp(p->action, "stall") == 0) {
 			struct timespec ts = {p->arg / 1000, (p->arg % 1000) * 1000000L};
 

@@ -14,7 +14,8 @@
  *
  * ACTION: crash (SIGKILL itself: nothing is flushed or cleaned up, as with
  * kill -9 or a power cut for the process), error (the step fails as if its
- * system call had), stall:MS (sleeps, then goes on). COUNT: how many times
+ * system call had, errno EIO), enospc (the same with ENOSPC: a full disk),
+ * stall:MS (sleeps, then goes on). COUNT: how many times
  * it fires across every process sharing the file (default: every time);
  * counted with marker files NAME.fired.N beside the spec, created O_EXCL, so
  * "crash 1" crashes exactly one process once even in a prefork pool.

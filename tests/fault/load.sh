@@ -4,7 +4,7 @@
 # upload has its own SHA-256), half multipart and half tus. Appends one line
 # per upload to LOG, the client's record of what happened:
 #
-#   <http status> <video id or -> <sha256 of the bytes sent> <kind>
+#   <http status> <video id or -> <sha256 of the bytes sent> <kind> ra=<Retry-After or ->
 #
 # A 201 (or 204 ending a tus upload) is an acknowledgement: the checker holds
 # vingest to every one of them. Anything else promised nothing.
@@ -17,7 +17,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vingest-load.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
 
 one() { # one upload: index
-	local i=$1 f=$tmp/u$1.mp4 pad sha out code id kind loc size
+	local i=$1 f=$tmp/u$1.mp4 pad sha out code id kind loc size ra
 	pad=$((2000 + RANDOM % 30000))
 	{
 		cat "$fix"
@@ -31,7 +31,7 @@ one() { # one upload: index
 	size=$(stat -c %s "$f")
 	if ((i % 2 == 0)); then
 		kind=multipart
-		out=$(curl -s -m 30 -o "$tmp/b$i" -w '%{http_code}' -H "Authorization: Bearer $VINGEST_API_KEY" \
+		out=$(curl -s -m 30 -D "$tmp/h$i" -o "$tmp/b$i" -w '%{http_code}' -H "Authorization: Bearer $VINGEST_API_KEY" \
 			-F "file=@$f;type=video/mp4" "$VINGEST_URL/v1/videos") || out=000
 		code=$out
 		id=$(jq -r '.id // "-"' "$tmp/b$i" 2>/dev/null || echo -)
@@ -52,7 +52,8 @@ one() { # one upload: index
 		fi
 	fi
 	rm -f -- "$f"
-	echo "$code $id $sha $kind"
+	ra=$(tr -d '\r' <"$tmp/h$i" 2>/dev/null | sed -n 's/^[Rr]etry-[Aa]fter: *//p' | tail -n 1)
+	echo "$code $id $sha $kind ra=${ra:--}"
 }
 export -f one
 export tmp fix VINGEST_URL VINGEST_API_KEY
