@@ -232,6 +232,10 @@ if ((selftest)); then
 	bash "$here/load.sh" 4 4 "$log"
 	settle
 	t_ok "self-test: the checker passes the state it is about to see broken" "$here/check" "$log"
+	t_eq "self-test: the checker counts every acknowledgement in the client log (multipart and tus)" \
+		"$("$here/check" "$log" | sed -n 's/^summary acked=\([0-9]*\).*/\1/p')" \
+		"$(awk '$1 == 201 || ($4 == "tus" && $1 == 204)' "$log" | wc -l)"
+	t_ok "self-test: and the load had tus uploads among them" grep -q ' tus ' "$log"
 	id=$(awk '$1 == 201 {print $2; exit}' "$log")
 	key=$(sql "SELECT object_key FROM videos WHERE id = '$(sqlq "$id")'")
 	store_get "$key" "$T_TMP/keep"
