@@ -52,7 +52,7 @@ one() { # one upload: index
 		fi
 	fi
 	rm -f -- "$f"
-	ra=$(tr -d '\r' <"$tmp/h$i" 2>/dev/null | sed -n 's/^[Rr]etry-[Aa]fter: *//p' | tail -n 1)
+	ra=$(tr -d '\r' 2>/dev/null <"$tmp/h$i" | sed -n 's/^[Rr]etry-[Aa]fter: *//p' | tail -n 1)
 	echo "$code $id $sha $kind ra=${ra:--}"
 }
 export -f one
