@@ -65,6 +65,22 @@ static const char lookup_sql[] =
 	"WHERE k.key_hash = ? AND k.revoked_at IS NULL AND u.disabled_at IS NULL";
 
 static const char challenge[] = "WWW-Authenticate: Bearer realm=\"vingest\"\r\n";
+/* A browser prompts for a user name and password only on a Basic challenge;
+ * a page navigation (a form post, a typed URL: Accept names text/html) gets
+ * one too. Scripts and apps do not, so a bad key in an app never pops up a
+ * password dialog. */
+static const char challenge_browser[] = "WWW-Authenticate: Bearer realm=\"vingest\"\r\n"
+					"WWW-Authenticate: Basic realm=\"vingest\", charset=\"UTF-8\"\r\n";
+
+static const char *challenge_for(const struct request *r)
+{
+	const char *accept = request_param(r, "HTTP_ACCEPT");
+	const char *h = request_param(r, "HTTP_AUTHORIZATION");
+
+	if (h && strncasecmp(h, "Bearer ", 7) == 0)
+		return challenge;
+	return accept && strstr(accept, "text/html") ? challenge_browser : challenge;
+}
 
 int auth_request(struct request *r)
 {
@@ -76,7 +92,8 @@ int auth_request(struct request *r)
 	long long n;
 
 	if (!h || !*h) {
-		request_error_headers(r, 401, "unauthorized", "an API key is required", challenge);
+		request_error_headers(r, 401, "unauthorized", "an API key is required",
+				      challenge_for(r));
 		return -1;
 	}
 	if (strncasecmp(h, "Bearer ", 7) == 0) {
@@ -124,6 +141,7 @@ int auth_request(struct request *r)
 	}
 	r->user_id = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
 	vg_db_result_free(&res);
+	r->auth_basic = basic;
 	if (basic && !origin_ok(r)) {
 		request_error(r, 403, "origin_not_allowed",
 			      "browser posts must come from this site or an allowed origin");
@@ -132,6 +150,6 @@ int auth_request(struct request *r)
 	return 0;
 bad:
 	request_error_headers(r, 401, "unauthorized", "the API key is malformed or unknown",
-			      challenge);
+			      challenge_for(r));
 	return -1;
 }

@@ -2,6 +2,7 @@
  * child.c - one prefork child: accept, route, answer, repeat (see child.h).
  */
 #include "child.h"
+#include "metrics.h"
 #include "request.h"
 #include "router.h"
 #include "vg_config.h"
@@ -68,10 +69,18 @@ static void serve(struct child *c, FCGX_Request *fcgi)
 		if (!r.answered)
 			request_error(&r, 500, "internal", "no answer was produced");
 	}
-	vg_info("msg=request request_id=%s method=%s path=\"%.200s\" status=%d bytes_in=%lld "
-		"ms=%lld user=%lld",
-		r.request_id, r.method, r.path, r.status, r.body_read,
-		(long long)(vg_mono_ms() - t0), r.user_id);
+	{
+		/* The access log: one line per request, whatever answered it. The
+		 * path is the raw path without its query (signed URLs carry their
+		 * signature there). video_id appears once the request names one. */
+		int64_t ms = vg_mono_ms() - t0;
+
+		metrics_request(&r, ms);
+		vg_info("msg=request request_id=%s method=%.16s path=\"%.200s\" status=%d "
+			"bytes_in=%lld bytes_out=%lld duration_ms=%lld user=%lld%s%s",
+			r.request_id, r.method, r.path, r.status, r.body_read, r.bytes_out,
+			(long long)ms, r.user_id, r.video_id[0] ? " video_id=" : "", r.video_id);
+	}
 }
 
 int child_main(const struct vg_config *cfg, int listen_fd)

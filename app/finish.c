@@ -11,6 +11,7 @@
  */
 #include "finish.h"
 #include "child.h"
+#include "metrics.h"
 #include "request.h"
 #include "video_json.h"
 #include "vg_alloc.h"
@@ -184,6 +185,10 @@ enum finish_result finish_commit(struct request *r, const struct finish *f)
 		if (fr != FINISH_DB_DOWN || r->child->db.my == NULL)
 			break; /* done, or down for real: retrying now would not help */
 	}
+	if (fr == FINISH_OK) {
+		metrics_stored();
+		request_set_video(r, f->id);
+	}
 	if (fr == FINISH_OK)
 		vg_info("msg=\"video stored\" request_id=%s video_id=%s user=%lld size=%llu "
 			"sha256=%s container=%s duration_ms=%lld",
@@ -192,14 +197,35 @@ enum finish_result finish_commit(struct request *r, const struct finish *f)
 	return fr;
 }
 
+/*
+ * A plain HTML form (www-conf/htdocs/index.html) posts with HTTP Basic and
+ * accepts text/html: it gets 303 See Other to the status page instead of
+ * JSON (post/redirect/get), so reloading that page never posts the video
+ * again. API clients (Bearer, or no text/html in Accept) get the JSON.
+ */
+static int wants_redirect(const struct request *r, int status)
+{
+	const char *accept = request_param(r, "HTTP_ACCEPT");
+
+	return status == 201 && r->auth_basic && strcmp(r->method, "POST") == 0 &&
+	       strcmp(r->path, "/v1/videos") == 0 && accept && strstr(accept, "text/html");
+}
+
 void finish_answer(struct request *r, const char *id, int status, const char *extra_headers)
 {
 	struct json_object *v;
 	int has_location = extra_headers && strstr(extra_headers, "Location:") != NULL;
-	char *hdr = vg_asprintf("%s%s%s%s", has_location ? "" : "Location: /v1/videos/",
-				has_location ? "" : id, has_location ? "" : "\r\n",
-				extra_headers ? extra_headers : "");
+	char *hdr;
 
+	if (wants_redirect(r, status)) {
+		hdr = vg_asprintf("Location: /status.html?id=%s\r\n", id);
+		request_head(r, 303, NULL, hdr);
+		free(hdr);
+		return;
+	}
+	hdr = vg_asprintf("%s%s%s%s", has_location ? "" : "Location: /v1/videos/",
+			  has_location ? "" : id, has_location ? "" : "\r\n",
+			  extra_headers ? extra_headers : "");
 	if (status == 204 || strcmp(r->method, "HEAD") == 0) {
 		request_head(r, status, NULL, hdr);
 		free(hdr);

@@ -3,6 +3,7 @@
  */
 #include "master.h"
 #include "child.h"
+#include "metrics.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_notify.h"
@@ -220,6 +221,7 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 		return 1;
 	}
 	vg_proctitle_set("vingest-fcgi", "master", "vg-fcgi-master");
+	metrics_open(); /* before the first fork: every child shares the counters */
 	vg_info("msg=\"master started\" listen=\"%s\" processes=%zu max_requests=%lld",
 		cfg->http.listen, m.wanted, cfg->http.max_requests);
 	/* The socket listens (connections wait in its backlog until the first

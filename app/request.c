@@ -19,6 +19,7 @@ static const char *reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -179,6 +180,7 @@ void request_json(struct request *r, int status, struct json_object *obj, const 
 		return; /* the status and headers say it all; HEAD has no body */
 	FCGX_PutStr(body, (int)len, r->fcgi->out);
 	FCGX_PutS("\n", r->fcgi->out);
+	r->bytes_out += (long long)len + 1;
 }
 
 void request_error_headers(struct request *r, int status, const char *code, const char *message,
@@ -244,5 +246,14 @@ long request_write(struct request *r, const char *buf, size_t len)
 {
 	if (len > (size_t)1 << 30)
 		len = (size_t)1 << 30;
-	return FCGX_PutStr(buf, (int)len, r->fcgi->out) == (int)len ? (long)len : -1;
+	if (FCGX_PutStr(buf, (int)len, r->fcgi->out) != (int)len)
+		return -1;
+	r->bytes_out += (long long)len;
+	return (long)len;
+}
+
+void request_set_video(struct request *r, const char *id)
+{
+	if (id && vg_id_valid(id))
+		snprintf(r->video_id, sizeof(r->video_id), "%s", id);
 }

@@ -27,7 +27,10 @@ struct request {
 	int answered;             /* status already sent */
 	int status;               /* status sent, for the access log */
 	long long user_id;        /* set by auth, 0 before */
+	int auth_basic;           /* authenticated with HTTP Basic (a browser form) */
+	long long bytes_out;      /* body bytes answered, for the access log */
 	char request_id[40];
+	char video_id[32];        /* the video the request is about, once known ("" before) */
 };
 
 /* Fills r from the FastCGI parameters. Returns 0, or -1 if the request line is
@@ -66,6 +69,10 @@ long request_write(struct request *r, const char *buf, size_t len);
 
 /* Answers a status with no body (204). */
 void request_empty(struct request *r, int status);
+
+/* Records the video this request is about (for the access log): a valid id
+ * from the path, or the id of a video just created. */
+void request_set_video(struct request *r, const char *id);
 
 /* Value of a query parameter copied into out (no percent-decoding: the API's
  * parameters are plain tokens). Returns 1 if present, 0 if absent, -1 if too long. */

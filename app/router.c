@@ -12,6 +12,7 @@
 #include "objects.h"
 #include "tus.h"
 #include "child.h"
+#include "metrics.h"
 #include "request.h"
 #include "upload.h"
 #include "videos.h"
@@ -53,41 +54,59 @@ static void healthz(struct request *r)
 
 /* Ready means: the database answers, the store works (staging takes a
  * durable write; an s3 bucket answers; the db store's table is there) and
- * staging has more than store.min_free_bytes free. */
+ * staging has more than store.min_free_bytes free. memcached is checked and
+ * reported but never makes readyz fail: everything it holds fails open (rate
+ * limits are not enforced, the status cache is skipped, the breaker goes
+ * per process), so taking web nodes out of a balancer because the cache is
+ * down would turn a degraded service into no service. */
 static void readyz(struct request *r)
 {
 	struct vg_db_result res;
 	int db_ok = vg_db_query(&r->child->db, "SELECT 1", NULL, 0, &res) == 1;
 	int store_ok = vg_store_check(&r->child->store) == 0;
+	char probe[8];
+	int cache_ok = vg_cache_get(&r->child->cache, "vingest:readyz", probe, sizeof(probe)) >= 0;
 	long long min_free = r->child->cfg->store.min_free_bytes;
 	long long free_bytes = vg_store_free_bytes(&r->child->store);
-	char msg[160];
+	int low = min_free > 0 && free_bytes >= 0 && free_bytes < min_free;
+	struct json_object *o = json_object_new_object(), *checks = json_object_new_object();
+	char msg[160], hdr[32];
 
 	vg_db_result_free(&res);
-	if (!db_ok || !store_ok) {
-		request_error_retry(r, 503, !db_ok ? "database_unavailable" : "store_unavailable",
-				    !db_ok && !store_ok ? "database and store are not available"
-				    : !db_ok           ? "database is not reachable"
-						       : "store is not usable",
-				    5);
-		return;
-	}
-	if (min_free > 0 && free_bytes >= 0 && free_bytes < min_free) {
-		snprintf(msg, sizeof(msg), "the store has %lld bytes free, below store.min_free_bytes (%lld)",
-			 free_bytes, min_free);
-		request_error_retry(r, 503, "store_low_space", msg, 60);
-		return;
-	}
-	{
-		struct json_object *o = json_object_new_object();
+	json_object_object_add(checks, "database", json_object_new_string(db_ok ? "ok" : "unavailable"));
+	json_object_object_add(checks, "store",
+			       json_object_new_string(!store_ok ? "unavailable" : low ? "low_space" : "ok"));
+	json_object_object_add(checks, "cache", json_object_new_string(cache_ok ? "ok" : "unavailable"));
+	if (!db_ok || !store_ok || low) {
+		struct json_object *err = json_object_new_object();
+		const char *code = !db_ok ? "database_unavailable" : !store_ok ? "store_unavailable"
+									    : "store_low_space";
 
-		json_object_object_add(o, "status", json_object_new_string("ready"));
-		json_object_object_add(o, "store_backend",
-				       json_object_new_string(vg_store_backend_name(&r->child->store)));
-		json_object_object_add(o, "store_free_bytes", json_object_new_int64(free_bytes));
-		request_json(r, 200, o, NULL);
+		if (!db_ok || !store_ok)
+			snprintf(msg, sizeof(msg), "%s",
+				 !db_ok && !store_ok ? "database and store are not available"
+				 : !db_ok           ? "database is not reachable"
+						    : "store is not usable");
+		else
+			snprintf(msg, sizeof(msg),
+				 "the store has %lld bytes free, below store.min_free_bytes (%lld)",
+				 free_bytes, min_free);
+		json_object_object_add(err, "code", json_object_new_string(code));
+		json_object_object_add(err, "message", json_object_new_string(msg));
+		json_object_object_add(o, "error", err);
+		json_object_object_add(o, "checks", checks);
+		snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", low && db_ok && store_ok ? 60 : 5);
+		request_json(r, 503, o, hdr);
 		json_object_put(o);
+		return;
 	}
+	json_object_object_add(o, "status", json_object_new_string("ready"));
+	json_object_object_add(o, "checks", checks);
+	json_object_object_add(o, "store_backend",
+			       json_object_new_string(vg_store_backend_name(&r->child->store)));
+	json_object_object_add(o, "store_free_bytes", json_object_new_int64(free_bytes));
+	request_json(r, 200, o, NULL);
+	json_object_put(o);
 }
 
 void router_dispatch(struct request *r)
@@ -101,6 +120,8 @@ void router_dispatch(struct request *r)
 			healthz(r);
 		else
 			readyz(r);
+	} else if (strcmp(p, "/metrics") == 0) {
+		metrics_serve(r); /* its own address check, no API key */
 	} else if (strncmp(p, "/v1/", 4) == 0 && ratelimit_check_address(r) < 0) {
 		; /* answered 429 */
 	} else if (strcmp(p, "/v1/videos") == 0) {
@@ -116,6 +137,7 @@ void router_dispatch(struct request *r)
 	} else if (strncmp(p, "/v1/videos/", 11) == 0) {
 		const char *id = p + 11;
 
+		request_set_video(r, id);
 		if (!is(r, "GET") && !is(r, "DELETE"))
 			method_not_allowed(r, "GET, DELETE");
 		else if (auth_request(r) != 0)
@@ -129,6 +151,7 @@ void router_dispatch(struct request *r)
 	} else if (strcmp(p, "/v1/uploads") == 0 || strcmp(p, "/v1/uploads/") == 0) {
 		tus_dispatch(r, NULL);
 	} else if (strncmp(p, "/v1/uploads/", 12) == 0) {
+		request_set_video(r, p + 12); /* the upload id is the video id */
 		tus_dispatch(r, p + 12);
 	} else if (strncmp(p, "/v1/objects/", 12) == 0) {
 		/* signed URLs authenticate themselves: no API key */

@@ -63,6 +63,7 @@ int vg_cli_daemon(const char *prog, int argc, char **argv, struct vg_config **cf
 		*cfg = NULL;
 		return 0;
 	}
+	vg_log_configure((*cfg)->log.format, (*cfg)->log.target);
 	*path = vg_strdup(file);
 	return -1;
 }

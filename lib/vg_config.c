@@ -7,6 +7,7 @@
  * parser would refuse.
  */
 #include "vg_config.h"
+#include "vg_addr.h"
 #include "vg_alloc.h"
 
 #include <ctype.h>
@@ -46,6 +47,7 @@ static const struct key keys[] = {
 	INT(http, drain_seconds, 30, 1, 3600),
 	STR(http, allowed_origins, ""),
 	STR(http, public_url, "http://127.0.0.1:8080"),
+	STR(http, metrics_allow, "127.0.0.1,::1"),
 	STR(db, host, "localhost"),
 	INT(db, port, 3306, 1, 65535),
 	STR(db, socket, ""),
@@ -85,6 +87,7 @@ static const struct key keys[] = {
 	INT(workers, drain_seconds, 60, 1, 3600),
 	INT(workers, heartbeat_timeout_seconds, 30, 2, 3600),
 	INT(workers, idle_seconds, 30, 1, 86400),
+	STR(workers, metrics_file, "/var/lib/vingest/workers.prom"),
 	INT(limits, max_upload_bytes, 314572800, 1, 1099511627776LL),
 	INT(limits, max_duration_seconds, 15, 1, 86400),
 	INT(limits, uploads_per_minute, 0, 0, 1000000),
@@ -98,6 +101,8 @@ static const struct key keys[] = {
 	INT(retention, days, 1826, 1, 36500),
 	INT(retention, orphan_grace_seconds, 3600, 60, 604800),
 	INT(retention, janitor_interval_seconds, 5, 1, 3600),
+	STR(log, format, "kv"),
+	STR(log, target, "stderr"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -277,6 +282,27 @@ static int check_whole(struct load_ctx *x)
 	}
 	if (!c->db.name[0]) {
 		set_err(x, "[db] name: must not be empty");
+		return -1;
+	}
+	{
+		char why[160];
+
+		if (vg_addr_list_check(c->http.metrics_allow, why, sizeof(why)) < 0) {
+			set_err(x, "[http] metrics_allow: %s", why);
+			return -1;
+		}
+	}
+	if (c->workers.metrics_file[0] && c->workers.metrics_file[0] != '/') {
+		set_err(x, "[workers] metrics_file: '%s' must be an absolute path (or empty for none)",
+			c->workers.metrics_file);
+		return -1;
+	}
+	if (strcmp(c->log.format, "kv") != 0 && strcmp(c->log.format, "json") != 0) {
+		set_err(x, "[log] format: '%s' is not one of kv, json", c->log.format);
+		return -1;
+	}
+	if (strcmp(c->log.target, "stderr") != 0 && strcmp(c->log.target, "syslog") != 0) {
+		set_err(x, "[log] target: '%s' is not one of stderr, syslog", c->log.target);
 		return -1;
 	}
 	return 0;

@@ -22,6 +22,7 @@ struct vg_config {
 		long long drain_seconds;
 		char *allowed_origins; /* extra origins for browser (Basic auth) posts */
 		char *public_url; /* how the processing service reaches us (object URLs) */
+		char *metrics_allow; /* addresses and CIDR blocks that may GET /metrics */
 	} http;
 	struct {
 		char *host;
@@ -73,6 +74,7 @@ struct vg_config {
 		long long drain_seconds;
 		long long heartbeat_timeout_seconds;
 		long long idle_seconds;
+		char *metrics_file; /* the supervisor's counters, Prometheus text, for vingest-fcgi */
 	} workers;
 	struct {
 		long long max_upload_bytes;
@@ -91,6 +93,10 @@ struct vg_config {
 		long long orphan_grace_seconds;
 		long long janitor_interval_seconds; /* how often the janitor and staging sweep run */
 	} retention;
+	struct {
+		char *format; /* "kv" (key=value) or "json" */
+		char *target; /* "stderr" or "syslog" */
+	} log;
 };
 
 /*

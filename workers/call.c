@@ -4,6 +4,7 @@
 #include "config.h"
 #include "call.h"
 #include "job.h"
+#include "wmetrics.h"
 #include "vg_alloc.h"
 #include "vg_config.h"
 #include "vg_log.h"
@@ -230,6 +231,12 @@ void call_perform(struct caller *c, int timeout_ms, call_done_fn done, void *ud)
 		rc = msg->data.result;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		{
+			curl_off_t us = 0;
+
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_TOTAL_TIME_T, &us);
+			wmetrics_call((int)rc, rc == CURLE_OK ? status : 0, (double)us / 1e6);
+		}
 		detach(c, j);
 		done(ud, j, (int)rc, rc == CURLE_OK ? status : 0);
 	}

@@ -6,6 +6,7 @@
  * disagree. A deadlock retries the whole transaction.
  */
 #include "lease.h"
+#include "wmetrics.h"
 #include "job.h"
 #include "vg_config.h"
 #include "vg_db.h"
@@ -84,8 +85,10 @@ static int outcome(struct vg_db *db, const struct job *j, const char *job_sql,
 						   vg_p_str(error), vg_p_i64(j->id), vg_p_str(j->token)};
 
 			if (vg_db_exec(db, attempt_sql, ap, VG_DB_NPARAMS(ap)) >= 0 &&
-			    vg_db_commit(db) == 0)
+			    vg_db_commit(db) == 0) {
+				wmetrics_job(attempt_outcome);
 				return 1;
+			}
 		}
 		if (db->my)
 			vg_db_rollback(db);

@@ -5,6 +5,7 @@
 #include "janitor.h"
 #include "scoreboard.h"
 #include "worker.h"
+#include "wmetrics.h"
 #include "vg_alloc.h"
 #include "vg_cache.h"
 #include "vg_config.h"
@@ -57,6 +58,7 @@ struct supervisor {
 	long long row_id;
 	int janitor;
 	int64_t next_scale_ms, next_janitor_ms, next_beat_ms, idle_since_ms;
+	int64_t next_metrics_ms;
 	char host[256];
 };
 
@@ -362,6 +364,20 @@ static void handle_signals(struct supervisor *s)
 	}
 }
 
+/* The counters file for /metrics, once a second (see wmetrics.h). */
+static void publish_metrics(struct supervisor *s, int64_t now)
+{
+	long long in_flight = 0;
+
+	if (now < s->next_metrics_ms)
+		return;
+	s->next_metrics_ms = now + 1000;
+	for (size_t i = 0; i < SLOTS; i++)
+		if (s->slots[i].pid > 0)
+			in_flight += atomic_load(&s->board[i].in_flight);
+	wmetrics_publish(s->cfg->workers.metrics_file, alive(s, 1), in_flight);
+}
+
 int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, char **argv)
 {
 	struct supervisor *s = vg_calloc(1, sizeof(*s));
@@ -372,6 +388,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	s->cfg = cfg;
 	s->target = (size_t)(cfg->workers.min > 0 ? cfg->workers.min : 1);
 	s->board = scoreboard_new(SLOTS);
+	wmetrics_open(); /* before any fork: workers add to the supervisor's counters */
 	gethostname(s->host, sizeof(s->host));
 	s->host[sizeof(s->host) - 1] = '\0';
 	sigfd = vg_sigpipe_open();
@@ -404,6 +421,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 			retire_extra(s);
 			fill(s, now);
 			housekeeping(s, now);
+			publish_metrics(s, now);
 			continue;
 		}
 		if (alive(s, 1) == 0)

@@ -102,6 +102,7 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	is_int(c->http.backlog, 256, "%s: http.backlog", what);
 	is_int(c->http.drain_seconds, 30, "%s: http.drain_seconds", what);
 	is_str(c->http.allowed_origins, "", "%s: http.allowed_origins", what);
+	is_str(c->http.metrics_allow, "127.0.0.1,::1", "%s: http.metrics_allow", what);
 	is_str(c->db.host, "localhost", "%s: db.host", what);
 	is_int(c->db.port, 3306, "%s: db.port", what);
 	is_str(c->db.socket, "", "%s: db.socket", what);
@@ -126,6 +127,8 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	is_int(c->workers.min, 1, "%s: workers.min", what);
 	is_int(c->workers.max, 8, "%s: workers.max", what);
 	is_int(c->workers.concurrency, 64, "%s: workers.concurrency", what);
+	is_str(c->workers.metrics_file, "/var/lib/vingest/workers.prom", "%s: workers.metrics_file",
+	       what);
 	is_int(c->limits.max_upload_bytes, 314572800, "%s: limits.max_upload_bytes", what);
 	is_int(c->limits.max_duration_seconds, 15, "%s: limits.max_duration_seconds", what);
 	is_int(c->limits.uploads_per_minute, 0, "%s: limits.uploads_per_minute", what);
@@ -137,6 +140,8 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	is_int(c->limits.max_field_bytes, 65536, "%s: limits.max_field_bytes", what);
 	is_int(c->retention.days, 1826, "%s: retention.days", what);
 	is_int(c->retention.janitor_interval_seconds, 5, "%s: retention.janitor_interval_seconds", what);
+	is_str(c->log.format, "kv", "%s: log.format", what);
+	is_str(c->log.target, "stderr", "%s: log.target", what);
 }
 
 static void test_defaults(void)
