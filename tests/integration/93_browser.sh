@@ -30,7 +30,9 @@ API_KEY= api POST /v1/videos -H "Accept: text/html,application/xhtml+xml" -H "Or
 	-F "file=@$FIX/clip-2s.mp4"
 t_eq "an unauthenticated page post answers 401" "$API_STATUS" 401
 t_match "... with a Basic challenge, so the browser asks for the key" \
-	"$(grep -i '^WWW-Authenticate: Basic' "$API_HEADERS" | tr -d '\r')" 'Basic realm="vingest"'
+	"$(grep -i '^WWW-Authenticate:' "$API_HEADERS" | tr -d '\r')" 'Basic realm="vingest"'
+# (lighttpd sends the Bearer and Basic challenges as two headers, Apache joins
+# them into one comma-separated header; browsers read either.)
 API_KEY= api POST /v1/videos -H "Accept: application/json" -F "file=@$FIX/clip-2s.mp4"
 t_eq "an API client without a key gets no Basic challenge (no password dialog in apps)" \
 	"$(grep -ci '^WWW-Authenticate: Basic' "$API_HEADERS")" 0
