@@ -67,10 +67,12 @@ static const char lookup_sql[] =
 static const char challenge[] = "WWW-Authenticate: Bearer realm=\"vingest\"\r\n";
 /* A browser prompts for a user name and password only on a Basic challenge;
  * a page navigation (a form post, a typed URL: Accept names text/html) gets
- * one too. Scripts and apps do not, so a bad key in an app never pops up a
- * password dialog. */
-static const char challenge_browser[] = "WWW-Authenticate: Bearer realm=\"vingest\"\r\n"
-					"WWW-Authenticate: Basic realm=\"vingest\", charset=\"UTF-8\"\r\n";
+ * that one alone. Apache joins repeated WWW-Authenticate headers into one,
+ * and Chromium does not find Basic behind Bearer in a joined header, so the
+ * browser must not be offered both. Scripts and apps get Bearer only, so a
+ * bad key in an app never pops up a password dialog. */
+static const char challenge_browser[] =
+	"WWW-Authenticate: Basic realm=\"vingest\", charset=\"UTF-8\"\r\n";
 
 static const char *challenge_for(const struct request *r)
 {
