@@ -85,6 +85,7 @@ static const struct key keys[] = {
 	INT(workers, drain_seconds, 60, 1, 3600),
 	INT(workers, heartbeat_timeout_seconds, 30, 2, 3600),
 	INT(workers, idle_seconds, 30, 1, 86400),
+	INT(workers, idle_claim_ms, 100, 10, 60000),
 	INT(limits, max_upload_bytes, 314572800, 1, 1099511627776LL),
 	INT(limits, max_duration_seconds, 15, 1, 86400),
 	INT(limits, uploads_per_minute, 0, 0, 1000000),

@@ -73,6 +73,7 @@ struct vg_config {
 		long long drain_seconds;
 		long long heartbeat_timeout_seconds;
 		long long idle_seconds;
+		long long idle_claim_ms;
 	} workers;
 	struct {
 		long long max_upload_bytes;
