@@ -442,9 +442,12 @@ enum vg_store_status vg_store_put_file(struct vg_store *s, const char *path, con
 	}
 	st = vg_store_stage_publish(s, &w, id, key);
 	if (st == VG_STORE_OK && s->be->put_rows) {
+		/* Replacing an object: its old rows go in the same transaction,
+		 * or the new chunks would collide with them (the key's primary key). */
 		if (!s->db || vg_db_begin(s->db) < 0)
 			st = VG_STORE_ERR;
-		else if ((st = vg_store_put_rows(s, s->db, id, key)) != VG_STORE_OK ||
+		else if ((st = s->be->remove(s, key)) != VG_STORE_OK ||
+			 (st = vg_store_put_rows(s, s->db, id, key)) != VG_STORE_OK ||
 			 vg_db_commit(s->db) < 0) {
 			vg_db_rollback(s->db);
 			st = VG_STORE_ERR;
