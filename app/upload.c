@@ -462,6 +462,12 @@ void upload_post(struct request *r)
 	if (check_fields(&u, &metadata) < 0)
 		goto out;
 
+	/* The media checks pread the staging file: it must hold every byte. */
+	st = vg_store_stage_flush(&u.w);
+	if (st != VG_STORE_OK) {
+		answer_store_error(&u, st);
+		goto out;
+	}
 	u.fin.id = u.id;
 	u.fin.key = u.key;
 	u.fin.size = u.w.size;

@@ -19,7 +19,7 @@ set -a
 set +a
 sql() { mariadb --no-defaults -N -B --socket="$VINGEST_DB_SOCKET" -u"$VINGEST_DB_USER" "$VINGEST_DB_NAME" -e "$1"; }
 
-curl -sf -d '{"mode":"ok","delay_ms":0,"reset_counters":true,"forget_keys":true}' "$VINGEST_STUB_URL/control" >/dev/null
+curl -sf -d '{"mode":"ok","delay_ms":0,"reset_counters":true,"forget_keys":true,"fetch":false}' "$VINGEST_STUB_URL/control" >/dev/null
 run=$(date +%s)
 prefix=$(printf '01BNCH%04d' $((run % 10000)))
 user=$(sql "SELECT id FROM users WHERE name = 'demo'")

@@ -316,7 +316,7 @@ point "" "${R[latency]}"
 
 say "bench: one worker process holding 500 slow calls"
 stop_pid "$VINGEST_WORKERS_PID_FILE" 90
-curl -sf -d '{"mode":"ok","delay_ms":120000,"reset_counters":true}' "$VINGEST_STUB_URL/control" >/dev/null
+curl -sf -d '{"mode":"ok","delay_ms":120000,"reset_counters":true,"fetch":false}' "$VINGEST_STUB_URL/control" >/dev/null
 stack_up VINGEST_DEV_WORKERS=1 VINGEST_WORKERS_MIN=1 VINGEST_WORKERS_MAX=1 \
 	VINGEST_WORKERS_CONCURRENCY=500 VINGEST_WORKERS_DRAIN_SECONDS=1 VINGEST_PROCESSOR_TIMEOUT_SECONDS=300
 user=$(sql vingest -e "SELECT id FROM users WHERE name = 'demo'")

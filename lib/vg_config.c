@@ -88,6 +88,7 @@ static const struct key keys[] = {
 	INT(workers, heartbeat_timeout_seconds, 30, 2, 3600),
 	INT(workers, idle_seconds, 30, 1, 86400),
 	STR(workers, metrics_file, "/var/lib/vingest/workers.prom"),
+	INT(workers, idle_claim_ms, 100, 10, 60000),
 	INT(limits, max_upload_bytes, 314572800, 1, 1099511627776LL),
 	INT(limits, max_duration_seconds, 15, 1, 86400),
 	INT(limits, uploads_per_minute, 0, 0, 1000000),

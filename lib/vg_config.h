@@ -75,6 +75,7 @@ struct vg_config {
 		long long heartbeat_timeout_seconds;
 		long long idle_seconds;
 		char *metrics_file; /* the supervisor's counters, Prometheus text, for vingest-fcgi */
+		long long idle_claim_ms;
 	} workers;
 	struct {
 		long long max_upload_bytes;

@@ -138,11 +138,13 @@ enum vg_store_status vg_store_stage_begin(struct vg_store *s, const char *id,
 	return VG_STORE_OK;
 }
 
-enum vg_store_status vg_store_stage_write(struct vg_store_writer *w, const void *buf, size_t len)
+/* Writes len bytes at the file's end, all of them, and hashes them: the
+ * digest then covers exactly what reached the file, in order. */
+static enum vg_store_status write_all(struct vg_store_writer *w, const char *p, size_t len)
 {
-	const char *p = buf;
 	size_t left = len;
 
+	vg_sha256_update(&w->sha, p, len);
 	while (left > 0) {
 		ssize_t n = VG_FAILPOINT("store.stage_write") < 0 ? -1 : write(w->fd, p, left);
 
@@ -158,9 +160,57 @@ enum vg_store_status vg_store_stage_write(struct vg_store_writer *w, const void 
 		p += n;
 		left -= (size_t)n;
 	}
-	vg_sha256_update(&w->sha, buf, len);
-	w->size += len;
 	return VG_STORE_OK;
+}
+
+enum vg_store_status vg_store_stage_flush(struct vg_store_writer *w)
+{
+	enum vg_store_status st;
+
+	if (w->buffered == 0)
+		return VG_STORE_OK;
+	st = write_all(w, w->buf, w->buffered);
+	w->buffered = 0;
+	return st;
+}
+
+enum vg_store_status vg_store_stage_write(struct vg_store_writer *w, const void *buf, size_t len)
+{
+	const char *p = buf;
+	enum vg_store_status st;
+
+	w->size += len;
+	/* A piece at least as large as the buffer goes straight to the file
+	 * (after what is buffered, which comes first). */
+	if (len >= VG_STORE_WRITE_BUF) {
+		st = vg_store_stage_flush(w);
+		return st != VG_STORE_OK ? st : write_all(w, p, len);
+	}
+	if (!w->buf)
+		w->buf = vg_malloc(VG_STORE_WRITE_BUF);
+	while (len > 0) {
+		size_t room = VG_STORE_WRITE_BUF - w->buffered;
+		size_t n = len < room ? len : room;
+
+		memcpy(w->buf + w->buffered, p, n);
+		w->buffered += n;
+		p += n;
+		len -= n;
+		if (w->buffered < VG_STORE_WRITE_BUF)
+			continue;
+		st = vg_store_stage_flush(w);
+		if (st != VG_STORE_OK)
+			return st;
+	}
+	return VG_STORE_OK;
+}
+
+/* Frees the writer's buffer; what it held is written or dropped by then. */
+static void drop_buffer(struct vg_store_writer *w)
+{
+	free(w->buf);
+	w->buf = NULL;
+	w->buffered = 0;
 }
 
 enum vg_store_status vg_store_stage_publish(struct vg_store *s, struct vg_store_writer *w,
@@ -169,6 +219,13 @@ enum vg_store_status vg_store_stage_publish(struct vg_store *s, struct vg_store_
 	enum vg_store_status st;
 
 	(void)id;
+	/* Nothing may read the file (fsync, PUT, chunk rows) before it is whole. */
+	st = vg_store_stage_flush(w);
+	drop_buffer(w);
+	if (st != VG_STORE_OK) {
+		vg_store_stage_abort(w);
+		return st;
+	}
 	vg_sha256_final_hex(&w->sha, w->sha256);
 	st = s->be->publish(s, w->staging_path, w->fd, key, w->size, w->sha256);
 	if (w->fd >= 0 && close(w->fd) < 0 && st == VG_STORE_OK) {
@@ -206,6 +263,7 @@ void vg_store_stage_abort(struct vg_store_writer *w)
 		free(w->staging_path);
 		w->staging_path = NULL;
 	}
+	drop_buffer(w);
 	vg_sha256_free(&w->sha);
 }
 
@@ -384,10 +442,11 @@ enum vg_store_status vg_store_put_file(struct vg_store *s, const char *path, con
 	}
 	st = vg_store_stage_publish(s, &w, id, key);
 	if (st == VG_STORE_OK && s->be->put_rows) {
-		/* Replaces an object of that key: the old rows go in the same transaction. */
+		/* Replacing an object: its old rows go in the same transaction,
+		 * or the new chunks would collide with them (the key's primary key). */
 		if (!s->db || vg_db_begin(s->db) < 0)
 			st = VG_STORE_ERR;
-		else if (s->be->remove(s, key) != VG_STORE_OK ||
+		else if ((st = s->be->remove(s, key)) != VG_STORE_OK ||
 			 (st = vg_store_put_rows(s, s->db, id, key)) != VG_STORE_OK ||
 			 vg_db_commit(s->db) < 0) {
 			vg_db_rollback(s->db);

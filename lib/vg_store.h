@@ -58,11 +58,22 @@ struct vg_store {
 	void *priv;                  /* the backend's state */
 };
 
+/* How many bytes a writer gathers before one write(2). The multipart parser
+ * hands file data over in pieces of a few hundred bytes (it must stop at
+ * every CR that could begin a boundary); writing each piece cost one system
+ * call per ~300 bytes. One buffer per open writer, and a FastCGI child has
+ * at most one open, so memory stays bounded whatever the upload's size. */
+#define VG_STORE_WRITE_BUF (256 * 1024)
+
 struct vg_store_writer {
-	int fd;                /* read-write (media checks read it back); -1 when closed */
+	int fd;                /* read-write (media checks read it back); -1 when closed.
+				* Holds only what has been flushed: call
+				* vg_store_stage_flush() before reading it. */
 	char *staging_path;    /* owned */
-	struct vg_sha256 sha;  /* running digest of everything written */
-	uint64_t size;         /* bytes written */
+	struct vg_sha256 sha;  /* running digest of everything flushed */
+	uint64_t size;         /* bytes accepted: flushed plus buffered */
+	char *buf;             /* owned, VG_STORE_WRITE_BUF bytes; NULL until the first write */
+	size_t buffered;       /* bytes in buf not yet written */
 	char sha256[VG_SHA256_HEX]; /* set by publish */
 };
 
@@ -88,8 +99,14 @@ char *vg_store_staging_path(const struct vg_store *s, const char *id);
 /* Starts a staged object for id. Returns VG_STORE_OK or an error (logged). */
 enum vg_store_status vg_store_stage_begin(struct vg_store *s, const char *id,
 					  struct vg_store_writer *w);
-/* Appends len bytes (all of them, retrying short writes). */
+/* Appends len bytes. They may only be buffered: a failure to write them
+ * (VG_STORE_FULL on ENOSPC, as for any write) can surface here or at the
+ * next flush. */
 enum vg_store_status vg_store_stage_write(struct vg_store_writer *w, const void *buf, size_t len);
+/* Writes whatever is buffered to w->fd (all of it, retrying short writes), so
+ * that the file holds all w->size bytes. Call it before anything reads the
+ * staging file back; publish does it itself. */
+enum vg_store_status vg_store_stage_flush(struct vg_store_writer *w);
 /* Publishes the staged bytes under key (see the top of this file) and fills
  * w->sha256. On failure the staging file is removed. The writer is finished
  * either way (its fd closed, its path freed). */

@@ -52,6 +52,7 @@ void job_free(struct job *j)
 	free(j->request_body);
 	free(j->response);
 	free(j->status_url);
+	free(j->done_result);
 	free(j);
 }
 

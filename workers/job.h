@@ -42,6 +42,10 @@ struct job {
 	int64_t call_deadline_ms; /* give up on the whole call (202 polling included) */
 	int64_t claimed_ms;
 
+	/* a 2xx answer waiting for its turn's batch write (worker.c, lease_done_batch) */
+	int done_status;
+	char *done_result; /* owned: the JSON result to store */
+
 	struct job *next;
 };
 

@@ -16,11 +16,25 @@ struct job;
 struct vg_db;
 struct vg_config;
 
+#include <stddef.h>
+
 /* Extends the lease by jobs.lease_seconds from now. */
 int lease_renew(struct vg_db *db, const struct vg_config *cfg, const struct job *j);
 
 /* Job done, video processed, result stored. result_json may be NULL. */
 int lease_done(struct vg_db *db, const struct job *j, int http_status, const char *result_json);
+
+/*
+ * Records the done outcomes of n jobs (each job's done_status and
+ * done_result) in one transaction, so one COMMIT - one redo log flush -
+ * serves every answer that landed in one turn of a worker's loop. Each
+ * job's fenced UPDATE still decides for that job alone: a job whose lease
+ * was lost matches nothing, its video and attempt rows are not touched, and
+ * the others are written. rc[i] gets 1 or 0 as lease_done() would return;
+ * on a database error nothing is written and every rc[i] is -1. Returns 0
+ * or -1.
+ */
+int lease_done_batch(struct vg_db *db, struct job *const *jobs, size_t n, int *rc);
 
 /*
  * Back to ready after delay_s. refund: the call never reached the service

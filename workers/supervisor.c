@@ -30,7 +30,7 @@
 
 #define SLOTS            1024 /* workers.max can never exceed this (config range) */
 #define TICK_MS          200
-#define SCALE_EVERY_MS   2000
+#define SCALE_EVERY_MS   500 /* the due count is bounded (see scale()), so it is cheap */
 #define BEAT_EVERY_MS    5000
 #define KILL_GRACE_MS    10000
 
@@ -171,31 +171,44 @@ static void kill_stale(struct supervisor *s, int64_t now)
 	}
 }
 
+/* Counts due jobs, but never more than the whole pool could hold at once
+ * (the parameter: workers.max x workers.concurrency): past that the answer
+ * changes nothing, and the count stays a short index range scan however
+ * deep the queue is, so it can run every SCALE_EVERY_MS. */
 static const char due_sql[] =
-	"SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = 'ready' "
-	"AND run_after <= UTC_TIMESTAMP(6) LIMIT 100000) due";
+	"SELECT COUNT(*) FROM (SELECT 1 FROM jobs FORCE INDEX (ix_jobs_claim) "
+	"WHERE state = 'ready' AND run_after <= UTC_TIMESTAMP(6) LIMIT ?) due";
 
 static void scale(struct supervisor *s, int64_t now)
 {
 	struct vg_db_result res;
-	long long due = -1, in_flight = 0, capacity;
-	size_t live = alive(s, 0);
+	long long due = -1, in_flight = 0, want;
+	long long conc = s->cfg->workers.concurrency;
 
 	if (now < s->next_scale_ms)
 		return;
 	s->next_scale_ms = now + SCALE_EVERY_MS;
-	if (vg_db_query(&s->db, due_sql, NULL, 0, &res) == 1)
-		due = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+	{
+		struct vg_db_param p[] = {vg_p_i64(s->cfg->workers.max * conc)};
+
+		if (vg_db_query(&s->db, due_sql, p, VG_DB_NPARAMS(p), &res) == 1)
+			due = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+	}
 	vg_db_result_free(&res);
 	if (due < 0)
 		return; /* no database, no decision */
 	for (size_t i = 0; i < SLOTS; i++)
 		if (s->slots[i].pid > 0)
 			in_flight += atomic_load(&s->board[i].in_flight);
-	capacity = (long long)live * s->cfg->workers.concurrency;
 
-	if (due > 0 && in_flight + due > capacity && s->target < (size_t)s->cfg->workers.max) {
-		s->target++;
+	/* Straight to the size the work needs (bounded by workers.max), not
+	 * one worker per tick: a burst of uploads is otherwise worked off by a
+	 * pool still growing when the burst is over. */
+	want = (in_flight + due + conc - 1) / conc;
+	if (want > s->cfg->workers.max)
+		want = s->cfg->workers.max;
+	if (due > 0 && want > (long long)s->target) {
+		s->target = (size_t)want;
 		s->idle_since_ms = 0;
 		vg_info("msg=\"scaling up\" workers=%zu due_jobs=%lld in_flight=%lld", s->target, due,
 			in_flight);

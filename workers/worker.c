@@ -44,7 +44,6 @@
 #include <unistd.h>
 
 #define TURN_MS          200
-#define IDLE_CLAIM_MS    500   /* how often an idle worker looks for work */
 #define DB_HEARTBEAT_MS  5000  /* workers.heartbeat_at refresh */
 #define POLL_DEFAULT_S   2     /* 202 status polling interval */
 #define ASYNC_FACTOR     30    /* a 202 job may take this many processor timeouts */
@@ -65,7 +64,8 @@ struct worker {
 	struct caller caller;
 	struct breaker breaker;
 	struct job *jobs; /* held: calling, polling or waiting to start */
-	unsigned held;
+	struct job *finished; /* held: answered 2xx, waiting for this turn's batch write */
+	unsigned held;       /* both lists */
 	char owner[300];
 	long long row_id; /* our row in `workers` */
 	int64_t next_claim_ms;
@@ -76,7 +76,8 @@ struct worker {
 
 /* ---- bookkeeping ---- */
 
-static void forget(struct worker *w, struct job *j)
+/* Takes j out of the held list (it stays counted in held). */
+static void unlink_job(struct worker *w, struct job *j)
 {
 	struct job **pp = &w->jobs;
 
@@ -84,6 +85,12 @@ static void forget(struct worker *w, struct job *j)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = j->next;
+	j->next = NULL;
+}
+
+static void forget(struct worker *w, struct job *j)
+{
+	unlink_job(w, j);
 	call_abort(&w->caller, j);
 	job_free(j);
 	w->held--;
@@ -99,26 +106,57 @@ static void lease_lost(struct worker *w, struct job *j, const char *when)
 
 /* ---- outcomes ---- */
 
+/* A 2xx: queued for flush_done(), which writes every done outcome of this
+ * turn in one transaction. The job keeps its lease until then (a turn is at
+ * most TURN_MS, the lease minutes). */
 static void finish_done(struct worker *w, struct job *j, int status, const char *result)
 {
-	int rc = lease_done(&w->db, j, status, result);
+	unlink_job(w, j);
+	j->done_status = status;
+	j->done_result = vg_strdup(result);
+	j->next = w->finished;
+	w->finished = j;
+}
 
-	if (rc == 1) {
-		vg_video_cache_invalidate(&w->cache, j->video_id);
-		w->done++;
-		vg_info("msg=\"job done\" job_id=%lld video_id=%s attempt=%u http_status=%d ms=%lld",
-			j->id, j->video_id, j->attempt, status,
-			(long long)(vg_mono_ms() - j->claimed_ms));
-	} else if (rc == 0) {
-		lease_lost(w, j, "finish");
+static void flush_done(struct worker *w)
+{
+	struct job **batch, *j;
+	size_t n = 0, i;
+	int *rc;
+
+	for (j = w->finished; j; j = j->next)
+		n++;
+	if (n == 0)
 		return;
-	} else {
-		/* The database is down: the lease runs out and the job is retried;
-		 * the service sees the same Idempotency-Key, so no double effect. */
-		vg_error("msg=\"cannot record a finished job; it will be retried\" job_id=%lld",
-			 j->id);
+	batch = vg_malloc(n * sizeof(*batch));
+	rc = vg_malloc(n * sizeof(*rc));
+	for (i = 0, j = w->finished; j; j = j->next)
+		batch[i++] = j;
+	w->finished = NULL;
+	if (lease_done_batch(&w->db, batch, n, rc) < 0)
+		/* The database is down: the leases run out and the jobs are
+		 * retried; the service sees the same Idempotency-Key, so no
+		 * double effect. */
+		vg_error("msg=\"cannot record finished jobs; they will be retried\" jobs=%zu", n);
+	for (i = 0; i < n; i++) {
+		j = batch[i];
+		if (rc[i] == 1) {
+			vg_video_cache_invalidate(&w->cache, j->video_id);
+			w->done++;
+			vg_info("msg=\"job done\" job_id=%lld video_id=%s attempt=%u http_status=%d "
+				"ms=%lld",
+				j->id, j->video_id, j->attempt, j->done_status,
+				(long long)(vg_mono_ms() - j->claimed_ms));
+		} else if (rc[i] == 0) {
+			vg_warn("msg=\"lease lost; another worker owns the job now, dropping it\" "
+				"job_id=%lld video_id=%s during=finish",
+				j->id, j->video_id);
+		}
+		job_free(j);
+		w->held--;
 	}
-	forget(w, j);
+	free(batch);
+	free(rc);
 }
 
 /* Transient failure: retry later, or dead when attempts are used up. */
@@ -390,7 +428,7 @@ static void claim_more(struct worker *w, int64_t now)
 	}
 	/* A full batch says there is more: come back at once. */
 	if ((unsigned)n < max)
-		w->next_claim_ms = now + IDLE_CLAIM_MS;
+		w->next_claim_ms = now + w->cfg->workers.idle_claim_ms;
 }
 
 /* Starts calls and polls that are due and within the rate cap. */
@@ -430,6 +468,19 @@ static void start_calls(struct worker *w, int64_t now)
 				(void)VG_FAILPOINT("worker.during_call"); /* crash or stall mid-call */
 		}
 	}
+}
+
+/* How long this turn may wait for answers: TURN_MS, or less when a claim is
+ * due sooner (an idle worker must look for work every workers.idle_claim_ms,
+ * not every TURN_MS). */
+static int turn_ms(const struct worker *w, int64_t now)
+{
+	int64_t wait = TURN_MS;
+
+	if (!drain_requested && w->held < (unsigned)w->cfg->workers.concurrency &&
+	    w->next_claim_ms - now < wait)
+		wait = w->next_claim_ms > now ? w->next_claim_ms - now : 0;
+	return (int)wait;
 }
 
 /* Drain deadline passed: give every held job back, ready at once, attempt not counted. */
@@ -495,7 +546,8 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot)
 		claim_more(&w, now);
 		start_calls(&w, now);
 		renew_leases(&w, now);
-		call_perform(&w.caller, TURN_MS, on_answer, &w);
+		call_perform(&w.caller, turn_ms(&w, vg_mono_ms()), on_answer, &w);
+		flush_done(&w);
 	}
 
 	if (w.row_id) {
