@@ -139,8 +139,12 @@ int lease_done_batch(struct vg_db *db, struct job *const *jobs, size_t n, int *r
 			    vg_db_exec(db, attempt_sql, ap, VG_DB_NPARAMS(ap)) < 0)
 				break;
 		}
-		if (i == n && vg_db_commit(db) == 0)
+		if (i == n && vg_db_commit(db) == 0) {
+			for (i = 0; i < n; i++)
+				if (rc[i] == 1)
+					wmetrics_job("done"); /* counted once committed, as outcome() does */
 			return 0;
+		}
 		for (i = 0; i < n; i++)
 			rc[i] = -1;
 		if (db->my)

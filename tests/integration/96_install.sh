@@ -47,7 +47,8 @@ conf=$ROOT$sysconfdir/vingest/vingest.conf
 t_ok "the configuration is installed as \$(sysconfdir)/vingest/vingest.conf" test -f "$conf"
 t_eq "the configuration is not world-readable (mode 640: it holds secrets)" "$(stat -c %a "$conf")" 640
 t_ok "the installed configuration is valid (vingest-fcgi -t)" \
-	env -u VINGEST_DB_SOCKET -u VINGEST_DB_NAME -u VINGEST_DB_USER "$ROOT$bindir/vingest-fcgi" -c "$conf" -t
+	env -u VINGEST_DB_SOCKET -u VINGEST_DB_NAME -u VINGEST_DB_USER -u VINGEST_STORE_BACKEND \
+	"$ROOT$bindir/vingest-fcgi" -c "$conf" -t
 t_match "its fs store is under \$(localstatedir)/lib/vingest" "$(grep '^fs_root' "$conf")" \
 	"^fs_root = $localstatedir/lib/vingest/store\$"
 t_ok "the state directory \$(localstatedir)/lib/vingest/store exists" test -d "$ROOT$localstatedir/lib/vingest/store"
