@@ -39,17 +39,10 @@ int vg_cache_open(struct vg_cache *c, const char *servers)
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 200);    /* ms */
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, 200000);  /* us */
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT, 200000);  /* us */
-	/* A dead server is taken out of the ketama continuum at its first
-	 * failure, so only its keys move to the others (and come back when it
-	 * does, tried again every RETRY_TIMEOUT), instead of every one of its
-	 * keys failing open until it returns. Everything vingest keeps here can
-	 * be rebuilt or started over, so a key that moves loses nothing. */
-	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
-	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1);
-	/* An ejected server is tried again after 30 s: each try that fails costs
-	 * one request a fail-open answer, so not more often than that. */
-	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 30); /* s */
-	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 30);  /* s */
+	/* A dead server is skipped for a while instead of costing a timeout per call. */
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 2); /* s */
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 5);  /* s */
 	rc = memcached_server_push(mc, list);
 	memcached_server_list_free(list);
 	if (rc != MEMCACHED_SUCCESS) {
