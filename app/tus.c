@@ -36,6 +36,7 @@
 #include "vg_log.h"
 #include "vg_store.h"
 #include "vg_text.h"
+#include "vg_failpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -577,7 +578,9 @@ static long long append(struct request *r, struct tus_upload *u)
 		if (n == 0)
 			break;
 		for (long done = 0; done < n;) {
-			ssize_t w = pwrite(fd, buf + done, (size_t)(n - done), u->offset + written);
+			ssize_t w = VG_FAILPOINT("tus.append") < 0
+					? -1
+					: pwrite(fd, buf + done, (size_t)(n - done), u->offset + written);
 
 			if (w < 0 && errno == EINTR)
 				continue;
@@ -617,7 +620,7 @@ static long long append(struct request *r, struct tus_upload *u)
 		}
 	}
 	/* Durable before acknowledged. */
-	if (written > 0 && fsync(fd) < 0) {
+	if (written > 0 && (VG_FAILPOINT("tus.fsync") < 0 || fsync(fd) < 0)) {
 		vg_error("msg=\"tus fsync failed\" upload_id=%s error=\"%s\"", u->id, strerror(errno));
 		if (ftruncate(fd, u->offset) < 0) {
 		}
