@@ -170,12 +170,22 @@ for ((r = 1; r <= repeats; r++)); do
 		: >"$log"
 		stub '{"mode":"ok","delay_ms":0,"fail_rate":0,"fetch":true}'
 		t0=$SECONDS
+		fired=0 count=0
 		if [[ $sc == fp:* ]]; then
 			IFS=: read -r _ name action count <<<"$sc"
 			[[ $action == stall ]] && { IFS=: read -r _ name action ms count <<<"$sc"; action=stall:$ms; }
+			# lease renewals happen only on calls longer than a third of the lease
+			[[ $name == lease.renew ]] && stub '{"mode":"ok","delay_ms":4000}'
 			fp_set "$name" "$action" "$count"
 			bash "$here/load.sh" "$UPLOADS" "$PAR" "$log"
+			# job-path failpoints fire after the uploads: give the workers time
+			for ((i = 0; i < 50; i++)); do
+				fired=$(find "$VINGEST_VAR/failpoints" -name "$name.fired.*" | wc -l)
+				((fired >= count)) && break
+				sleep 0.2
+			done
 			fp_clear
+			stub '{"mode":"ok","delay_ms":0}'
 			# A crashed worker is replaced by its supervisor, a web child by its
 			# master: nothing to restart by hand.
 		else
@@ -201,6 +211,10 @@ for ((r = 1; r <= repeats; r++)); do
 		if awk '$1 == 503 && $5 !~ /^ra=[0-9]+$/ {bad = 1} END {exit !bad}' "$log"; then
 			rc=1 # every 503 tells the client when to come back
 			out+=$'\ncheck retry FAIL a 503 without Retry-After ('"$codes"')'
+		fi
+		if [[ $sc == fp:* ]] && ((fired < count)); then
+			rc=1 # a failpoint that never fired tested nothing
+			out+=$'\ncheck fired FAIL the failpoint fired '"$fired of $count"' times'
 		fi
 		if [[ $sc == *:enospc:* ]] && ! grep -q '^507 ' "$log"; then
 			rc=1
