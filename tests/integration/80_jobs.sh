@@ -155,7 +155,10 @@ for _ in 1 2 3; do ids+=("$(upload)"); done
 sleep 14 # back-off 1+2+4+4 s would have used all 5 attempts by now
 jobs_csv=$(sql "SELECT GROUP_CONCAT(id) FROM jobs WHERE video_id IN ('${ids[0]}','${ids[1]}','${ids[2]}')")
 t_eq "while the service is down no job is dead" "$(sql "SELECT COUNT(*) FROM jobs WHERE id IN ($jobs_csv) AND state = 'dead'")" 0
-t_eq "and none has used an attempt" "$(sql "SELECT SUM(attempts) FROM jobs WHERE id IN ($jobs_csv)")" 0
+# A job claimed for the breaker's probe counts its attempt until the refused
+# call gives it back: count only attempts whose call has finished.
+t_eq "and none has used an attempt" \
+	"$(sql "SELECT SUM(attempts - (state = 'running')) FROM jobs WHERE id IN ($jobs_csv)")" 0
 t_ok "the breaker opened" grep -q 'breaker open' "$WLOG"
 "$VINGEST_DEV" up >"$T_TMP/up2.log" 2>&1
 t_ok "when the service is back every job completes" \
