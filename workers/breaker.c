@@ -84,6 +84,12 @@ void breaker_success(struct breaker *b)
 	log_transition(b, 0);
 }
 
+void breaker_probe_release(struct breaker *b)
+{
+	b->probe_until_ms = 0;
+	vg_cache_delete(b->cache, K_PROBE);
+}
+
 int breaker_failure(struct breaker *b)
 {
 	long long n = vg_cache_incr(b->cache, K_FAILS, 1, 3600);

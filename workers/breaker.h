@@ -40,6 +40,11 @@ void breaker_init(struct breaker *b, struct vg_cache *cache, const struct vg_con
  */
 int breaker_allow(struct breaker *b);
 
+/* The probe's holder has no call to make after all (its claim found no job
+ * or failed): give the probe back so another worker may take it at once,
+ * instead of the whole fleet waiting a cool-down for a call never made. */
+void breaker_probe_release(struct breaker *b);
+
 /* A call succeeded: close the breaker. */
 void breaker_success(struct breaker *b);
 

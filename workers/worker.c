@@ -411,6 +411,8 @@ static void claim_more(struct worker *w, int64_t now)
 	}
 	max = allow == 2 ? 1 : (room < (unsigned)w->cfg->jobs.batch ? room : (unsigned)w->cfg->jobs.batch);
 	n = claim_jobs(&w->db, w->cfg, w->owner, max, &w->jobs);
+	if (allow == 2 && n <= 0)
+		breaker_probe_release(&w->breaker);
 	if (n < 0) {
 		w->next_claim_ms = now + 1000; /* database trouble: back off a little */
 		return;

@@ -164,6 +164,31 @@ t_ok "the breaker opened" grep -q 'breaker open' "$WLOG"
 t_ok "when the service is back every job completes" \
 	wait_until 45 eval '[[ $(sql "SELECT COUNT(*) FROM jobs WHERE id IN ($jobs_csv) AND state = '"'done'"'") == 3 ]]'
 
+# ---- 6b. a half-open breaker with nothing to claim gives its probe back
+# The fleet's failure count at the threshold, not open: the next claimer
+# takes the one probe. With no job ready its claim finds nothing, and it must
+# release the probe rather than hold it a whole cool-down again and again
+# (the fleet then made no call at all, and the breaker never closed).
+reset
+mc() { # mc COMMAND...: one memcached text-protocol exchange, the reply on stdout
+	local fd
+	exec {fd}<>"/dev/tcp/127.0.0.1/$VINGEST_MEMCACHED_PORT" || return 1
+	printf '%s\r\nquit\r\n' "$@" >&"$fd"
+	tr -d '\r' <&"$fd"
+	exec {fd}>&-
+}
+mc 'delete vingest:breaker:open' >/dev/null
+mc 'set vingest:breaker:fails 0 600 1' 3 >/dev/null
+held=0
+for _ in $(seq 20); do
+	mc 'get vingest:breaker:probe' | grep -q '^VALUE' && held=$((held + 1))
+	sleep 0.2
+done
+t_lt "the probe is not held while no job is ready ($held of 20 looks found it taken)" "$held" 10
+id=$(upload)
+t_ok "a job that arrives is the probe, and processed" wait_until 20 is_status "$id" processed
+t_eq "its success closed the breaker" "$(mc 'get vingest:breaker:fails')" END
+
 # ---- 7. SIGHUP rolls the pool
 reset
 before=$(workers)
