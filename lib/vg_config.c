@@ -7,6 +7,7 @@
  * parser would refuse.
  */
 #include "vg_config.h"
+#include "vg_shards.h"
 #include "vg_addr.h"
 #include "vg_alloc.h"
 
@@ -55,6 +56,7 @@ static const struct key keys[] = {
 	STR(db, password, ""),
 	STR(db, name, "vingest"),
 	INT(db, connect_timeout_seconds, 5, 1, 300),
+	STR(db, shards, ""),
 	STR(store, backend, "fs"),
 	STR(store, fs_root, "/var/lib/vingest/store"),
 	STR(store, s3_endpoint, ""),
@@ -284,6 +286,20 @@ static int check_whole(struct load_ctx *x)
 	if (!c->db.name[0]) {
 		set_err(x, "[db] name: must not be empty");
 		return -1;
+	}
+	{
+		struct vg_shard_addr *a = calloc(VG_SHARDS_MAX, sizeof(*a));
+		char why[200];
+		int n;
+
+		if (!a)
+			abort();
+		n = vg_shard_addrs(c, a, VG_SHARDS_MAX, why, sizeof(why));
+		free(a);
+		if (n < 0) {
+			set_err(x, "[db] shards: %s", why);
+			return -1;
+		}
 	}
 	{
 		char why[160];

@@ -32,6 +32,7 @@ struct vg_config {
 		char *password;
 		char *name;
 		long long connect_timeout_seconds;
+		char *shards; /* the shard list (vg_shards.h); empty: host/port/socket alone */
 	} db;
 	struct {
 		char *backend; /* "fs", "s3" or "db" */

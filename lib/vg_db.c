@@ -5,6 +5,8 @@
 #include "vg_alloc.h"
 #include "vg_config.h"
 #include "vg_log.h"
+#include "vg_shards.h"
+#include "vg_time.h"
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -16,10 +18,46 @@
 
 #define FETCH_INLINE 256 /* first fetch buffer per column; longer values are re-fetched */
 
-void vg_db_init(struct vg_db *db, const struct vg_config *cfg)
+#define RETRY_CONNECT_MS 1000
+
+int vg_db_init_shard(struct vg_db *db, const struct vg_config *cfg, unsigned k)
 {
+	struct vg_shard_addr *a = vg_calloc(VG_SHARDS_MAX, sizeof(*a));
+	char why[200];
+	int n = vg_shard_addrs(cfg, a, VG_SHARDS_MAX, why, sizeof(why));
+
 	memset(db, 0, sizeof(*db));
 	db->cfg = cfg;
+	if (n < 0 || k >= (unsigned)n) {
+		free(a);
+		return -1;
+	}
+	db->shard = k;
+	snprintf(db->host, sizeof(db->host), "%s", a[k].host);
+	db->port = a[k].port;
+	snprintf(db->socket, sizeof(db->socket), "%s", a[k].socket);
+	free(a);
+	return 0;
+}
+
+void vg_db_init(struct vg_db *db, const struct vg_config *cfg)
+{
+	if (vg_db_init_shard(db, cfg, 0) < 0)
+		abort(); /* vg_config_load validated the list */
+}
+
+const char *vg_db_server(const struct vg_db *db, char *buf, size_t bufsz)
+{
+	if (db->socket[0])
+		snprintf(buf, bufsz, "unix:%s", db->socket);
+	else
+		snprintf(buf, bufsz, "%s:%u", db->host, db->port);
+	return buf;
+}
+
+int vg_db_known_down(const struct vg_db *db)
+{
+	return db->my == NULL && db->retry_at_ms > vg_mono_ms();
 }
 
 static void drop_statements(struct vg_db *db)
@@ -82,10 +120,17 @@ int vg_db_ensure(struct vg_db *db)
 	const struct vg_config *c = db->cfg;
 	unsigned int timeout = (unsigned int)c->db.connect_timeout_seconds;
 	unsigned int rw_timeout = 60;
+	char server[300];
 	MYSQL *my;
 
 	if (db->my)
 		return 0;
+	if (vg_db_known_down(db)) {
+		db->last_errno = CR_CONNECTION_ERROR;
+		snprintf(db->last_error, sizeof(db->last_error),
+			 "shard %u unreachable (a connect failed under a second ago)", db->shard);
+		return -1;
+	}
 	my = mysql_init(NULL);
 	if (!my)
 		abort();
@@ -94,14 +139,17 @@ int vg_db_ensure(struct vg_db *db)
 	mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
 	mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
 	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (!mysql_real_connect(my, c->db.socket[0] ? NULL : c->db.host, c->db.user,
-				c->db.password[0] ? c->db.password : NULL, c->db.name,
-				(unsigned int)c->db.port, c->db.socket[0] ? c->db.socket : NULL, 0)) {
+	if (!mysql_real_connect(my, db->socket[0] ? NULL : db->host, c->db.user,
+				c->db.password[0] ? c->db.password : NULL, c->db.name, db->port,
+				db->socket[0] ? db->socket : NULL, 0)) {
 		db->last_errno = mysql_errno(my);
 		snprintf(db->last_error, sizeof(db->last_error), "%s", mysql_error(my));
 		/* Connection refusals are normal while a server restarts: warn, do not shout. */
-		vg_warn("msg=\"cannot connect to database\" errno=%u error=\"%s\"", db->last_errno,
+		vg_warn("msg=\"cannot connect to database\" shard=%u server=\"%s\" errno=%u "
+			"error=\"%s\"",
+			db->shard, vg_db_server(db, server, sizeof(server)), db->last_errno,
 			db->last_error);
+		db->retry_at_ms = vg_mono_ms() + RETRY_CONNECT_MS;
 		mysql_close(my);
 		if (!is_conn_error(db->last_errno))
 			db->last_errno = CR_CONNECTION_ERROR;

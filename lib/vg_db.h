@@ -71,6 +71,11 @@ struct vg_db_stmt_slot {
 struct vg_db {
 	void *my; /* MYSQL, or NULL while disconnected */
 	const struct vg_config *cfg; /* borrowed */
+	unsigned shard;               /* position in [db] shards (vg_shards.h) */
+	char host[256];               /* the server: host and port, or socket */
+	unsigned port;
+	char socket[256];
+	long long retry_at_ms;        /* after a failed connect, fail fast until then */
 	struct vg_db_stmt_slot cache[VG_DB_STMT_CACHE];
 	size_t ncache;
 	unsigned last_errno; /* server or client error number of the last failure */
@@ -95,8 +100,18 @@ static inline const char *vg_db_cell(const struct vg_db_result *r, size_t row, u
 #define VG_DB_ER_LOCK_DEADLOCK 1213
 #define VG_DB_ER_LOCK_WAIT_TIMEOUT 1205
 
-/* Prepares db for cfg (borrowed; must outlive db); connects lazily. */
+/* Prepares db for cfg (borrowed; must outlive db) and its first shard;
+ * connects lazily. */
 void vg_db_init(struct vg_db *db, const struct vg_config *cfg);
+/* The same for shard k of cfg's [db] shards (vg_shards.h); -1 if no such shard. */
+int vg_db_init_shard(struct vg_db *db, const struct vg_config *cfg, unsigned k);
+
+/* "host:port" or "unix:/path" of db's server, for logs and messages. */
+const char *vg_db_server(const struct vg_db *db, char *buf, size_t bufsz);
+
+/* 1 while a connect to this server failed within the last second (calls
+ * fail at once then, instead of each waiting for a dead server). */
+int vg_db_known_down(const struct vg_db *db);
 /* Closes the connection and frees statements; safe on NULL and twice. */
 void vg_db_close(struct vg_db *db);
 
