@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "child.h"
 #include "request.h"
+#include "shard.h"
 #include "vg_base64.h"
 #include "vg_config.h"
 #include "vg_hash.h"
@@ -130,7 +131,11 @@ int auth_request(struct request *r)
 	{
 		struct vg_db_param p[] = {vg_p_str(hash)};
 
-		n = vg_db_query(&r->child->db, lookup_sql, p, VG_DB_NPARAMS(p), &res);
+		n = vg_db_query(r->db, lookup_sql, p, VG_DB_NPARAMS(p), &res);
+		/* keys are on every shard: a request not bound to a video's
+		 * shard may ask another while this one is down */
+		while (n < 0 && vg_db_down(r->db) && shard_retry_elsewhere(r) == 0)
+			n = vg_db_query(r->db, lookup_sql, p, VG_DB_NPARAMS(p), &res);
 	}
 	if (n < 0) {
 		request_error_retry(r, 503, "database_unavailable",

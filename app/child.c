@@ -93,14 +93,15 @@ int child_main(const struct vg_config *cfg, int listen_fd)
 	c.cfg = cfg;
 	c.listen_fd = listen_fd;
 	install_signals();
-	vg_db_init(&c.db, cfg);
-	if (vg_store_open(&c.store, cfg, &c.db) < 0)
+	vg_shards_init(&c.shards, cfg);
+	if (vg_store_open(&c.store, cfg, &c.shards.db[0]) < 0)
 		return 1;
 	if (vg_cache_open(&c.cache, cfg->cache.servers) < 0)
 		vg_warn("msg=\"cache.servers unusable; rate limits are off\"");
 	/* Connect now so the first request does not pay for it; failure is fine
 	 * here (the database may be restarting) and is retried per request. */
-	vg_db_ensure(&c.db);
+	for (unsigned k = 0; k < c.shards.n; k++)
+		vg_db_ensure(&c.shards.db[k]);
 
 	if (FCGX_Init() != 0) {
 		vg_error("msg=\"FCGX_Init failed\"");
@@ -130,7 +131,7 @@ int child_main(const struct vg_config *cfg, int listen_fd)
 	}
 	FCGX_Free(&fcgi, 0);
 out:
-	vg_db_close(&c.db);
+	vg_shards_close(&c.shards);
 	vg_cache_close(&c.cache);
 	vg_store_close(&c.store);
 	return status;

@@ -2,7 +2,7 @@
  * child.h - a prefork child: the libfcgi accept loop and what it owns.
  *
  * Each child serves one request at a time with its own persistent database
- * connection (prepared statements survive across requests) and exits after
+ * connections, one per shard (prepared statements survive across requests), and exits after
  * http.max_requests so slow leaks in any library cannot grow forever.
  *
  * Signals: SIGQUIT finishes the request in hand, then exits (graceful);
@@ -14,15 +14,15 @@
 #define VG_APP_CHILD_H
 
 #include "vg_cache.h"
-#include "vg_db.h"
+#include "vg_shards.h"
 #include "vg_store.h"
 
 struct vg_config;
 
 struct child {
 	const struct vg_config *cfg; /* borrowed from the master's copy */
-	struct vg_db db;
-	struct vg_store store;
+	struct vg_shards shards; /* one connection per metadata shard */
+	struct vg_store store;   /* store.db follows the request's shard (router) */
 	struct vg_cache cache; /* rate limits */
 	int listen_fd;
 	long long served;

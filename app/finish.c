@@ -86,7 +86,7 @@ static const char video_exists_sql[] = "SELECT 1 FROM videos WHERE id = ?";
 
 static enum finish_result commit_once(struct request *r, const struct finish *f)
 {
-	struct vg_db *db = &r->child->db;
+	struct vg_db *db = r->db;
 	const struct vg_config *cfg = r->child->cfg;
 	char now[32];
 	long long rc;
@@ -182,7 +182,7 @@ enum finish_result finish_commit(struct request *r, const struct finish *f)
 
 	for (int attempt = 0; attempt < COMMIT_TRIES; attempt++) {
 		fr = commit_once(r, f);
-		if (fr != FINISH_DB_DOWN || r->child->db.my == NULL)
+		if (fr != FINISH_DB_DOWN || r->db->my == NULL)
 			break; /* done, or down for real: retrying now would not help */
 	}
 	if (fr == FINISH_OK) {
@@ -231,7 +231,7 @@ void finish_answer(struct request *r, const char *id, int status, const char *ex
 		free(hdr);
 		return;
 	}
-	if (video_json_load(&r->child->db, id, r->user_id, &v) <= 0) {
+	if (video_json_load(r->db, id, r->user_id, &v) <= 0) {
 		/* Committed but unreadable right now: still tell the truth about the id. */
 		v = json_object_new_object();
 		json_object_object_add(v, "id", json_object_new_string(id));

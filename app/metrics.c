@@ -141,32 +141,61 @@ static const char queue_sql[] =
 	"AND heartbeat_at > UTC_TIMESTAMP(6) - INTERVAL 30 SECOND)";
 
 /* The queue and the fleet from SQL; returns 1 if the database answered. */
-static int queue_gauges(struct vg_prom *p, struct vg_db *db)
+/* Sums over the shards that answer (the oldest age and the workers alive:
+ * the largest, as every shard's workers table shows the whole fleet).
+ * Returns 1 if every shard answered. With several shards each one's
+ * reachability is a vingest_shard_up sample. */
+static int queue_gauges(struct vg_prom *p, struct vg_shards *s)
 {
 	static const char *labels[] = {"state=\"ready\",due=\"yes\"", "state=\"ready\",due=\"no\"",
 				       "state=\"running\"", "state=\"dead\""};
-	struct vg_db_result res;
-	int ok = vg_db_query(db, queue_sql, NULL, 0, &res) == 1;
+	long long sum[4] = {0, 0, 0, 0}, alive = 0;
+	double oldest = 0;
+	int answered = 0, up[VG_SHARDS_MAX];
 
-	if (ok) {
+	for (unsigned k = 0; k < s->n; k++) {
+		struct vg_db_result res;
+
+		up[k] = vg_db_query(&s->db[k], queue_sql, NULL, 0, &res) == 1;
+		if (up[k]) {
+			double age = strtod(vg_db_cell(&res, 0, 4), NULL) / 1e6;
+			long long a = strtoll(vg_db_cell(&res, 0, 5), NULL, 10);
+
+			for (int i = 0; i < 4; i++)
+				sum[i] += strtoll(vg_db_cell(&res, 0, (unsigned)i), NULL, 10);
+			if (age > oldest)
+				oldest = age;
+			if (a > alive)
+				alive = a;
+			answered++;
+		}
+		vg_db_result_free(&res);
+	}
+	if (s->n > 1) {
+		vg_prom_family(p, "vingest_shard_up", "gauge",
+			       "1 if the metadata shard answered this scrape.");
+		for (unsigned k = 0; k < s->n; k++) {
+			char label[32];
+
+			snprintf(label, sizeof(label), "shard=\"%u\"", k);
+			vg_prom_sample(p, "vingest_shard_up", label, up[k]);
+		}
+	}
+	if (answered) {
 		vg_prom_family(p, "vingest_jobs", "gauge",
 			       "Jobs by state (ready split into due now and scheduled for later; done "
 			       "and cancelled are not counted: see vingest_job_outcomes_total).");
 		for (int i = 0; i < 4; i++)
-			vg_prom_sample(p, "vingest_jobs", labels[i],
-				       strtoll(vg_db_cell(&res, 0, (unsigned)i), NULL, 10));
+			vg_prom_sample(p, "vingest_jobs", labels[i], sum[i]);
 		vg_prom_family(p, "vingest_oldest_ready_job_age_seconds", "gauge",
 			       "Seconds since the oldest due ready job became due (0: none waiting).");
-		vg_prom_sample_f(p, "vingest_oldest_ready_job_age_seconds", NULL,
-				 strtod(vg_db_cell(&res, 0, 4), NULL) / 1e6);
+		vg_prom_sample_f(p, "vingest_oldest_ready_job_age_seconds", NULL, oldest);
 		vg_prom_family(p, "vingest_workers_alive", "gauge",
 			       "Worker processes of the whole fleet with a heartbeat in the last 30 s "
 			       "(the workers table).");
-		vg_prom_sample(p, "vingest_workers_alive", NULL,
-			       strtoll(vg_db_cell(&res, 0, 5), NULL, 10));
+		vg_prom_sample(p, "vingest_workers_alive", NULL, alive);
 	}
-	vg_db_result_free(&res);
-	return ok;
+	return answered == (int)s->n;
 }
 
 /* 0 closed, 1 open, 2 half-open (threshold reached, cool-down over, a probe
@@ -238,7 +267,7 @@ void metrics_serve(struct request *r)
 	}
 	vg_prom_init(&p);
 	own_counters(&p);
-	db_ok = queue_gauges(&p, &r->child->db);
+	db_ok = queue_gauges(&p, &r->child->shards);
 	breaker = breaker_state(&r->child->cache, cfg->processor.breaker_threshold);
 	vg_prom_family(&p, "vingest_dependency_up", "gauge",
 		       "1 if the dependency answered this scrape (memcached: the cache).");

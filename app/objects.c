@@ -15,6 +15,7 @@
 #include "range.h"
 #include "child.h"
 #include "request.h"
+#include "shard.h"
 #include "vg_config.h"
 #include "vg_id.h"
 #include "vg_log.h"
@@ -52,6 +53,9 @@ void objects_get(struct request *r, const char *key)
 		request_error(r, 404, "not_found", "no such object");
 		return;
 	}
+	/* the db store keeps the bytes on the video's own shard */
+	if (shard_for_id(r, id + 1) < 0)
+		return;
 	if (request_query(r, "expires", expires, sizeof(expires)) != 1 ||
 	    request_query(r, "sig", sig, sizeof(sig)) != 1) {
 		request_error(r, 403, "invalid_signature", "this URL is not signed");

@@ -12,12 +12,16 @@
 #include <stddef.h>
 #include <fcgiapp.h>
 
+struct vg_db;
+
 struct json_object;
 struct child;
 
 struct request {
 	FCGX_Request *fcgi;  /* borrowed from the accept loop */
-	struct child *child; /* the process's db, store and config */
+	struct child *child; /* the process's shards, store and config */
+	struct vg_db *db;    /* the shard this request works on (router); NULL before */
+	int db_pinned;       /* 1: db is the shard a video id names; 0: any live shard */
 	const char *method;  /* borrowed from the FastCGI params */
 	char path[1024];     /* request path without the query string */
 	const char *query;   /* after '?', or "" */

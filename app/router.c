@@ -14,6 +14,7 @@
 #include "child.h"
 #include "metrics.h"
 #include "request.h"
+#include "shard.h"
 #include "upload.h"
 #include "videos.h"
 #include "vg_id.h"
@@ -59,20 +60,46 @@ static void healthz(struct request *r)
  * limits are not enforced, the status cache is skipped, the breaker goes
  * per process), so taking web nodes out of a balancer because the cache is
  * down would turn a degraded service into no service. */
+/* With several shards the node is ready while any shard that takes new
+ * videos answers: uploads go to the live ones, and a shard that is down
+ * fails only its own videos' requests, whichever node they reach. */
+static int shards_ready(struct request *r, struct json_object *checks)
+{
+	struct vg_shards *s = &r->child->shards;
+	struct json_object *each = s->n > 1 ? json_object_new_object() : NULL;
+	int any = 0;
+
+	for (unsigned k = 0; k < s->n; k++) {
+		struct vg_db_result res;
+		int up = vg_db_query(&s->db[k], "SELECT 1", NULL, 0, &res) == 1;
+		char name[16];
+
+		vg_db_result_free(&res);
+		if (up && s->weight[k] > 0)
+			any = 1;
+		if (each) {
+			snprintf(name, sizeof(name), "%u", k);
+			json_object_object_add(each, name,
+					       json_object_new_string(up ? "ok" : "unavailable"));
+		}
+	}
+	if (each)
+		json_object_object_add(checks, "shards", each);
+	return any;
+}
+
 static void readyz(struct request *r)
 {
-	struct vg_db_result res;
-	int db_ok = vg_db_query(&r->child->db, "SELECT 1", NULL, 0, &res) == 1;
+	struct json_object *o = json_object_new_object(), *checks = json_object_new_object();
+	int db_ok = shards_ready(r, checks);
 	int store_ok = vg_store_check(&r->child->store) == 0;
 	char probe[8];
 	int cache_ok = vg_cache_get(&r->child->cache, "vingest:readyz", probe, sizeof(probe)) >= 0;
 	long long min_free = r->child->cfg->store.min_free_bytes;
 	long long free_bytes = vg_store_free_bytes(&r->child->store);
 	int low = min_free > 0 && free_bytes >= 0 && free_bytes < min_free;
-	struct json_object *o = json_object_new_object(), *checks = json_object_new_object();
 	char msg[160], hdr[32];
 
-	vg_db_result_free(&res);
 	json_object_object_add(checks, "database", json_object_new_string(db_ok ? "ok" : "unavailable"));
 	json_object_object_add(checks, "store",
 			       json_object_new_string(!store_ok ? "unavailable" : low ? "low_space" : "ok"));
@@ -125,6 +152,7 @@ void router_dispatch(struct request *r)
 	} else if (strncmp(p, "/v1/", 4) == 0 && ratelimit_check_address(r) < 0) {
 		; /* answered 429 */
 	} else if (strcmp(p, "/v1/videos") == 0) {
+		shard_for_any(r); /* upload_post moves to another if it must */
 		if (is(r, "POST")) {
 			if (auth_request(r) == 0 && ratelimit_check_upload(r) == 0)
 				upload_post(r);
@@ -137,22 +165,35 @@ void router_dispatch(struct request *r)
 	} else if (strncmp(p, "/v1/videos/", 11) == 0) {
 		const char *id = p + 11;
 
+		int known = vg_id_valid(id) && vg_shards_db(&r->child->shards, vg_id_shard(id));
+
 		request_set_video(r, id);
+		if (known)
+			shard_for_id(r, id);
+		else
+			shard_for_any(r); /* to authenticate; then 404 */
 		if (!is(r, "GET") && !is(r, "DELETE"))
 			method_not_allowed(r, "GET, DELETE");
 		else if (auth_request(r) != 0)
 			; /* answered 401 */
-		else if (!vg_id_valid(id))
+		else if (!known)
 			request_error(r, 404, "not_found", "no such video");
 		else if (is(r, "GET"))
 			videos_get(r, id);
 		else
 			videos_delete(r, id);
 	} else if (strcmp(p, "/v1/uploads") == 0 || strcmp(p, "/v1/uploads/") == 0) {
+		shard_for_any(r); /* a new upload: any live shard */
 		tus_dispatch(r, NULL);
 	} else if (strncmp(p, "/v1/uploads/", 12) == 0) {
-		request_set_video(r, p + 12); /* the upload id is the video id */
-		tus_dispatch(r, p + 12);
+		const char *id = p + 12;
+
+		request_set_video(r, id); /* the upload id is the video id */
+		if (vg_id_valid(id) && vg_shards_db(&r->child->shards, vg_id_shard(id)))
+			shard_for_id(r, id);
+		else
+			shard_for_any(r); /* tus answers 404 for it after authenticating */
+		tus_dispatch(r, id);
 	} else if (strncmp(p, "/v1/objects/", 12) == 0) {
 		/* signed URLs authenticate themselves: no API key */
 		if (!is(r, "GET") && !is(r, "HEAD"))

@@ -27,6 +27,7 @@
 #include "finish.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "shard.h"
 #include "vg_alloc.h"
 #include "vg_base64.h"
 #include "vg_config.h"
@@ -146,7 +147,7 @@ static int load(struct request *r, const char *id, struct tus_upload *u)
 {
 	struct vg_db_param p[] = {vg_p_str(id)};
 	struct vg_db_result res;
-	long long n = vg_db_query(&r->child->db, load_sql, p, VG_DB_NPARAMS(p), &res);
+	long long n = vg_db_query(r->db, load_sql, p, VG_DB_NPARAMS(p), &res);
 
 	memset(u, 0, sizeof(*u));
 	if (n < 0)
@@ -172,7 +173,7 @@ static long long finished_size(struct request *r, const char *id)
 {
 	struct vg_db_param p[] = {vg_p_str(id), vg_p_i64(r->user_id)};
 	struct vg_db_result res;
-	long long n = vg_db_query(&r->child->db, video_sql, p, VG_DB_NPARAMS(p), &res), size = 0;
+	long long n = vg_db_query(r->db, video_sql, p, VG_DB_NPARAMS(p), &res), size = 0;
 
 	if (n < 0)
 		return -1;
@@ -187,7 +188,7 @@ static void drop(struct request *r, const struct tus_upload *u)
 	struct vg_db_param p[] = {vg_p_str(u->id)};
 
 	vg_store_remove_staged(&r->child->store, u->id);
-	vg_db_exec(&r->child->db, delete_sql, p, VG_DB_NPARAMS(p));
+	vg_db_exec(r->db, delete_sql, p, VG_DB_NPARAMS(p));
 }
 
 /* ---- headers ---- */
@@ -630,7 +631,7 @@ static long long append(struct request *r, struct tus_upload *u)
 	if (written > 0) {
 		struct vg_db_param p[] = {vg_p_i64(u->offset + written), vg_p_str(u->id),
 					  vg_p_i64(u->offset)};
-		long long n = vg_db_exec(&r->child->db, advance_sql, p, VG_DB_NPARAMS(p));
+		long long n = vg_db_exec(r->db, advance_sql, p, VG_DB_NPARAMS(p));
 
 		if (n != 1) {
 			/* Not acknowledged: the bytes past the old offset do not count
@@ -714,22 +715,28 @@ static void tus_create(struct request *r)
 	meta = meta_h ? parse_metadata(r, meta_h) : vg_strdup("{}");
 	if (!meta)
 		return;
-	if (vg_id_new(u.id, 0) < 0) {
-		tus_error(r, 500, "internal", "could not make an id", NULL);
-		goto out;
-	}
-	vg_store_key(u.id, u.key);
 	u.user_id = r->user_id;
 	u.length = length;
-	{
-		struct vg_db_param p[] = {vg_p_str(u.id),
-					  vg_p_i64(r->user_id),
-					  vg_p_str(u.key),
-					  length >= 0 ? vg_p_i64(length) : vg_p_str(NULL),
-					  vg_p_str(meta),
-					  vg_p_i64(cfg->limits.tus_expiry_seconds)};
+	/* The id names the shard that keeps the upload (and then the video);
+	 * if that shard stops answering before the row is written, move on. */
+	for (;;) {
+		if (vg_id_new(u.id, r->db->shard) < 0) {
+			tus_error(r, 500, "internal", "could not make an id", NULL);
+			goto out;
+		}
+		vg_store_key(u.id, u.key);
+		{
+			struct vg_db_param p[] = {vg_p_str(u.id),
+						  vg_p_i64(r->user_id),
+						  vg_p_str(u.key),
+						  length >= 0 ? vg_p_i64(length) : vg_p_str(NULL),
+						  vg_p_str(meta),
+						  vg_p_i64(cfg->limits.tus_expiry_seconds)};
 
-		if (vg_db_exec(&r->child->db, create_sql, p, VG_DB_NPARAMS(p)) != 1) {
+			if (vg_db_exec(r->db, create_sql, p, VG_DB_NPARAMS(p)) == 1)
+				break;
+		}
+		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0) {
 			db_down(r);
 			goto out;
 		}
@@ -897,7 +904,7 @@ static void tus_patch(struct request *r, const char *id)
 				  "invalid_upload_length", "Upload-Length is not possible here", NULL);
 			goto out;
 		}
-		if (vg_db_exec(&r->child->db, set_length_sql, p, VG_DB_NPARAMS(p)) < 0) {
+		if (vg_db_exec(r->db, set_length_sql, p, VG_DB_NPARAMS(p)) < 0) {
 			db_down(r);
 			goto out;
 		}

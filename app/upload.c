@@ -23,6 +23,7 @@
 #include "finish.h"
 #include "multipart.h"
 #include "request.h"
+#include "shard.h"
 #include "vg_alloc.h"
 #include "vg_config.h"
 #include "vg_id.h"
@@ -208,7 +209,7 @@ static int find_idempotent(struct upload *u, char id[VG_ID_LEN + 1], char fp[VG_
 {
 	struct vg_db_param p[] = {vg_p_i64(u->r->user_id), vg_p_str(u->idem_key)};
 	struct vg_db_result res;
-	long long n = vg_db_query(&u->r->child->db, find_idem_sql, p, VG_DB_NPARAMS(p), &res);
+	long long n = vg_db_query(u->r->db, find_idem_sql, p, VG_DB_NPARAMS(p), &res);
 
 	if (n < 0)
 		return -1;
@@ -262,7 +263,7 @@ static void unmark(struct upload *u)
 {
 	struct vg_db_param p[] = {vg_p_str(u->id)};
 
-	vg_db_exec(&u->r->child->db, unmark_sql, p, VG_DB_NPARAMS(p));
+	vg_db_exec(u->r->db, unmark_sql, p, VG_DB_NPARAMS(p));
 }
 
 /* ---- the handler ---- */
@@ -425,6 +426,11 @@ void upload_post(struct request *r)
 	u.w.fd = -1;
 	if (check_headers(&u, boundary) < 0)
 		return;
+	/* Repeats of one key must meet on one shard (shard.h). */
+	if (u.idem_key && shard_for_idempotency_key(r, u.idem_key) < 0) {
+		request_error(r, 500, "internal", "no shard takes new videos");
+		return;
+	}
 
 	if (u.idem_key) {
 		char prior[VG_ID_LEN + 1], prior_fp[VG_SHA256_HEX];
@@ -438,18 +444,25 @@ void upload_post(struct request *r)
 		}
 	}
 
-	if (vg_id_new(u.id, 0) < 0) {
-		request_error(r, 500, "internal", "could not make an id");
-		return;
-	}
-	vg_store_key(u.id, u.key);
-	{
-		struct vg_db_param p[] = {vg_p_str(u.id), vg_p_i64(r->user_id), vg_p_str(u.key)};
+	/* The id names the shard that will hold the video; if that shard stops
+	 * answering before anything is written, an unpinned upload moves on. */
+	for (;;) {
+		if (vg_id_new(u.id, r->db->shard) < 0) {
+			request_error(r, 500, "internal", "could not make an id");
+			return;
+		}
+		vg_store_key(u.id, u.key);
+		{
+			struct vg_db_param p[] = {vg_p_str(u.id), vg_p_i64(r->user_id),
+						  vg_p_str(u.key)};
 
-		if (vg_db_exec(&r->child->db, mark_sql, p, VG_DB_NPARAMS(p)) != 1)
+			if (vg_db_exec(r->db, mark_sql, p, VG_DB_NPARAMS(p)) == 1)
+				break;
+		}
+		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0)
 			goto db_down;
-		marked = 1;
 	}
+	marked = 1;
 	st = vg_store_stage_begin(&r->child->store, u.id, &u.w);
 	if (st != VG_STORE_OK) {
 		answer_store_error(&u, st);

@@ -11,6 +11,7 @@
 #include "child.h"
 #include "request.h"
 #include "video_json.h"
+#include "vg_alloc.h"
 #include "vg_id.h"
 #include "vg_log.h"
 #include "vg_retention.h"
@@ -50,7 +51,7 @@ void videos_get(struct request *r, const char *id)
 		answer_cached(r, cached);
 		return;
 	}
-	found = video_json_load(&r->child->db, id, r->user_id, &v);
+	found = video_json_load(r->db, id, r->user_id, &v);
 	if (found < 0) {
 		db_unavailable(r);
 		return;
@@ -86,12 +87,69 @@ static int valid_status(const char *s)
 	return 0;
 }
 
+/* A row of one shard's result, for merging the shards' pages. */
+struct list_row {
+	const struct vg_db_result *res;
+	size_t row;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct list_row *x = a, *y = b;
+
+	return strcmp(vg_db_cell(y->res, y->row, 0), vg_db_cell(x->res, x->row, 0));
+}
+
+/*
+ * A user's videos may be on any shard: each shard gives its newest limit + 1
+ * below the cursor, and the merge keeps the newest limit + 1 of all (ids
+ * sort by creation time across shards, so the cursor works the same). Any
+ * shard not answering makes the page 503: a page with holes would skip
+ * videos for good, as the cursor moves past them.
+ */
+static long long list_shards(struct request *r, const char *status, const char *cursor, long limit,
+			     struct vg_db_result *res, struct list_row **rows)
+{
+	struct vg_shards *s = &r->child->shards;
+	long long total = 0;
+
+	for (unsigned k = 0; k < s->n; k++) {
+		long long n;
+
+		if (status) {
+			struct vg_db_param p[] = {vg_p_i64(r->user_id), vg_p_str(status),
+						  vg_p_str(cursor), vg_p_i64(limit + 1)};
+
+			n = vg_db_query(&s->db[k], list_status_sql, p, VG_DB_NPARAMS(p), &res[k]);
+		} else {
+			struct vg_db_param p[] = {vg_p_i64(r->user_id), vg_p_str(cursor),
+						  vg_p_i64(limit + 1)};
+
+			n = vg_db_query(&s->db[k], list_sql, p, VG_DB_NPARAMS(p), &res[k]);
+		}
+		if (n < 0)
+			return -1;
+		total += n;
+	}
+	*rows = vg_calloc(total ? (size_t)total : 1, sizeof(**rows));
+	total = 0;
+	for (unsigned k = 0; k < s->n; k++)
+		for (size_t i = 0; i < res[k].nrows; i++) {
+			(*rows)[total].res = &res[k];
+			(*rows)[total].row = i;
+			total++;
+		}
+	qsort(*rows, (size_t)total, sizeof(**rows), newest_first);
+	return total;
+}
+
 void videos_list(struct request *r)
 {
 	char status[16], cursor[VG_ID_LEN + 1] = "~", limit_s[8];
 	int have_status, rc;
 	long limit = LIST_DEFAULT;
-	struct vg_db_result res;
+	struct vg_db_result res[VG_SHARDS_MAX];
+	struct list_row *rows = NULL;
 	long long n;
 	struct json_object *root, *arr;
 
@@ -119,32 +177,28 @@ void videos_list(struct request *r)
 	if (rc == 0)
 		strcpy(cursor, "~");
 
-	if (have_status) {
-		struct vg_db_param p[] = {vg_p_i64(r->user_id), vg_p_str(status), vg_p_str(cursor),
-					  vg_p_i64(limit + 1)};
-
-		n = vg_db_query(&r->child->db, list_status_sql, p, VG_DB_NPARAMS(p), &res);
-	} else {
-		struct vg_db_param p[] = {vg_p_i64(r->user_id), vg_p_str(cursor), vg_p_i64(limit + 1)};
-
-		n = vg_db_query(&r->child->db, list_sql, p, VG_DB_NPARAMS(p), &res);
-	}
+	memset(res, 0, sizeof(res[0]) * r->child->shards.n);
+	n = list_shards(r, have_status ? status : NULL, cursor, limit, res, &rows);
 	if (n < 0) {
 		db_unavailable(r);
-		return;
+		goto out;
 	}
 
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	for (long long i = 0; i < n && i < limit; i++)
-		json_object_array_add(arr, video_json_row(&res, (unsigned long)i));
+		json_object_array_add(arr, video_json_row(rows[i].res, (unsigned long)rows[i].row));
 	json_object_object_add(root, "videos", arr);
 	json_object_object_add(root, "next_cursor",
-			       n > limit ? json_object_new_string(vg_db_cell(&res, (size_t)limit - 1, 0))
+			       n > limit ? json_object_new_string(vg_db_cell(rows[limit - 1].res,
+									     rows[limit - 1].row, 0))
 					 : NULL);
-	vg_db_result_free(&res);
 	request_json(r, 200, root, NULL);
 	json_object_put(root);
+out:
+	free(rows);
+	for (unsigned k = 0; k < r->child->shards.n; k++)
+		vg_db_result_free(&res[k]);
 }
 
 /*
@@ -161,7 +215,7 @@ static const char lock_sql[] =
 
 void videos_delete(struct request *r, const char *id)
 {
-	struct vg_db *db = &r->child->db;
+	struct vg_db *db = r->db;
 	struct vg_db_param lp[] = {vg_p_str(id), vg_p_i64(r->user_id)};
 	struct vg_db_result res;
 	char key[VG_STORE_KEY_MAX];
