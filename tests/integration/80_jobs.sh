@@ -173,12 +173,12 @@ reset
 mc() { # mc COMMAND...: one memcached text-protocol exchange, the reply on stdout
 	local fd
 	exec {fd}<>"/dev/tcp/127.0.0.1/$VINGEST_MEMCACHED_PORT" || return 1
-	printf '%s\r\nquit\r\n' "$@" >&"$fd"
+	printf '%s\r\n' "$@" quit >&"$fd"
 	tr -d '\r' <&"$fd"
 	exec {fd}>&-
 }
 mc 'delete vingest:breaker:open' >/dev/null
-mc 'set vingest:breaker:fails 0 600 1' 3 >/dev/null
+t_eq "the failure count is set at the threshold" "$(mc 'set vingest:breaker:fails 0 600 1' 3)" STORED
 held=0
 for _ in $(seq 20); do
 	mc 'get vingest:breaker:probe' | grep -q '^VALUE' && held=$((held + 1))
