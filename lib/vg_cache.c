@@ -43,6 +43,13 @@ int vg_cache_open(struct vg_cache *c, const char *servers)
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 2); /* s */
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 5);  /* s */
+	/* A pool: a server that keeps failing leaves the ring, so its keys move
+	 * to the others (ketama moves only those) instead of failing open until
+	 * it is back; it rejoins once it answers again (checked every
+	 * RETRY_TIMEOUT). Not with one server: with it ejected the ring would be
+	 * empty, and failing open is all there is to do anyway. */
+	if (memcached_server_list_count(list) > 1)
+		memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1);
 	rc = memcached_server_push(mc, list);
 	memcached_server_list_free(list);
 	if (rc != MEMCACHED_SUCCESS) {
