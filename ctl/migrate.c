@@ -6,10 +6,14 @@
  * that re-running one that failed half-way is harmless. The checksum of each
  * applied file is kept: a released migration that was edited afterwards is
  * reported, because the databases it already ran on did not get the edit.
+ * Every shard gets every migration, one shard after the other in list order;
+ * one that cannot be reached does not stop the others.
  */
 #include "migrate.h"
+#include "output.h"
 #include "vg_db.h"
 #include "vg_hash.h"
+#include "vg_shards.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +40,8 @@ static const char record_sql[] =
 	"INSERT INTO schema_migrations (version, name, checksum, applied_at) "
 	"VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
 
-int migrate_run(struct vg_db *db)
+/* One database; label ("" or "shard K (SERVER): ") starts every line. */
+static int migrate_one(struct vg_db *db, const char *label)
 {
 	struct vg_db_result res;
 	unsigned applied = 0;
@@ -44,14 +49,15 @@ int migrate_run(struct vg_db *db)
 
 	if (vg_db_query(db, lock_sql, NULL, 0, &res) != 1 || !vg_db_cell(&res, 0, 0) ||
 	    strcmp(vg_db_cell(&res, 0, 0), "1") != 0) {
-		fprintf(stderr, "vingestctl: cannot take the migration lock: %s\n",
+		fprintf(stderr, "vingestctl: %scannot take the migration lock: %s\n", label,
 			db->last_error[0] ? db->last_error : "another migration is running");
 		vg_db_result_free(&res);
 		return -1;
 	}
 	vg_db_result_free(&res);
 	if (vg_db_plain(db, create_sql) < 0) {
-		fprintf(stderr, "vingestctl: cannot create schema_migrations: %s\n", db->last_error);
+		fprintf(stderr, "vingestctl: %scannot create schema_migrations: %s\n", label,
+			db->last_error);
 		goto out;
 	}
 	for (unsigned i = 0; i < vg_migrations_count; i++) {
@@ -63,23 +69,23 @@ int migrate_run(struct vg_db *db)
 		vg_sha256_hex(mg->sql, strlen(mg->sql), sum);
 		n = vg_db_query(db, applied_sql, p, VG_DB_NPARAMS(p), &res);
 		if (n < 0) {
-			fprintf(stderr, "vingestctl: cannot read schema_migrations: %s\n",
-				db->last_error);
+			fprintf(stderr, "vingestctl: %scannot read schema_migrations: %s\n",
+				label, db->last_error);
 			goto out;
 		}
 		if (n > 0) {
 			if (strcmp(vg_db_cell(&res, 0, 0), sum) != 0)
 				fprintf(stderr,
-					"vingestctl: warning: migration %s was changed after it was "
-					"applied; write a new migration instead\n",
-					mg->name);
+					"vingestctl: %swarning: migration %s was changed after it "
+					"was applied; write a new migration instead\n",
+					label, mg->name);
 			vg_db_result_free(&res);
 			continue;
 		}
 		vg_db_result_free(&res);
 		if (vg_db_script(db, mg->sql) < 0) {
-			fprintf(stderr, "vingestctl: migration %s failed: %s\n", mg->name,
-				db->last_error);
+			fprintf(stderr, "vingestctl: %smigration %s failed: %s\n", label,
+				mg->name, db->last_error);
 			goto out;
 		}
 		{
@@ -87,19 +93,113 @@ int migrate_run(struct vg_db *db)
 						   vg_p_str(sum)};
 
 			if (vg_db_exec(db, record_sql, rp, VG_DB_NPARAMS(rp)) != 1) {
-				fprintf(stderr, "vingestctl: cannot record migration %s: %s\n",
-					mg->name, db->last_error);
+				fprintf(stderr, "vingestctl: %scannot record migration %s: %s\n",
+					label, mg->name, db->last_error);
 				goto out;
 			}
 		}
-		printf("applied %s\n", mg->name);
+		printf("%sapplied %s\n", label, mg->name);
 		applied++;
 	}
 	if (applied == 0)
-		printf("schema is up to date (%u migrations applied)\n", vg_migrations_count);
+		printf("%sschema is up to date (%u migrations applied)\n", label,
+		       vg_migrations_count);
 	rc = 0;
 out:
 	if (vg_db_query(db, unlock_sql, NULL, 0, &res) >= 0)
 		vg_db_result_free(&res);
+	return rc;
+}
+
+/*
+ * Shard k >= 1 numbers its jobs from k * VG_JOB_ID_SPAN + 1, so a job id
+ * names its shard (vg_job_shard) and ids never collide across shards. Only
+ * while no job of the shard's own range exists yet: then the counter is
+ * raised (InnoDB keeps it across restarts since MariaDB 10.2.4 / MySQL 8).
+ * ALTER TABLE takes no placeholder, so the number is bound to a SET and the
+ * ALTER is prepared on the server from it: no SQL is built here.
+ */
+static const char max_job_sql[] = "SELECT COALESCE(MAX(id), 0) FROM jobs";
+static const char auto_inc_sql[] =
+	"SELECT COALESCE(AUTO_INCREMENT, 0) FROM information_schema.TABLES "
+	"WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'jobs'";
+static const char ai_set_sql[] =
+	"SET @vg_jobs_ai = CONCAT('ALTER TABLE jobs AUTO_INCREMENT = ', CAST(? AS UNSIGNED))";
+static const char ai_prepare_sql[] = "PREPARE vg_jobs_ai FROM @vg_jobs_ai";
+static const char ai_execute_sql[] = "EXECUTE vg_jobs_ai";
+static const char ai_deallocate_sql[] = "DEALLOCATE PREPARE vg_jobs_ai";
+
+/* The first row's first column of sql as a number, or -1 (last_error set). */
+static long long first_number(struct vg_db *db, const char *sql)
+{
+	struct vg_db_result r;
+	long long n = vg_db_query(db, sql, NULL, 0, &r), v;
+
+	if (n < 0)
+		return -1;
+	v = n > 0 && vg_db_cell(&r, 0, 0) ? strtoll(vg_db_cell(&r, 0, 0), NULL, 10) : 0;
+	vg_db_result_free(&r);
+	return v;
+}
+
+static int number_jobs(struct vg_db *db, unsigned k, const char *label)
+{
+	long long first = (long long)k * VG_JOB_ID_SPAN + 1, max, next;
+	struct vg_db_param p[] = {vg_p_i64(first)};
+
+	max = first_number(db, max_job_sql);
+	if (max < 0)
+		goto fail;
+	if (max >= (long long)(k + 1) * VG_JOB_ID_SPAN)
+		fprintf(stderr, "vingestctl: %swarning: job id %lld is past this shard's range "
+				"(%lld..%lld): is the shard list in its original order?\n",
+			label, max, first, (long long)(k + 1) * VG_JOB_ID_SPAN - 1);
+	if (max >= first - 1)
+		return 0; /* numbering in its range already */
+	next = first_number(db, auto_inc_sql);
+	if (next < 0)
+		goto fail;
+	if (next >= first)
+		return 0;
+	if (vg_db_exec(db, ai_set_sql, p, VG_DB_NPARAMS(p)) < 0 ||
+	    vg_db_plain(db, ai_prepare_sql) < 0)
+		goto fail;
+	if (vg_db_plain(db, ai_execute_sql) < 0) {
+		vg_db_plain(db, ai_deallocate_sql);
+		goto fail;
+	}
+	vg_db_plain(db, ai_deallocate_sql);
+	printf("%sjob ids start at %lld\n", label, first);
+	return 0;
+fail:
+	fprintf(stderr, "vingestctl: %scannot set where job ids start (%lld): %s\n", label, first,
+		db->last_error);
+	return -1;
+}
+
+int migrate_run(struct vg_shards *sh)
+{
+	char label[400];
+	int rc = 0;
+
+	for (unsigned k = 0; k < sh->n; k++) {
+		struct vg_db *db = vg_shards_db(sh, k);
+
+		label[0] = '\0';
+		if (sh->n > 1) {
+			output_shard_name(db, label, sizeof(label) - 2);
+			strcat(label, ": ");
+		}
+		if (vg_db_ensure(db) < 0) {
+			char server[300];
+
+			fprintf(stderr, "vingestctl: shard %u (%s) is unreachable, not migrated: %s\n",
+				k, vg_db_server(db, server, sizeof(server)), db->last_error);
+			rc = -1;
+			continue;
+		}
+		if (migrate_one(db, label) < 0 || (k > 0 && number_jobs(db, k, label) < 0))
+			rc = -1;
+	}
 	return rc;
 }
