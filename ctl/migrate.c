@@ -7,7 +7,8 @@
  * applied file is kept: a released migration that was edited afterwards is
  * reported, because the databases it already ran on did not get the edit.
  * Every shard gets every migration, one shard after the other in list order;
- * one that cannot be reached does not stop the others.
+ * one that cannot be reached does not stop the others. After its schema a
+ * shard other than 0 gets its job numbering and shard 0's users and keys.
  */
 #include "migrate.h"
 #include "output.h"
@@ -177,6 +178,105 @@ fail:
 	return -1;
 }
 
+/*
+ * Users and keys must be on every shard (any shard may authenticate a
+ * request; vingestctl writes each new row everywhere). A shard added to the
+ * list later has none: it gets shard 0's rows that it lacks, ids included.
+ * Revocations and disablings shard 0 has are copied too - only in that
+ * direction: a migrate never lifts a revocation or a disabling a shard has
+ * (that could undo a revoke made while shard 0 was down).
+ */
+#define COPY_PAGE 1000
+static const char users_page_sql[] =
+	"SELECT id, name, created_at, disabled_at FROM users WHERE id > ? ORDER BY id LIMIT 1000";
+static const char user_put_sql[] =
+	"INSERT INTO users (id, name, created_at, disabled_at) SELECT ?, ?, ?, ? FROM DUAL "
+	"WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = ?)";
+static const char user_flag_sql[] =
+	"UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL";
+static const char keys_page_sql[] =
+	"SELECT id, user_id, key_prefix, key_hash, created_at, revoked_at FROM api_keys "
+	"WHERE id > ? ORDER BY id LIMIT 1000";
+static const char key_put_sql[] =
+	"INSERT INTO api_keys (id, user_id, key_prefix, key_hash, created_at, revoked_at) "
+	"SELECT ?, ?, ?, ?, ?, ? FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE id = ?)";
+static const char key_flag_sql[] =
+	"UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
+
+struct copy_table {
+	const char *table;
+	const char *page_sql; /* id first, the flag column last */
+	const char *put_sql;  /* every column, then the id again */
+	const char *flag_sql; /* (flag, id) */
+	unsigned ncols;
+	const char *flagged;  /* what flag_sql makes a row: "disabled", "revoked" */
+};
+
+/* Copies one table's missing rows and flags from db0 to db; -1 (printed) or 0. */
+static int copy_rows(struct vg_db *db0, struct vg_db *db, const struct copy_table *t,
+		     const char *label)
+{
+	struct vg_db_param pp[1], cp[8], fp[2];
+	struct vg_db_result r;
+	long long after = 0, n, added = 0, flagged = 0;
+	struct vg_db *failed = NULL;
+
+	do {
+		pp[0] = vg_p_i64(after);
+		n = vg_db_query(db0, t->page_sql, pp, 1, &r);
+		if (n < 0) {
+			failed = db0;
+			break;
+		}
+		for (size_t i = 0; i < r.nrows && !failed; i++) {
+			const char *id = vg_db_cell(&r, i, 0), *flag = vg_db_cell(&r, i, t->ncols - 1);
+			long long m;
+
+			for (unsigned c = 0; c < t->ncols; c++)
+				cp[c] = vg_p_str(vg_db_cell(&r, i, c));
+			cp[t->ncols] = vg_p_str(id);
+			m = vg_db_exec(db, t->put_sql, cp, t->ncols + 1);
+			if (m < 0) {
+				failed = db;
+				break;
+			}
+			added += m;
+			if (flag && m == 0) {
+				fp[0] = vg_p_str(flag);
+				fp[1] = vg_p_str(id);
+				m = vg_db_exec(db, t->flag_sql, fp, 2);
+				if (m < 0)
+					failed = db;
+				else
+					flagged += m;
+			}
+			after = strtoll(id, NULL, 10);
+		}
+		vg_db_result_free(&r);
+	} while (!failed && n == COPY_PAGE);
+	if (added || flagged)
+		printf("%s%s: %lld row%s copied from shard 0, %lld marked %s as there\n", label,
+		       t->table, added, added == 1 ? "" : "s", flagged, t->flagged);
+	if (failed) {
+		fprintf(stderr, "vingestctl: %scannot copy %s from shard 0: %s%s\n", label, t->table,
+			failed == db0 ? "shard 0: " : "", failed->last_error);
+		return -1;
+	}
+	return 0;
+}
+
+static int copy_users_keys(struct vg_db *db0, struct vg_db *db, const char *label)
+{
+	static const struct copy_table users = {"users", users_page_sql, user_put_sql,
+						user_flag_sql, 4, "disabled"};
+	static const struct copy_table keys = {"api_keys", keys_page_sql, key_put_sql,
+					       key_flag_sql, 6, "revoked"};
+
+	if (copy_rows(db0, db, &users, label) < 0)
+		return -1;
+	return copy_rows(db0, db, &keys, label);
+}
+
 int migrate_run(struct vg_shards *sh)
 {
 	char label[400];
@@ -198,7 +298,12 @@ int migrate_run(struct vg_shards *sh)
 			rc = -1;
 			continue;
 		}
-		if (migrate_one(db, label) < 0 || (k > 0 && number_jobs(db, k, label) < 0))
+		if (migrate_one(db, label) < 0) {
+			rc = -1;
+			continue;
+		}
+		if (k > 0 && (number_jobs(db, k, label) < 0 ||
+			      copy_users_keys(vg_shards_db(sh, 0), db, label) < 0))
 			rc = -1;
 	}
 	return rc;

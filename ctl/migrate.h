@@ -22,7 +22,8 @@ extern const unsigned vg_migrations_count;
  * Prints one line per migration applied (or that nothing was to do).
  * Does so on every shard in list order (lines start with "shard K (SERVER): "
  * when there are several), then makes shard K >= 1 number its jobs from
- * K * VG_JOB_ID_SPAN + 1. A shard that cannot be reached is named and the
+ * K * VG_JOB_ID_SPAN + 1 and gives it the users and api_keys rows of shard
+ * 0 it lacks (a shard added later). A shard that cannot be reached is named and the
  * others are still migrated. Returns 0, or -1 with the failures printed.
  */
 int migrate_run(struct vg_shards *sh);

@@ -381,7 +381,10 @@ int users_set_disabled(struct vg_shards *sh, const char *name, int disabled)
 	} else {
 		update_everywhere(sh, enable_sql, lp, VG_DB_NPARAMS(lp), doing, &sp);
 	}
-	if (sp.changed)
+	if (sp.changed && sp.failed)
+		fprintf(stderr, "user %s %s on the shards that answered\n", name,
+			disabled ? "disabled" : "enabled");
+	else if (sp.changed)
 		fprintf(stderr, "user %s %s\n", name,
 			disabled ? "disabled: its keys are refused from now on" : "enabled");
 	else if (!sp.failed)
@@ -543,7 +546,9 @@ int keys_revoke(struct vg_shards *sh, const char *what)
 
 		update_everywhere(sh, revoke_sql, p, VG_DB_NPARAMS(p), doing, &sp);
 	}
-	if (sp.changed)
+	if (sp.changed && sp.failed)
+		fprintf(stderr, "key %lld revoked on the shards that answered\n", id);
+	else if (sp.changed)
 		fprintf(stderr, "key %lld revoked: it is refused from now on\n", id);
 	else if (!sp.failed)
 		fprintf(stderr, "key %lld was already revoked at %s\n", id, at);
