@@ -4,7 +4,7 @@
 #ifndef VG_CTL_MIGRATE_H
 #define VG_CTL_MIGRATE_H
 
-struct vg_db;
+struct vg_shards;
 
 struct migration {
 	unsigned version;
@@ -20,8 +20,12 @@ extern const unsigned vg_migrations_count;
  * Applies every migration not yet recorded in schema_migrations, in order,
  * under a database-wide lock so two hosts migrating at once take turns.
  * Prints one line per migration applied (or that nothing was to do).
- * Returns 0, or -1 with the failure printed to stderr.
+ * Does so on every shard in list order (lines start with "shard K (SERVER): "
+ * when there are several), then makes shard K >= 1 number its jobs from
+ * K * VG_JOB_ID_SPAN + 1 and gives it the users and api_keys rows of shard
+ * 0 it lacks (a shard added later). A shard that cannot be reached is named and the
+ * others are still migrated. Returns 0, or -1 with the failures printed.
  */
-int migrate_run(struct vg_db *db);
+int migrate_run(struct vg_shards *sh);
 
 #endif

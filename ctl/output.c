@@ -5,7 +5,9 @@
  * command and a script can rely on the column names a human sees.
  */
 #include "output.h"
+#include "vg_alloc.h"
 #include "vg_db.h"
+#include "vg_shards.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -111,4 +113,89 @@ int output_list(struct vg_db *db, const char *sql, const struct vg_db_param *p, 
 	output_rows(&r, names, numeric, json);
 	vg_db_result_free(&r);
 	return 0;
+}
+
+const char *output_shard_name(const struct vg_db *db, char *buf, size_t bufsz)
+{
+	char server[300];
+
+	snprintf(buf, bufsz, "shard %u (%s)", db->shard, vg_db_server(db, server, sizeof(server)));
+	return buf;
+}
+
+void output_append(struct vg_db_result *all, struct vg_db_result *r, int shard)
+{
+	unsigned extra = shard >= 0 ? 1 : 0, nf = r->nfields + extra;
+	size_t rows = all->nrows + r->nrows;
+	char **cells;
+
+	if (all->nrows == 0)
+		all->nfields = nf;
+	if (r->nrows == 0 || all->nfields != nf) {
+		vg_db_result_free(r);
+		return;
+	}
+	cells = vg_calloc(rows * nf, sizeof(*cells));
+	if (all->nrows)
+		memcpy(cells, all->cells, all->nrows * nf * sizeof(*cells));
+	for (size_t i = 0; i < r->nrows; i++) {
+		char **row = cells + (all->nrows + i) * nf;
+
+		if (extra) {
+			char num[16];
+
+			snprintf(num, sizeof(num), "%d", shard);
+			row[0] = vg_strdup(num);
+		}
+		for (unsigned c = 0; c < r->nfields; c++) {
+			row[extra + c] = r->cells[i * r->nfields + c];
+			r->cells[i * r->nfields + c] = NULL;
+		}
+	}
+	free(all->cells);
+	free(all->lens);
+	all->cells = cells;
+	all->lens = NULL;
+	all->nrows = rows;
+	vg_db_result_free(r);
+}
+
+int output_list_shards(struct vg_shards *sh, const char *sql, const char *const *names,
+		       const char *const *numeric, int json)
+{
+	const char *with_shard[MAX_COLS + 1], *num_shard[MAX_COLS + 2];
+	struct vg_db_result all, r;
+	unsigned ncols = 0, nnum = 0;
+	int rc = 0, many = sh->n > 1;
+	char name[400];
+
+	if (!many)
+		return output_list(vg_shards_db(sh, 0), sql, NULL, 0, names, numeric, json);
+	memset(&all, 0, sizeof(all));
+	with_shard[ncols++] = "shard";
+	num_shard[nnum++] = "shard";
+	for (unsigned k = 0; k < sh->n; k++) {
+		struct vg_db *db = vg_shards_db(sh, k);
+
+		if (vg_db_query(db, sql, NULL, 0, &r) < 0) {
+			fprintf(stderr, "vingestctl: %s: query failed: %s\n",
+				output_shard_name(db, name, sizeof(name)), db->last_error);
+			rc = -1;
+			continue;
+		}
+		if (ncols == 1)
+			for (unsigned c = 0; c < r.nfields && ncols < MAX_COLS; c++)
+				with_shard[ncols++] = names[c];
+		output_append(&all, &r, (int)k);
+	}
+	for (size_t i = 0; numeric && numeric[i] && nnum <= MAX_COLS; i++)
+		num_shard[nnum++] = numeric[i];
+	num_shard[nnum] = NULL;
+	if (ncols == 1) /* every shard failed: print nothing, the errors are said */
+		return -1;
+	if (all.nrows == 0)
+		all.nfields = ncols;
+	output_rows(&all, with_shard, num_shard, json);
+	vg_db_result_free(&all);
+	return rc;
 }

@@ -6,11 +6,18 @@
  * tests use it for the same reason, so one test suite covers every backend.
  * Keys are checked to be keys vingest makes (videos/XY/ZW/<id>), so `put` and
  * `rm` cannot touch anything else in a bucket or directory.
+ *
+ * The db backend keeps a video's bytes in the object_chunks of the video's
+ * shard, which its id names (vg_id_shard): a command on one key opens the
+ * store on that shard; check and ls visit every shard. The fs and s3
+ * backends do not depend on the shard.
  */
 #include "store.h"
+#include "output.h"
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_id.h"
+#include "vg_shards.h"
 #include "vg_store.h"
 
 #include <errno.h>
@@ -59,9 +66,50 @@ static int to_file(void *arg, const void *buf, size_t n)
 	return fwrite(buf, 1, n, arg) == n ? 0 : -1;
 }
 
-int store_command(struct vg_db *db, const struct vg_config *cfg, int argc, char **argv, int json)
+/* The shard whose database holds key's bytes (db backend), or NULL when
+ * [db] shards has no such shard (printed). */
+static struct vg_db *key_db(struct vg_shards *sh, const char *key)
+{
+	unsigned k = vg_id_shard(strrchr(key, '/') + 1);
+	struct vg_db *db = vg_shards_db(sh, k);
+
+	if (!db)
+		fprintf(stderr, "vingestctl: %s belongs to shard %u, which [db] shards does not "
+				"list (%u shard%s)\n",
+			key, k, sh->n, sh->n == 1 ? "" : "s");
+	return db;
+}
+
+/* check or ls on the store opened on db; 0 or 1. */
+static int check_or_list(struct vg_db *db, const struct vg_config *cfg, const char *sub,
+			 struct listing *l, const char *label)
 {
 	struct vg_store s;
+	int rc;
+
+	if (vg_store_open(&s, cfg, db) < 0) {
+		fprintf(stderr, "vingestctl: %sthe %s store cannot be opened (see the log above)\n",
+			label, cfg->store.backend);
+		return 1;
+	}
+	if (strcmp(sub, "check") == 0) {
+		rc = vg_store_check(&s) == 0 ? 0 : 1;
+		fprintf(stderr, "%sstore (%s): %s\n", label, vg_store_backend_name(&s),
+			rc ? "NOT usable" : "ok");
+	} else {
+		rc = vg_store_list(&s, print_one, l) == 0 ? 0 : 1;
+		if (rc)
+			fprintf(stderr, "vingestctl: %scannot list the store\n", label);
+	}
+	vg_store_close(&s);
+	return rc;
+}
+
+int store_command(struct vg_shards *sh, const struct vg_config *cfg, int argc, char **argv,
+		  int json)
+{
+	struct vg_store s;
+	struct vg_db *db = vg_shards_db(sh, 0);
 	const char *sub = argc > 0 ? argv[0] : "";
 	const char *key = argc > 1 ? argv[1] : NULL;
 	int rc = 1;
@@ -90,24 +138,41 @@ int store_command(struct vg_db *db, const struct vg_config *cfg, int argc, char 
 		free(url);
 		return 0;
 	}
+	if (strcmp(sub, "check") == 0 || strcmp(sub, "ls") == 0) {
+		/* Only the db backend keeps something per shard. */
+		unsigned n = strcmp(cfg->store.backend, "db") == 0 ? sh->n : 1;
+		struct listing l = {json, 0, 0, json ? json_object_new_array() : NULL};
+		char label[400];
+
+		rc = 0;
+		for (unsigned k = 0; k < n; k++) {
+			label[0] = '\0';
+			if (n > 1) {
+				output_shard_name(vg_shards_db(sh, k), label, sizeof(label) - 2);
+				strcat(label, ": ");
+			}
+			if (check_or_list(vg_shards_db(sh, k), cfg, sub, &l, label) != 0)
+				rc = 1;
+		}
+		if (strcmp(sub, "ls") == 0) {
+			if (json)
+				printf("%s\n",
+				       json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
+			fprintf(stderr, "%lld object%s, %lld bytes\n", l.n, l.n == 1 ? "" : "s",
+				l.bytes);
+		}
+		json_object_put(l.arr);
+		return rc;
+	}
+	db = key_db(sh, key);
+	if (!db)
+		return 1;
 	if (vg_store_open(&s, cfg, db) < 0) {
 		fprintf(stderr, "vingestctl: the %s store cannot be opened (see the log above)\n",
 			cfg->store.backend);
 		return 1;
 	}
-	if (strcmp(sub, "check") == 0) {
-		rc = vg_store_check(&s) == 0 ? 0 : 1;
-		fprintf(stderr, "store (%s): %s\n", vg_store_backend_name(&s), rc ? "NOT usable" : "ok");
-	} else if (strcmp(sub, "ls") == 0) {
-		struct listing l = {json, 0, 0, json ? json_object_new_array() : NULL};
-
-		rc = vg_store_list(&s, print_one, &l) == 0 ? 0 : 1;
-		if (json) {
-			printf("%s\n", json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
-			json_object_put(l.arr);
-		}
-		fprintf(stderr, "%lld object%s, %lld bytes\n", l.n, l.n == 1 ? "" : "s", l.bytes);
-	} else if (strcmp(sub, "stat") == 0) {
+	if (strcmp(sub, "stat") == 0) {
 		long long size = 0;
 		enum vg_store_status st = vg_store_stat(&s, key, &size);
 

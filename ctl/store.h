@@ -5,8 +5,8 @@
 #ifndef VG_CTL_STORE_H
 #define VG_CTL_STORE_H
 
-struct vg_db;
 struct vg_config;
+struct vg_shards;
 
 /*
  * argv[0] is the subcommand:
@@ -17,8 +17,11 @@ struct vg_config;
  *   put KEY FILE     stores FILE as KEY (repairs; tests)
  *   rm KEY           removes one object
  *   url KEY          the signed URL the processing service would get for it
+ * With the db backend a KEY's bytes are on the shard its video id names;
+ * check and ls cover every shard.
  * Returns 0, 1 (not found / failed) or 2 (usage).
  */
-int store_command(struct vg_db *db, const struct vg_config *cfg, int argc, char **argv, int json);
+int store_command(struct vg_shards *sh, const struct vg_config *cfg, int argc, char **argv,
+		  int json);
 
 #endif

@@ -17,10 +17,17 @@
  * Output meant for scripts goes to stdout (a new key, alone on its line);
  * progress and errors go to stderr. Exit status 0 on success, 1 on failure,
  * 2 on a usage error.
+ *
+ * With [db] shards listing several servers every command works on all of
+ * them (vg_shards.h): migrate each, users and keys copied to each, counts
+ * summed, lists put together with a shard column; a command on one video
+ * or job goes to the shard its id names. A shard that fails is named and
+ * the others are still done; the exit status is then 1.
  */
 #include "jobs.h"
 #include "store.h"
 #include "migrate.h"
+#include "output.h"
 #include "stats.h"
 #include "users.h"
 #include "vg_cache.h"
@@ -28,6 +35,7 @@
 #include "vg_db.h"
 #include "vg_log.h"
 #include "vg_retention.h"
+#include "vg_shards.h"
 #include "vg_store.h"
 
 #include <stdio.h>
@@ -58,12 +66,15 @@ static void usage(FILE *f)
 		   "  store stat|get|rm|url KEY, store put KEY FILE\n"
 		   "                     one object, whatever the backend (fs, s3, db)\n"
 		   "  --json             listings as JSON, for scripts\n"
+		   "With several [db] shards every command covers all of them (see vingestctl(8)).\n"
 		   "  -c FILE            configuration (default: $VINGEST_CONFIG or %s)\n",
 		vg_config_default_path());
 }
 
-/* `retention [--dry-run]`: the janitor's sweep, now, until nothing is due. */
-static int retention_run(struct vg_db *db, const struct vg_config *cfg, int dry_run)
+/* `retention [--dry-run]`: the janitor's sweep on one shard, now, until
+ * nothing is due. label ("" or "shard K (SERVER): ") starts its lines. */
+static int retention_shard(struct vg_db *db, const struct vg_config *cfg, int dry_run,
+			   const char *label)
 {
 	struct vg_store store;
 	struct vg_cache cache;
@@ -82,12 +93,41 @@ static int retention_run(struct vg_db *db, const struct vg_config *cfg, int dry_
 	vg_cache_close(&cache);
 	vg_store_close(&store);
 	if (n < 0) {
-		fprintf(stderr, "vingestctl: retention failed: %s\n", db->last_error);
+		fprintf(stderr, "vingestctl: %sretention failed: %s\n", label, db->last_error);
 		return -1;
 	}
-	fprintf(stderr, "%s %d video%s past retention\n", dry_run ? "would delete" : "deleted",
-		total, total == 1 ? "" : "s");
+	fprintf(stderr, "%s%s %d video%s past retention\n", label,
+		dry_run ? "would delete" : "deleted", total, total == 1 ? "" : "s");
 	return 0;
+}
+
+/* Each shard deletes its own videos (their rows are there; with the db
+ * store their bytes too). */
+static int retention_run(struct vg_shards *sh, const struct vg_config *cfg, int dry_run)
+{
+	char label[400];
+	int rc = 0;
+
+	for (unsigned k = 0; k < sh->n; k++) {
+		label[0] = '\0';
+		if (sh->n > 1) {
+			output_shard_name(vg_shards_db(sh, k), label, sizeof(label) - 2);
+			strcat(label, ": ");
+		}
+		if (retention_shard(vg_shards_db(sh, k), cfg, dry_run, label) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* After a failed command on one database: say if it could not be reached.
+ * (With several shards the commands name each shard that failed.) */
+static void tell_unreachable(struct vg_shards *sh)
+{
+	struct vg_db *db = vg_shards_db(sh, 0);
+
+	if (sh->n == 1 && db->my == NULL && db->last_errno)
+		fprintf(stderr, "vingestctl: database unreachable: %s\n", db->last_error);
 }
 
 static int is_cmd(int argc, char **argv, int i, const char *a, const char *b, int nargs)
@@ -103,7 +143,8 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL;
 	struct vg_config cfg;
-	struct vg_db db;
+	static struct vg_shards shards; /* 64 connections' worth: not on the stack */
+	struct vg_shards *sh = &shards;
 	char err[512];
 	int opt, rc, json = 0;
 	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
@@ -137,61 +178,61 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vingestctl: configuration refused: %s\n", err);
 		return 1;
 	}
-	vg_db_init(&db, &cfg);
+	vg_shards_init(sh, &cfg);
 
 	if (is_cmd(argc, argv, optind, "config", "check", 0)) {
 		fprintf(stderr, "configuration %s is valid\n", path);
 		rc = 0;
 	} else if (is_cmd(argc, argv, optind, "migrate", NULL, 0)) {
-		rc = migrate_run(&db);
+		rc = migrate_run(sh);
 	} else if (is_cmd(argc, argv, optind, "user", "add", 1)) {
-		rc = users_add(&db, argv[optind + 2]);
+		rc = users_add(sh, argv[optind + 2]);
 	} else if (is_cmd(argc, argv, optind, "user", "disable", 1)) {
-		rc = users_set_disabled(&db, argv[optind + 2], 1);
+		rc = users_set_disabled(sh, argv[optind + 2], 1);
 	} else if (is_cmd(argc, argv, optind, "user", "enable", 1)) {
-		rc = users_set_disabled(&db, argv[optind + 2], 0);
+		rc = users_set_disabled(sh, argv[optind + 2], 0);
 	} else if (is_cmd(argc, argv, optind, "user", "list", 0)) {
-		rc = users_list(&db, json);
+		rc = users_list(sh, json);
 	} else if (is_cmd(argc, argv, optind, "key", "create", 1)) {
-		rc = users_key_create(&db, argv[optind + 2]);
+		rc = users_key_create(sh, argv[optind + 2]);
 	} else if (is_cmd(argc, argv, optind, "key", "revoke", 1)) {
-		rc = keys_revoke(&db, argv[optind + 2]);
+		rc = keys_revoke(sh, argv[optind + 2]);
 	} else if (is_cmd(argc, argv, optind, "key", "list", 0)) {
-		rc = keys_list(&db, NULL, json);
+		rc = keys_list(sh, NULL, json);
 	} else if (is_cmd(argc, argv, optind, "key", "list", 1)) {
-		rc = keys_list(&db, argv[optind + 2], json);
+		rc = keys_list(sh, argv[optind + 2], json);
 	} else if (is_cmd(argc, argv, optind, "stats", NULL, 0)) {
-		rc = stats_run(&db, json);
+		rc = stats_run(sh, json);
 	} else if (is_cmd(argc, argv, optind, "jobs", NULL, 0)) {
-		rc = jobs_summary(&db, json);
+		rc = jobs_summary(sh, json);
 	} else if (is_cmd(argc, argv, optind, "jobs", "dead", 0)) {
-		rc = jobs_dead(&db, json);
+		rc = jobs_dead(sh, json);
 	} else if (is_cmd(argc, argv, optind, "jobs", "retry", 1)) {
-		rc = jobs_retry(&db, &cfg, argv[optind + 2]);
+		rc = jobs_retry(sh, &cfg, argv[optind + 2]);
 	} else if (is_cmd(argc, argv, optind, "jobs", "explain", 0)) {
-		rc = jobs_explain(&db, &cfg, 0);
+		rc = jobs_explain(sh, &cfg, 0);
 	} else if (is_cmd(argc, argv, optind, "jobs", "explain", 1) &&
 		   strcmp(argv[optind + 2], "--analyze") == 0) {
-		rc = jobs_explain(&db, &cfg, 1);
+		rc = jobs_explain(sh, &cfg, 1);
 	} else if (is_cmd(argc, argv, optind, "retention", NULL, 0)) {
-		rc = retention_run(&db, &cfg, 0);
+		rc = retention_run(sh, &cfg, 0);
 	} else if (is_cmd(argc, argv, optind, "retention", "--dry-run", 0)) {
-		rc = retention_run(&db, &cfg, 1);
+		rc = retention_run(sh, &cfg, 1);
 	} else if (is_cmd(argc, argv, optind, "workers", NULL, 0)) {
-		rc = jobs_workers(&db, json);
+		rc = jobs_workers(sh, json);
 	} else if (optind < argc && strcmp(argv[optind], "store") == 0) {
-		rc = store_command(&db, &cfg, argc - optind - 1, argv + optind + 1, json);
+		rc = store_command(sh, &cfg, argc - optind - 1, argv + optind + 1, json);
 		goto out;
 	} else {
 		usage(stderr);
 		rc = 2;
 		goto out;
 	}
-	if (rc < 0 && db.my == NULL && db.last_errno)
-		fprintf(stderr, "vingestctl: database unreachable: %s\n", db.last_error);
+	if (rc < 0)
+		tell_unreachable(sh);
 	rc = rc < 0 ? 1 : 0;
 out:
-	vg_db_close(&db);
+	vg_shards_close(sh);
 	vg_config_free(&cfg);
 	return rc;
 }
