@@ -376,6 +376,10 @@ static void reload(struct supervisor *s)
 		free(fresh);
 		return;
 	}
+	/* The store borrows the configuration: reopen it on the fresh one
+	 * before the old one is freed (s3 reads its settings on every request). */
+	if (s->store_ok)
+		vg_store_close(&s->store);
 	vg_config_free(s->cfg);
 	free(s->cfg);
 	s->cfg = fresh;
@@ -387,6 +391,9 @@ static void reload(struct supervisor *s)
 	memset(s->janitor, 0, sizeof(s->janitor));
 	memset(s->row_id, 0, sizeof(s->row_id));
 	memset(&s->watch, 0, sizeof(s->watch));
+	s->store_ok = vg_store_open(&s->store, s->cfg, vg_shards_db(&s->shards, 0)) == 0;
+	if (!s->store_ok)
+		vg_warn("msg=\"store not usable here: orphaned uploads are not collected by this supervisor\"");
 	if (s->target < (size_t)fresh->workers.min)
 		s->target = (size_t)fresh->workers.min;
 	if (s->target > (size_t)fresh->workers.max)
