@@ -1,6 +1,10 @@
 /*
  * claim.c - the claim: SELECT ... FOR UPDATE SKIP LOCKED in one short transaction.
  *
+ * One call claims from one shard: a transaction never spans shards, so a
+ * shard that is down fails only its own claim (worker.c goes on to the
+ * others). The claimed jobs remember that shard for every later write.
+ *
  * The query and why it is shaped so: lib/vg_queue.h. The session is READ
  * COMMITTED (vg_db): under REPEATABLE READ gap locks would deadlock claimers
  * against inserting
@@ -16,6 +20,7 @@
 #include "vg_id.h"
 #include "vg_log.h"
 #include "vg_queue.h"
+#include "vg_shards.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +47,8 @@ static const char video_sql[] =
 static const char details_sql[] =
 	"SELECT size_bytes, sha256, content_type, container, duration_ms, object_key "
 	"FROM videos WHERE id = ?";
+
+static int warned_ids; /* the id range warning, once a process */
 
 void job_free(struct job *j)
 {
@@ -87,6 +94,7 @@ static int claim_once(struct vg_db *db, const struct vg_config *cfg, const char 
 		struct job *j = vg_calloc(1, sizeof(*j));
 
 		j->id = strtoll(vg_db_cell(&res, (size_t)i, 0), NULL, 10);
+		j->shard = db->shard;
 		snprintf(j->video_id, sizeof(j->video_id), "%s", vg_db_cell(&res, (size_t)i, 1));
 		j->attempt = (unsigned)strtoul(vg_db_cell(&res, (size_t)i, 2), NULL, 10) + 1;
 		j->max_attempts = (unsigned)strtoul(vg_db_cell(&res, (size_t)i, 3), NULL, 10);
@@ -171,10 +179,18 @@ int claim_jobs(struct vg_db *db, const struct vg_config *cfg, const char *owner,
 		if (db->last_errno != VG_DB_ER_LOCK_DEADLOCK &&
 		    db->last_errno != VG_DB_ER_LOCK_WAIT_TIMEOUT)
 			break;
-		vg_info("msg=\"claim deadlocked; retrying\" try=%d", tries + 1);
+		vg_info("msg=\"claim deadlocked; retrying\" shard=%u try=%d", db->shard, tries + 1);
 	}
 	if (n <= 0)
 		return n;
+	if (claimed && vg_job_shard(claimed->id) != db->shard && !warned_ids) {
+		/* Job ids are the service's Idempotency-Key: two shards numbering
+		 * from 1 would hand it the same key for different videos. */
+		vg_warn("msg=\"job id outside its shard's range; run vingestctl migrate on every "
+			"shard\" job_id=%lld shard=%u",
+			claimed->id, db->shard);
+		warned_ids = 1;
+	}
 	while (claimed) {
 		struct job *j = claimed;
 
@@ -182,8 +198,30 @@ int claim_jobs(struct vg_db *db, const struct vg_config *cfg, const char *owner,
 		load_details(db, j);
 		j->next = *list;
 		*list = j;
-		vg_info("msg=\"job claimed\" job_id=%lld video_id=%s attempt=%u", j->id, j->video_id,
-			j->attempt);
+		vg_info("msg=\"job claimed\" job_id=%lld shard=%u video_id=%s attempt=%u", j->id,
+			j->shard, j->video_id, j->attempt);
 	}
 	return n;
+}
+
+void shard_watch_note(struct shard_watch *w, const struct vg_db *db, int ok, const char *who)
+{
+	char server[300];
+	unsigned k = db->shard;
+
+	if (k >= VG_SHARDS_MAX)
+		return;
+	if (ok) {
+		if (w->down[k])
+			vg_info("msg=\"shard back\" shard=%u server=\"%s\" process=%s", k,
+				vg_db_server(db, server, sizeof(server)), who);
+		w->down[k] = 0;
+		return;
+	}
+	if (!vg_db_down(db) || w->down[k])
+		return;
+	w->down[k] = 1;
+	vg_warn("msg=\"shard down; its jobs wait, the other shards go on\" shard=%u server=\"%s\" "
+		"process=%s error=\"%s\"",
+		k, vg_db_server(db, server, sizeof(server)), who, db->last_error);
 }

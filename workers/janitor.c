@@ -7,12 +7,19 @@
  * lease_token at the next claim, so the stalled worker, should it wake up,
  * is fenced out of every write. The reap uses SKIP LOCKED on the lease
  * index so it never waits on a worker finishing the same job.
+ *
+ * Everything here but the staging sweep runs on one shard's connection, under
+ * that shard's lock (supervisor.c loops over the shards): a job, its video,
+ * its attempts and an upload's row all live on the one shard, so no step
+ * needs another shard.
  */
 #include "janitor.h"
 #include "vg_config.h"
 #include "vg_alloc.h"
 #include "vg_db.h"
+#include "vg_id.h"
 #include "vg_log.h"
+#include "vg_shards.h"
 #include "vg_store.h"
 #include "vg_video_cache.h"
 
@@ -75,7 +82,8 @@ int janitor_acquire(struct vg_db *db)
 	mine = vg_db_cell(&res, 0, 0) && strcmp(vg_db_cell(&res, 0, 0), "1") == 0;
 	vg_db_result_free(&res);
 	if (mine)
-		vg_info("msg=\"this supervisor is the fleet's janitor now\"");
+		vg_info("msg=\"this supervisor is the fleet's janitor of this shard now\" shard=%u",
+			db->shard);
 	return mine;
 }
 
@@ -108,8 +116,8 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache 
 			vg_db_result_free(&res);
 			goto fail;
 		}
-		vg_warn("msg=\"lease expired; job %s\" job_id=%lld", used_up ? "dead" : "ready again",
-			jid);
+		vg_warn("msg=\"lease expired; job %s\" job_id=%lld shard=%u",
+			used_up ? "dead" : "ready again", jid, db->shard);
 	}
 	if (vg_db_commit(db) < 0) {
 		vg_db_result_free(&res);
@@ -154,11 +162,12 @@ int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_sto
 		if (vg_db_exec(db, unmark_sql, ip, VG_DB_NPARAMS(ip)) == 1) {
 			removed++;
 			if (strcmp(vg_db_cell(&res, (size_t)i, 2), "tus") == 0)
-				vg_info("msg=\"expired tus upload removed\" upload_id=%s", id);
+				vg_info("msg=\"expired tus upload removed\" upload_id=%s shard=%u", id,
+					db->shard);
 			else
 				vg_warn("msg=\"orphaned upload removed (its request never committed)\" "
-					"upload_id=%s object_key=%s",
-					id, key);
+					"upload_id=%s shard=%u object_key=%s",
+					id, db->shard, key);
 		}
 	}
 	vg_db_result_free(&res);
@@ -181,9 +190,28 @@ static int note_stale(void *arg, const char *name, long long age)
 	return ++st->n == STAGING_BATCH ? -1 : 0;
 }
 
-int janitor_staging(struct vg_db *db, const struct vg_config *cfg, struct vg_store *store)
+/* Does shard k have an uploads row named name? 1, 0, or -1 (no answer; the
+ * shard is then skipped for the rest of this sweep). */
+static int has_row(struct vg_shards *shards, unsigned k, unsigned char *failed, const char *name)
+{
+	struct vg_db_param p[] = {vg_p_str(name)};
+	struct vg_db_result res;
+	long long n;
+
+	if (failed[k])
+		return -1;
+	n = vg_db_query(vg_shards_db(shards, k), upload_row_sql, p, VG_DB_NPARAMS(p), &res);
+	vg_db_result_free(&res);
+	if (n < 0)
+		failed[k] = 1;
+	return n < 0 ? -1 : n > 0;
+}
+
+int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg,
+		    struct vg_store *store)
 {
 	struct stale *st = vg_calloc(1, sizeof(*st));
+	unsigned char failed[VG_SHARDS_MAX] = {0};
 	int removed = 0;
 
 	st->grace = cfg->retention.orphan_grace_seconds;
@@ -192,21 +220,22 @@ int janitor_staging(struct vg_db *db, const struct vg_config *cfg, struct vg_sto
 		return -1;
 	}
 	for (size_t i = 0; i < st->n; i++) {
-		struct vg_db_param p[] = {vg_p_str(st->names[i])};
-		struct vg_db_result res;
-		long long n = vg_db_query(db, upload_row_sql, p, VG_DB_NPARAMS(p), &res);
+		const char *name = st->names[i];
+		int keep = 0;
 
-		vg_db_result_free(&res);
-		if (n < 0) {
-			removed = -1;
-			break;
+		/* An upload id's row lives on the shard the id names; a name that
+		 * is no id could only be matched by some shard's row, if at all. */
+		if (vg_id_valid(name) && vg_id_shard(name) < shards->n) {
+			keep = has_row(shards, vg_id_shard(name), failed, name) != 0;
+		} else {
+			for (unsigned k = 0; k < shards->n && !keep; k++)
+				keep = has_row(shards, k, failed, name) != 0;
 		}
-		if (n == 0) {
-			vg_store_staging_remove(store, st->names[i]);
-			vg_warn("msg=\"staging file without an uploads row removed\" name=%s",
-				st->names[i]);
-			removed++;
-		}
+		if (keep)
+			continue;
+		vg_store_staging_remove(store, name);
+		vg_warn("msg=\"staging file without an uploads row removed\" name=%s", name);
+		removed++;
 	}
 	free(st);
 	return removed;

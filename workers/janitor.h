@@ -1,19 +1,25 @@
 /*
- * janitor.h - fleet-wide housekeeping, run by exactly one supervisor.
+ * janitor.h - fleet-wide housekeeping, run by exactly one supervisor a shard.
  *
- * Whichever supervisor holds the MySQL named lock `vingest.janitor` is the
- * janitor; the lock lives as long as that supervisor's connection, so if its
- * host dies another supervisor takes over on its next try.
+ * Whichever supervisor holds the MySQL named lock `vingest.janitor` on a
+ * shard's server is that shard's janitor; the lock lives as long as that
+ * supervisor's connection, so if its host dies another supervisor takes over
+ * on its next try. Named locks belong to one server, so each shard has its
+ * own janitor (one supervisor may be the janitor of several), and a shard
+ * that is down stops only its own housekeeping. Every call below but the
+ * staging sweep works on the one shard whose connection it is given.
  */
 #ifndef VG_WORKERS_JANITOR_H
 #define VG_WORKERS_JANITOR_H
 
 struct vg_db;
+struct vg_shards;
 struct vg_config;
 struct vg_cache;
 struct vg_store;
 
-/* Tries to become (or confirms being) the janitor. 1 yes, 0 another is, -1 db error. */
+/* Tries to become (or confirms being) db's shard's janitor. 1 yes, 0 another
+ * is, -1 db error. */
 int janitor_acquire(struct vg_db *db);
 
 /*
@@ -39,9 +45,14 @@ int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_sto
  * fact landed (the s3 and db backends remove the staging file after COMMIT),
  * or a crash between deleting a row and its file. Only this host's staging
  * directory: on a fleet, each host's supervisor sweeps its own (see
- * docs/operations.md). Returns the number removed (at most 1000), or -1.
+ * docs/operations.md). A staging file named by an upload id is looked up on
+ * the shard the id names; any other name on every shard. A file whose shard
+ * cannot answer is kept for the next sweep (the others are still swept).
+ * Returns the number removed (at most 1000), or -1 if staging/ cannot be
+ * listed.
  */
 #define STAGING_BATCH 1000
-int janitor_staging(struct vg_db *db, const struct vg_config *cfg, struct vg_store *store);
+int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg,
+		    struct vg_store *store);
 
 #endif

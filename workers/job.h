@@ -4,6 +4,9 @@
  * A job is claimed (claim.c), called (call.c), its lease renewed while the
  * call runs and finished (lease.c) - every write after the claim is fenced by
  * lease_token, so a worker that lost its lease can no longer change the row.
+ * A job lives on one shard (vg_shards.h) and every write after its claim goes
+ * to that shard's connection: the shard it was claimed from, recorded at the
+ * claim rather than derived from the id, so a job is written where it was read.
  */
 #ifndef VG_WORKERS_JOB_H
 #define VG_WORKERS_JOB_H
@@ -16,6 +19,7 @@
 
 struct job {
 	long long id;
+	unsigned shard;        /* the shard whose jobs table holds it: every write goes there */
 	char video_id[VG_ID_LEN + 1];
 	unsigned attempt;      /* this attempt's number (attempts after the claim) */
 	unsigned max_attempts;

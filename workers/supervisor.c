@@ -1,5 +1,12 @@
 /*
  * supervisor.c - the worker pool's coordinator (see supervisor.h).
+ *
+ * Shards (vg_shards.h): the supervisor keeps one connection a shard. Its
+ * `workers` row is written to every shard that answers (a shard that is down
+ * is caught up on the next beat), so any shard's `workers` shows the fleet;
+ * the queue depth that sizes the pool is the sum over the shards that
+ * answer; and the janitor runs shard by shard, each under that shard's own
+ * lock, so one shard down stops only its own housekeeping.
  */
 #include "supervisor.h"
 #include "janitor.h"
@@ -10,11 +17,13 @@
 #include "vg_cache.h"
 #include "vg_config.h"
 #include "vg_db.h"
+#include "claim.h"
 #include "vg_log.h"
 #include "vg_notify.h"
 #include "vg_procctl.h"
 #include "vg_proctitle.h"
 #include "vg_retention.h"
+#include "vg_shards.h"
 #include "vg_store.h"
 #include "vg_time.h"
 
@@ -51,12 +60,13 @@ struct supervisor {
 	int draining;
 	int64_t drain_started_ms;
 	int term_sent, kill_sent;
-	struct vg_db db;
+	struct vg_shards shards;
+	struct shard_watch watch;
 	struct vg_cache cache; /* the janitor invalidates cached statuses */
 	struct vg_store store; /* the janitor removes orphaned uploads */
 	int store_ok;
-	long long row_id;
-	int janitor;
+	long long row_id[VG_SHARDS_MAX];  /* our row in each shard's `workers`, 0: none yet */
+	unsigned char janitor[VG_SHARDS_MAX]; /* 1: we hold that shard's janitor lock */
 	int64_t next_scale_ms, next_janitor_ms, next_beat_ms, idle_since_ms;
 	int64_t next_metrics_ms;
 	char host[256];
@@ -90,7 +100,7 @@ static void spawn(struct supervisor *s, size_t i)
 		int status;
 
 		vg_sigpipe_child();
-		vg_db_forget(&s->db); /* the parent's connection stays the parent's */
+		vg_shards_forget(&s->shards); /* the parent's connections stay the parent's */
 		s->cache.mc = NULL;   /* likewise its memcached socket: not used, not closed */
 		vg_proctitle_set("vingest-workers", "worker", "vg-worker");
 		status = worker_main(s->cfg, &s->board[i]);
@@ -131,11 +141,12 @@ static void reap(struct supervisor *s)
 			w->next_start_ms = now;
 			continue;
 		}
-		{
-			/* It could not remove its own row. */
+		/* It could not remove its own rows (best effort: on a shard that
+		 * is down the janitor removes it after an hour's silence). */
+		for (unsigned k = 0; k < s->shards.n; k++) {
 			struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(pid)};
 
-			vg_db_exec(&s->db, unregister_sql, p, VG_DB_NPARAMS(p));
+			vg_db_exec(vg_shards_db(&s->shards, k), unregister_sql, p, VG_DB_NPARAMS(p));
 		}
 		w->crashes = lived < VG_CRASH_WINDOW_MS ? w->crashes + 1 : 1;
 		{
@@ -174,7 +185,9 @@ static void kill_stale(struct supervisor *s, int64_t now)
 /* Counts due jobs, but never more than the whole pool could hold at once
  * (the parameter: workers.max x workers.concurrency): past that the answer
  * changes nothing, and the count stays a short index range scan however
- * deep the queue is, so it can run every SCALE_EVERY_MS. */
+ * deep the queue is, so it can run every SCALE_EVERY_MS. Run on each shard
+ * and summed; a shard that does not answer counts nothing (its jobs cannot
+ * be claimed now anyway). */
 static const char due_sql[] =
 	"SELECT COUNT(*) FROM (SELECT 1 FROM jobs FORCE INDEX (ix_jobs_claim) "
 	"WHERE state = 'ready' AND run_after <= UTC_TIMESTAMP(6) LIMIT ?) due";
@@ -188,13 +201,16 @@ static void scale(struct supervisor *s, int64_t now)
 	if (now < s->next_scale_ms)
 		return;
 	s->next_scale_ms = now + SCALE_EVERY_MS;
-	{
+	for (unsigned k = 0; k < s->shards.n; k++) {
+		struct vg_db *db = vg_shards_db(&s->shards, k);
 		struct vg_db_param p[] = {vg_p_i64(s->cfg->workers.max * conc)};
+		long long n = vg_db_query(db, due_sql, p, VG_DB_NPARAMS(p), &res);
 
-		if (vg_db_query(&s->db, due_sql, p, VG_DB_NPARAMS(p), &res) == 1)
-			due = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+		shard_watch_note(&s->watch, db, n >= 0, "supervisor");
+		if (n == 1)
+			due = (due < 0 ? 0 : due) + strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+		vg_db_result_free(&res);
 	}
-	vg_db_result_free(&res);
 	if (due < 0)
 		return; /* no database, no decision */
 	for (size_t i = 0; i < SLOTS; i++)
@@ -257,6 +273,65 @@ static const char beat_sql[] =
 static const char last_id_sql[] = "SELECT LAST_INSERT_ID()";
 static const char unregister_self_sql[] = "DELETE FROM workers WHERE id = ?";
 
+/* Our row on shard k: inserted until that works, then refreshed; inserted
+ * again if someone removed it. */
+static void beat_shard(struct supervisor *s, unsigned k, long long in_flight)
+{
+	struct vg_db *db = vg_shards_db(&s->shards, k);
+	long long n;
+
+	if (!s->row_id[k]) {
+		struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(getpid()), vg_p_i64(in_flight)};
+		struct vg_db_result res;
+
+		n = vg_db_exec(db, register_sql, p, VG_DB_NPARAMS(p));
+		shard_watch_note(&s->watch, db, n >= 0, "supervisor");
+		if (n == 1 && vg_db_query(db, last_id_sql, NULL, 0, &res) == 1) {
+			s->row_id[k] = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+			vg_db_result_free(&res);
+		}
+		return;
+	}
+	{
+		struct vg_db_param p[] = {vg_p_str(s->draining ? "draining" : "running"),
+					  vg_p_i64(in_flight), vg_p_i64(s->row_id[k])};
+
+		n = vg_db_exec(db, beat_sql, p, VG_DB_NPARAMS(p));
+	}
+	shard_watch_note(&s->watch, db, n >= 0, "supervisor");
+	if (n == 0)
+		s->row_id[k] = 0; /* someone removed our row: insert it again */
+}
+
+/* Shard k's housekeeping, if we are (or become) its janitor. */
+static void janitor_shard(struct supervisor *s, unsigned k)
+{
+	struct vg_db *db = vg_shards_db(&s->shards, k);
+	int mine = janitor_acquire(db), n;
+
+	shard_watch_note(&s->watch, db, mine >= 0, "supervisor");
+	if (mine >= 0 && mine != s->janitor[k]) {
+		if (!mine)
+			vg_warn("msg=\"no longer the janitor\" shard=%u", k);
+		s->janitor[k] = (unsigned char)mine;
+	}
+	if (mine != 1)
+		return;
+	/* Reap until a batch comes back short. */
+	while ((n = janitor_reap(db, s->cfg, &s->cache)) >= 100)
+		;
+	if (!s->store_ok)
+		return;
+	/* The db store keeps a video's bytes on the video's shard: its
+	 * removals must go to this shard's connection. */
+	s->store.db = db;
+	while ((n = janitor_orphans(db, s->cfg, &s->store)) >= 100)
+		;
+	while ((n = vg_retention_pass(db, &s->store, &s->cache, 100, 0, NULL)) >= 100)
+		;
+	s->store.db = vg_shards_db(&s->shards, 0);
+}
+
 static void housekeeping(struct supervisor *s, int64_t now)
 {
 	long long in_flight = 0;
@@ -266,50 +341,16 @@ static void housekeeping(struct supervisor *s, int64_t now)
 			in_flight += atomic_load(&s->board[i].in_flight);
 	if (now >= s->next_beat_ms) {
 		s->next_beat_ms = now + BEAT_EVERY_MS;
-		if (!s->row_id) {
-			struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(getpid()),
-						  vg_p_i64(in_flight)};
-			struct vg_db_result res;
-
-			if (vg_db_exec(&s->db, register_sql, p, VG_DB_NPARAMS(p)) == 1 &&
-			    vg_db_query(&s->db, last_id_sql, NULL, 0, &res) == 1) {
-				s->row_id = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
-				vg_db_result_free(&res);
-			}
-		} else {
-			struct vg_db_param p[] = {vg_p_str(s->draining ? "draining" : "running"),
-						  vg_p_i64(in_flight), vg_p_i64(s->row_id)};
-
-			if (vg_db_exec(&s->db, beat_sql, p, VG_DB_NPARAMS(p)) == 0)
-				s->row_id = 0; /* someone removed our row: insert it again */
-		}
+		for (unsigned k = 0; k < s->shards.n; k++)
+			beat_shard(s, k, in_flight);
 	}
 	if (now >= s->next_janitor_ms && !s->draining) {
-		int mine = janitor_acquire(&s->db);
-
 		s->next_janitor_ms = now + s->cfg->retention.janitor_interval_seconds * 1000;
-		if (mine != s->janitor && mine >= 0) {
-			if (!mine && s->janitor)
-				vg_warn("msg=\"no longer the janitor\"");
-			s->janitor = mine;
-		}
-		if (mine == 1) {
-			int n;
-
-			/* Reap until a batch comes back short. */
-			while ((n = janitor_reap(&s->db, s->cfg, &s->cache)) >= 100)
-				;
-			if (s->store_ok) {
-				while ((n = janitor_orphans(&s->db, s->cfg, &s->store)) >= 100)
-					;
-				while ((n = vg_retention_pass(&s->db, &s->store, &s->cache, 100, 0,
-							      NULL)) >= 100)
-					;
-			}
-		}
+		for (unsigned k = 0; k < s->shards.n; k++)
+			janitor_shard(s, k);
 		/* Staging is per host: every supervisor sweeps its own, janitor or not. */
 		if (s->store_ok)
-			janitor_staging(&s->db, s->cfg, &s->store);
+			janitor_staging(&s->shards, s->cfg, &s->store);
 	}
 }
 
@@ -335,13 +376,24 @@ static void reload(struct supervisor *s)
 		free(fresh);
 		return;
 	}
+	/* The store borrows the configuration: reopen it on the fresh one
+	 * before the old one is freed (s3 reads its settings on every request). */
+	if (s->store_ok)
+		vg_store_close(&s->store);
 	vg_config_free(s->cfg);
 	free(s->cfg);
 	s->cfg = fresh;
-	vg_db_close(&s->db);
-	vg_db_init(&s->db, s->cfg);
-	s->janitor = 0;
-	s->row_id = 0;
+	/* The old connections go (and the janitor locks and workers rows with
+	 * them: the rows are inserted again on the next beat; the old ones
+	 * are removed by the janitor after an hour's silence, as before). */
+	vg_shards_close(&s->shards);
+	vg_shards_init(&s->shards, s->cfg);
+	memset(s->janitor, 0, sizeof(s->janitor));
+	memset(s->row_id, 0, sizeof(s->row_id));
+	memset(&s->watch, 0, sizeof(s->watch));
+	s->store_ok = vg_store_open(&s->store, s->cfg, vg_shards_db(&s->shards, 0)) == 0;
+	if (!s->store_ok)
+		vg_warn("msg=\"store not usable here: orphaned uploads are not collected by this supervisor\"");
 	if (s->target < (size_t)fresh->workers.min)
 		s->target = (size_t)fresh->workers.min;
 	if (s->target > (size_t)fresh->workers.max)
@@ -409,9 +461,10 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 		vg_error("msg=\"cannot set up the supervisor\" error=\"%s\"", strerror(errno));
 		return 1;
 	}
-	vg_db_init(&s->db, cfg);
+	vg_shards_init(&s->shards, cfg);
 	vg_cache_open(&s->cache, cfg->cache.servers);
-	s->store_ok = vg_store_open(&s->store, cfg, &s->db) == 0;
+	/* shard 0 for the db backend; janitor_shard() points it at each shard */
+	s->store_ok = vg_store_open(&s->store, cfg, vg_shards_db(&s->shards, 0)) == 0;
 	if (!s->store_ok)
 		vg_warn("msg=\"store not usable here: orphaned uploads are not collected by this supervisor\"");
 	vg_proctitle_init(argc, argv);
@@ -447,13 +500,15 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 			s->kill_sent = 1;
 		}
 	}
-	if (s->row_id) {
-		struct vg_db_param p[] = {vg_p_i64(s->row_id)};
+	for (unsigned k = 0; k < s->shards.n; k++) {
+		struct vg_db_param p[] = {vg_p_i64(s->row_id[k])};
 
-		vg_db_exec(&s->db, unregister_self_sql, p, VG_DB_NPARAMS(p));
+		if (s->row_id[k])
+			vg_db_exec(vg_shards_db(&s->shards, k), unregister_self_sql, p,
+				   VG_DB_NPARAMS(p));
 	}
 	vg_info("msg=\"supervisor stopped\"");
-	vg_db_close(&s->db);
+	vg_shards_close(&s->shards);
 	vg_cache_close(&s->cache);
 	vg_store_close(&s->store);
 	scoreboard_free(s->board, SLOTS);

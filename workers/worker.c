@@ -16,6 +16,16 @@
  * (connection refused, name not resolved), when the service throttles
  * (429), or when the breaker is open (the service is down, not the job
  * bad): "never burn jobs against a dependency that is down".
+ *
+ * Shards (vg_shards.h): one worker claims from every shard, one connection
+ * each, and writes each job's lease, outcome and attempt on the shard it came
+ * from. Each shard has its own next-claim time: a shard whose claim fails is
+ * left alone for a second and one that had nothing waits
+ * workers.idle_claim_ms, while the others are claimed from as before - a
+ * shard that is down slows only its own jobs. A claim turn starts one shard
+ * further in the rotation each time and offers each shard that is due an
+ * equal share of the free room (at most jobs.batch), so one deep shard cannot
+ * starve the rest. With one shard all of this is the old single loop.
  */
 #include "worker.h"
 #include "backoff.h"
@@ -30,6 +40,7 @@
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
+#include "vg_shards.h"
 #include "vg_store.h"
 #include "vg_time.h"
 #include "vg_video_cache.h"
@@ -38,6 +49,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +71,8 @@ static void on_drain(int sig)
 struct worker {
 	const struct vg_config *cfg;
 	struct scoreboard_slot *slot;
-	struct vg_db db;
+	struct vg_shards shards;
+	struct shard_watch watch;
 	struct vg_cache cache;
 	struct caller caller;
 	struct breaker breaker;
@@ -67,14 +80,26 @@ struct worker {
 	struct job *finished; /* held: answered 2xx, waiting for this turn's batch write */
 	unsigned held;       /* both lists */
 	char owner[300];
-	long long row_id; /* our row in `workers` */
-	int64_t next_claim_ms;
+	long long row_id[VG_SHARDS_MAX]; /* our row in each shard's `workers`, 0: none yet */
+	int64_t next_claim_ms[VG_SHARDS_MAX];
+	unsigned claim_start; /* the shard the next claim turn starts at */
 	int64_t next_renew_ms;
 	int64_t next_db_beat_ms;
 	long long done;
 };
 
 /* ---- bookkeeping ---- */
+
+static struct vg_db *job_db(struct worker *w, const struct job *j)
+{
+	return vg_shards_db(&w->shards, j->shard);
+}
+
+/* After a write for j: notes whether its shard answered (shard_watch_note). */
+static void note(struct worker *w, const struct job *j, int rc)
+{
+	shard_watch_note(&w->watch, job_db(w, j), rc >= 0, "worker");
+}
 
 /* Takes j out of the held list (it stays counted in held). */
 static void unlink_job(struct worker *w, struct job *j)
@@ -99,8 +124,8 @@ static void forget(struct worker *w, struct job *j)
 static void lease_lost(struct worker *w, struct job *j, const char *when)
 {
 	vg_warn("msg=\"lease lost; another worker owns the job now, dropping it\" job_id=%lld "
-		"video_id=%s during=%s",
-		j->id, j->video_id, when);
+		"shard=%u video_id=%s during=%s",
+		j->id, j->shard, j->video_id, when);
 	forget(w, j);
 }
 
@@ -118,10 +143,12 @@ static void finish_done(struct worker *w, struct job *j, int status, const char 
 	w->finished = j;
 }
 
+/* One transaction a shard: a shard's done outcomes share its COMMIT; a shard
+ * that is down fails only its own batch. */
 static void flush_done(struct worker *w)
 {
 	struct job **batch, *j;
-	size_t n = 0, i;
+	size_t n = 0, i, m;
 	int *rc;
 
 	for (j = w->finished; j; j = j->next)
@@ -130,28 +157,44 @@ static void flush_done(struct worker *w)
 		return;
 	batch = vg_malloc(n * sizeof(*batch));
 	rc = vg_malloc(n * sizeof(*rc));
-	for (i = 0, j = w->finished; j; j = j->next)
-		batch[i++] = j;
-	w->finished = NULL;
-	if (lease_done_batch(&w->db, batch, n, rc) < 0)
-		/* The database is down: the leases run out and the jobs are
-		 * retried; the service sees the same Idempotency-Key, so no
-		 * double effect. */
-		vg_error("msg=\"cannot record finished jobs; they will be retried\" jobs=%zu", n);
-	for (i = 0; i < n; i++) {
-		j = batch[i];
-		if (rc[i] == 1) {
-			vg_video_cache_invalidate(&w->cache, j->video_id);
-			w->done++;
-			vg_info("msg=\"job done\" job_id=%lld video_id=%s attempt=%u http_status=%d "
-				"ms=%lld",
-				j->id, j->video_id, j->attempt, j->done_status,
-				(long long)(vg_mono_ms() - j->claimed_ms));
-		} else if (rc[i] == 0) {
-			vg_warn("msg=\"lease lost; another worker owns the job now, dropping it\" "
-				"job_id=%lld video_id=%s during=finish",
-				j->id, j->video_id);
+	for (unsigned k = 0; k < w->shards.n; k++) {
+		struct vg_db *db = vg_shards_db(&w->shards, k);
+		int brc;
+
+		for (m = 0, j = w->finished; j; j = j->next)
+			if (j->shard == k)
+				batch[m++] = j;
+		if (m == 0)
+			continue;
+		brc = lease_done_batch(db, batch, m, rc);
+		shard_watch_note(&w->watch, db, brc == 0, "worker");
+		if (brc < 0)
+			/* The database is down: the leases run out and the jobs are
+			 * retried; the service sees the same Idempotency-Key, so no
+			 * double effect. */
+			vg_error("msg=\"cannot record finished jobs; they will be retried\" shard=%u "
+				 "jobs=%zu",
+				 k, m);
+		for (i = 0; i < m; i++) {
+			j = batch[i];
+			if (rc[i] == 1) {
+				vg_video_cache_invalidate(&w->cache, j->video_id);
+				w->done++;
+				vg_info("msg=\"job done\" job_id=%lld shard=%u video_id=%s attempt=%u "
+					"http_status=%d ms=%lld",
+					j->id, j->shard, j->video_id, j->attempt, j->done_status,
+					(long long)(vg_mono_ms() - j->claimed_ms));
+			} else if (rc[i] == 0) {
+				vg_warn("msg=\"lease lost; another worker owns the job now, dropping "
+					"it\" job_id=%lld shard=%u video_id=%s during=finish",
+					j->id, j->shard, j->video_id);
+			}
 		}
+	}
+	/* Every job on the list has a shard below shards.n (it was claimed there). */
+	while (w->finished) {
+		j = w->finished;
+		w->finished = j->next;
 		job_free(j);
 		w->held--;
 	}
@@ -170,21 +213,23 @@ static void finish_retry(struct worker *w, struct job *j, int status, const char
 		char why[600];
 
 		snprintf(why, sizeof(why), "attempts used up (%u); last: %.500s", j->attempt, error);
-		rc = lease_dead(&w->db, j, status, why);
+		rc = lease_dead(job_db(w, j), j, status, why);
 		if (rc == 1)
-			vg_warn("msg=\"job dead\" job_id=%lld video_id=%s attempts=%u error=\"%s\"",
-				j->id, j->video_id, j->attempt, error);
+			vg_warn("msg=\"job dead\" job_id=%lld shard=%u video_id=%s attempts=%u "
+				"error=\"%s\"",
+				j->id, j->shard, j->video_id, j->attempt, error);
 	} else {
 		delay = backoff_delay(refund ? 1 : j->attempt,
 				      (double)w->cfg->jobs.backoff_base_seconds,
 				      (double)w->cfg->jobs.backoff_max_seconds, j->retry_after_s);
-		rc = lease_retry(&w->db, j, status, error, delay, refund);
+		rc = lease_retry(job_db(w, j), j, status, error, delay, refund);
 		if (rc == 1)
-			vg_info("msg=\"job retry\" job_id=%lld video_id=%s attempt=%u counted=%s "
-				"http_status=%d delay_s=%.1f error=\"%s\"",
-				j->id, j->video_id, j->attempt, refund ? "no" : "yes", status, delay,
-				error);
+			vg_info("msg=\"job retry\" job_id=%lld shard=%u video_id=%s attempt=%u "
+				"counted=%s http_status=%d delay_s=%.1f error=\"%s\"",
+				j->id, j->shard, j->video_id, j->attempt, refund ? "no" : "yes", status,
+				delay, error);
 	}
+	note(w, j, rc);
 	if (rc == 0) {
 		lease_lost(w, j, "retry");
 		return;
@@ -196,16 +241,18 @@ static void finish_retry(struct worker *w, struct job *j, int status, const char
 
 static void finish_dead(struct worker *w, struct job *j, int status, const char *error)
 {
-	int rc = lease_dead(&w->db, j, status, error);
+	int rc = lease_dead(job_db(w, j), j, status, error);
 
+	note(w, j, rc);
 	if (rc == 0) {
 		lease_lost(w, j, "dead");
 		return;
 	}
 	if (rc == 1) {
 		vg_video_cache_invalidate(&w->cache, j->video_id);
-		vg_warn("msg=\"job dead\" job_id=%lld video_id=%s http_status=%d error=\"%s\"", j->id,
-			j->video_id, status, error);
+		vg_warn("msg=\"job dead\" job_id=%lld shard=%u video_id=%s http_status=%d "
+			"error=\"%s\"",
+			j->id, j->shard, j->video_id, status, error);
 	}
 	forget(w, j);
 }
@@ -347,12 +394,16 @@ static const char beat_sql[] =
 static const char last_id_sql[] = "SELECT LAST_INSERT_ID()";
 static const char unregister_sql[] = "DELETE FROM workers WHERE id = ?";
 
-static void db_heartbeat(struct worker *w, int64_t now)
+/* Our row on shard k: inserted until that works, then refreshed. A shard
+ * that is down is skipped and caught up on the next beat; a row that has
+ * gone (that shard's janitor removed it while we could not reach it) is
+ * inserted again, so every reachable shard's `workers` shows the fleet. */
+static void db_beat_shard(struct worker *w, unsigned k)
 {
-	if (now < w->next_db_beat_ms)
-		return;
-	w->next_db_beat_ms = now + DB_HEARTBEAT_MS;
-	if (!w->row_id) {
+	struct vg_db *db = vg_shards_db(&w->shards, k);
+	long long n;
+
+	if (!w->row_id[k]) {
 		char host[256];
 		struct vg_db_result res;
 
@@ -361,20 +412,34 @@ static void db_heartbeat(struct worker *w, int64_t now)
 		{
 			struct vg_db_param p[] = {vg_p_str(host), vg_p_i64(getpid())};
 
-			if (vg_db_exec(&w->db, register_sql, p, VG_DB_NPARAMS(p)) != 1)
-				return;
+			n = vg_db_exec(db, register_sql, p, VG_DB_NPARAMS(p));
 		}
-		if (vg_db_query(&w->db, last_id_sql, NULL, 0, &res) == 1)
-			w->row_id = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
+		shard_watch_note(&w->watch, db, n >= 0, "worker");
+		if (n != 1)
+			return;
+		if (vg_db_query(db, last_id_sql, NULL, 0, &res) == 1)
+			w->row_id[k] = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
 		vg_db_result_free(&res);
 		return;
 	}
 	{
 		struct vg_db_param p[] = {vg_p_str(drain_requested ? "draining" : "running"),
-					  vg_p_i64(w->held), vg_p_i64(w->row_id)};
+					  vg_p_i64(w->held), vg_p_i64(w->row_id[k])};
 
-		vg_db_exec(&w->db, beat_sql, p, VG_DB_NPARAMS(p));
+		n = vg_db_exec(db, beat_sql, p, VG_DB_NPARAMS(p));
 	}
+	shard_watch_note(&w->watch, db, n >= 0, "worker");
+	if (n == 0)
+		w->row_id[k] = 0; /* the row is gone: insert it again next beat */
+}
+
+static void db_heartbeat(struct worker *w, int64_t now)
+{
+	if (now < w->next_db_beat_ms)
+		return;
+	w->next_db_beat_ms = now + DB_HEARTBEAT_MS;
+	for (unsigned k = 0; k < w->shards.n; k++)
+		db_beat_shard(w, k);
 }
 
 static void renew_leases(struct worker *w, int64_t now)
@@ -387,41 +452,35 @@ static void renew_leases(struct worker *w, int64_t now)
 	w->next_renew_ms = now + w->cfg->jobs.lease_seconds * 1000 / 3;
 	for (j = w->jobs; j; j = next) {
 		next = j->next;
+		int rc;
+
 		if (VG_FAILPOINT("lease.renew") < 0)
 			continue; /* as if the database did not answer: the lease runs on */
-		if (lease_renew(&w->db, w->cfg, j) == 0)
+		rc = lease_renew(job_db(w, j), w->cfg, j);
+		note(w, j, rc);
+		if (rc == 0)
 			lease_lost(w, j, "renewal");
 	}
 }
 
-static void claim_more(struct worker *w, int64_t now)
+/* Claims up to max jobs from shard k. Returns the number claimed, or -1. */
+static int claim_from(struct worker *w, unsigned k, unsigned max, int64_t now)
 {
-	unsigned room, max;
-	int allow, n;
+	struct vg_db *db = vg_shards_db(&w->shards, k);
+	int n = claim_jobs(db, w->cfg, w->owner, max, &w->jobs);
 
-	if (drain_requested || now < w->next_claim_ms)
-		return;
-	room = (unsigned)w->cfg->workers.concurrency - w->held;
-	if (room == 0)
-		return;
-	allow = breaker_allow(&w->breaker);
-	if (allow == 0) {
-		w->next_claim_ms = now + 1000;
-		return;
-	}
-	max = allow == 2 ? 1 : (room < (unsigned)w->cfg->jobs.batch ? room : (unsigned)w->cfg->jobs.batch);
-	n = claim_jobs(&w->db, w->cfg, w->owner, max, &w->jobs);
-	if (allow == 2 && n <= 0)
-		breaker_probe_release(&w->breaker);
+	shard_watch_note(&w->watch, db, n >= 0, "worker");
 	if (n < 0) {
-		w->next_claim_ms = now + 1000; /* database trouble: back off a little */
-		return;
+		/* Down or in trouble: leave this shard alone a little, the
+		 * others go on. */
+		w->next_claim_ms[k] = now + 1000;
+		return -1;
 	}
 	w->held += (unsigned)n;
 	{
 		struct job *j = w->jobs; /* the claimed ones are at the head */
 
-		for (int k = 0; j && k < n; j = j->next, k++) {
+		for (int i = 0; j && i < n; j = j->next, i++) {
 			vg_video_cache_invalidate(&w->cache, j->video_id); /* now processing */
 			j->claimed_ms = now;
 			j->call_deadline_ms =
@@ -430,7 +489,56 @@ static void claim_more(struct worker *w, int64_t now)
 	}
 	/* A full batch says there is more: come back at once. */
 	if ((unsigned)n < max)
-		w->next_claim_ms = now + w->cfg->workers.idle_claim_ms;
+		w->next_claim_ms[k] = now + w->cfg->workers.idle_claim_ms;
+	return n;
+}
+
+static void claim_more(struct worker *w, int64_t now)
+{
+	unsigned room, share, due = 0, start, nshards = w->shards.n;
+	unsigned batch = (unsigned)w->cfg->jobs.batch;
+	int allow, claimed = 0;
+
+	if (drain_requested)
+		return;
+	room = (unsigned)w->cfg->workers.concurrency - w->held;
+	if (room == 0)
+		return;
+	for (unsigned k = 0; k < nshards; k++)
+		due += now >= w->next_claim_ms[k];
+	if (due == 0)
+		return;
+	allow = breaker_allow(&w->breaker);
+	if (allow == 0) {
+		for (unsigned k = 0; k < nshards; k++)
+			if (w->next_claim_ms[k] < now + 1000)
+				w->next_claim_ms[k] = now + 1000;
+		return;
+	}
+	/* The probe is one job in all; otherwise each due shard is offered an
+	 * equal share of the room (rounded up), at most a batch. */
+	share = allow == 2 ? 1 : (room + due - 1) / due;
+	if (share > batch)
+		share = batch;
+	start = w->claim_start % nshards;
+	w->claim_start = (start + 1) % nshards;
+	for (unsigned i = 0; i < nshards && room > 0; i++) {
+		unsigned k = (start + i) % nshards;
+		int n;
+
+		if (now < w->next_claim_ms[k])
+			continue;
+		if (allow == 2 && claimed > 0)
+			break;
+		n = claim_from(w, k, share < room ? share : room, now);
+		if (n > 0) {
+			claimed += n;
+			room -= (unsigned)n;
+		}
+	}
+	/* No shard had a job for the probe: give it back (breaker.h). */
+	if (allow == 2 && claimed == 0)
+		breaker_probe_release(&w->breaker);
 }
 
 /* Starts calls and polls that are due and within the rate cap. */
@@ -477,11 +585,14 @@ static void start_calls(struct worker *w, int64_t now)
  * not every TURN_MS). */
 static int turn_ms(const struct worker *w, int64_t now)
 {
-	int64_t wait = TURN_MS;
+	int64_t wait = TURN_MS, next = INT64_MAX;
 
+	for (unsigned k = 0; k < w->shards.n; k++)
+		if (w->next_claim_ms[k] < next)
+			next = w->next_claim_ms[k];
 	if (!drain_requested && w->held < (unsigned)w->cfg->workers.concurrency &&
-	    w->next_claim_ms - now < wait)
-		wait = w->next_claim_ms > now ? w->next_claim_ms - now : 0;
+	    next - now < wait)
+		wait = next > now ? next - now : 0;
 	return (int)wait;
 }
 
@@ -492,9 +603,10 @@ static void release_all(struct worker *w)
 		struct job *j = w->jobs;
 
 		call_abort(&w->caller, j);
-		if (lease_retry(&w->db, j, 0, "released by a draining worker", 0.0, 1) == 1) {
+		if (lease_retry(job_db(w, j), j, 0, "released by a draining worker", 0.0, 1) == 1) {
 			vg_video_cache_invalidate(&w->cache, j->video_id);
-			vg_info("msg=\"job released\" job_id=%lld video_id=%s", j->id, j->video_id);
+			vg_info("msg=\"job released\" job_id=%lld shard=%u video_id=%s", j->id,
+				j->shard, j->video_id);
 		}
 		forget(w, j);
 	}
@@ -502,26 +614,27 @@ static void release_all(struct worker *w)
 
 int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot)
 {
-	struct worker w;
+	/* On the heap: a connection slot for each possible shard is ~100 KiB. */
+	struct worker *w = vg_calloc(1, sizeof(*w));
 	char host[256];
 	int64_t drain_deadline = 0;
 
-	memset(&w, 0, sizeof(w));
-	w.cfg = cfg;
-	w.slot = slot;
+	w->cfg = cfg;
+	w->slot = slot;
 	install_signals();
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
-	snprintf(w.owner, sizeof(w.owner), "%s:%ld", host, (long)getpid());
-	vg_db_init(&w.db, cfg);
-	vg_cache_open(&w.cache, cfg->cache.servers);
-	breaker_init(&w.breaker, &w.cache, cfg);
-	if (call_init(&w.caller, cfg) < 0) {
+	snprintf(w->owner, sizeof(w->owner), "%s:%ld", host, (long)getpid());
+	vg_shards_init(&w->shards, cfg);
+	vg_cache_open(&w->cache, cfg->cache.servers);
+	breaker_init(&w->breaker, &w->cache, cfg);
+	if (call_init(&w->caller, cfg) < 0) {
 		vg_error("msg=\"cannot initialise libcurl\"");
 		return 1;
 	}
 	atomic_store(&slot->state, WORKER_RUNNING);
-	vg_info("msg=\"worker started\" owner=%s concurrency=%lld", w.owner, cfg->workers.concurrency);
+	vg_info("msg=\"worker started\" owner=%s concurrency=%lld shards=%u", w->owner,
+		cfg->workers.concurrency, w->shards.n);
 	if (!cfg->store.url_secret[0] && strcmp(cfg->store.backend, "s3") != 0)
 		vg_warn("msg=\"store.url_secret is empty: the processing service gets no object_url\"");
 
@@ -529,38 +642,40 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot)
 		int64_t now = vg_mono_ms();
 
 		atomic_store(&slot->heartbeat_ms, now);
-		atomic_store(&slot->in_flight, (int)w.held);
-		atomic_store(&slot->done, w.done);
+		atomic_store(&slot->in_flight, (int)w->held);
+		atomic_store(&slot->done, w->done);
 		if (drain_requested) {
 			if (!drain_deadline) {
 				drain_deadline = now + cfg->workers.drain_seconds * 1000;
 				atomic_store(&slot->state, WORKER_DRAINING);
-				vg_info("msg=\"worker draining\" held=%u", w.held);
+				vg_info("msg=\"worker draining\" held=%u", w->held);
 			}
-			if (w.held == 0)
+			if (w->held == 0)
 				break;
 			if (now >= drain_deadline) {
-				release_all(&w);
+				release_all(w);
 				break;
 			}
 		}
-		db_heartbeat(&w, now);
-		claim_more(&w, now);
-		start_calls(&w, now);
-		renew_leases(&w, now);
-		call_perform(&w.caller, turn_ms(&w, vg_mono_ms()), on_answer, &w);
-		flush_done(&w);
+		db_heartbeat(w, now);
+		claim_more(w, now);
+		start_calls(w, now);
+		renew_leases(w, now);
+		call_perform(&w->caller, turn_ms(w, vg_mono_ms()), on_answer, w);
+		flush_done(w);
 	}
 
-	if (w.row_id) {
-		struct vg_db_param p[] = {vg_p_i64(w.row_id)};
+	for (unsigned k = 0; k < w->shards.n; k++) {
+		struct vg_db_param p[] = {vg_p_i64(w->row_id[k])};
 
-		vg_db_exec(&w.db, unregister_sql, p, VG_DB_NPARAMS(p));
+		if (w->row_id[k])
+			vg_db_exec(vg_shards_db(&w->shards, k), unregister_sql, p, VG_DB_NPARAMS(p));
 	}
-	vg_info("msg=\"worker stopped\" jobs_done=%lld", w.done);
-	call_free(&w.caller);
-	vg_cache_close(&w.cache);
-	vg_db_close(&w.db);
+	vg_info("msg=\"worker stopped\" jobs_done=%lld", w->done);
+	call_free(&w->caller);
+	vg_cache_close(&w->cache);
+	vg_shards_close(&w->shards);
 	curl_global_cleanup();
+	free(w);
 	return 0;
 }
