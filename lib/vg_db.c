@@ -144,11 +144,14 @@ int vg_db_ensure(struct vg_db *db)
 				db->socket[0] ? db->socket : NULL, 0)) {
 		db->last_errno = mysql_errno(my);
 		snprintf(db->last_error, sizeof(db->last_error), "%s", mysql_error(my));
-		/* Connection refusals are normal while a server restarts: warn, do not shout. */
-		vg_warn("msg=\"cannot connect to database\" shard=%u server=\"%s\" errno=%u "
-			"error=\"%s\"",
-			db->shard, vg_db_server(db, server, sizeof(server)), db->last_errno,
-			db->last_error);
+		/* Connection refusals are normal while a server restarts: warn, do not
+		 * shout, and once per outage, not once a second per process. */
+		if (!db->down_logged)
+			vg_warn("msg=\"cannot connect to database\" shard=%u server=\"%s\" "
+				"errno=%u error=\"%s\"",
+				db->shard, vg_db_server(db, server, sizeof(server)), db->last_errno,
+				db->last_error);
+		db->down_logged = 1;
 		db->retry_at_ms = vg_mono_ms() + RETRY_CONNECT_MS;
 		mysql_close(my);
 		if (!is_conn_error(db->last_errno))
@@ -163,6 +166,11 @@ int vg_db_ensure(struct vg_db *db)
 		return -1;
 	}
 	db->last_errno = 0;
+	if (db->down_logged) {
+		vg_info("msg=\"database reachable again\" shard=%u server=\"%s\"", db->shard,
+			vg_db_server(db, server, sizeof(server)));
+		db->down_logged = 0;
+	}
 	return 0;
 }
 

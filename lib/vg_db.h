@@ -76,6 +76,7 @@ struct vg_db {
 	unsigned port;
 	char socket[256];
 	long long retry_at_ms;        /* after a failed connect, fail fast until then */
+	int down_logged;              /* the failed connect is logged once, until one works */
 	struct vg_db_stmt_slot cache[VG_DB_STMT_CACHE];
 	size_t ncache;
 	unsigned last_errno; /* server or client error number of the last failure */
