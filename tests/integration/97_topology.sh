@@ -81,31 +81,31 @@ wait_until() {
 }
 stub() { curl -sf -d "$1" "$STUB/control" >/dev/null; }
 ACKED=() # every upload answered 201: "id"
-up_multipart() { # up_multipart NODE: prints the status
-	local code body
+CODE= CODES= # the last upload's status; the statuses of the last uploads call
+up_multipart() { # up_multipart NODE (no subshell: it adds to ACKED)
+	local body
 	body=$(curl -s -w '\n%{http_code}' -H "Authorization: Bearer $KEY" \
 		-F "file=@$FIX/clip-2s.mp4" "${NODE[$1]}/v1/videos")
-	code=${body##*$'\n'}
-	[[ $code == 201 ]] && ACKED+=("$(jq -r .id <<<"${body%$'\n'*}")")
-	echo "$code"
+	CODE=${body##*$'\n'}
+	[[ $CODE == 201 ]] && ACKED+=("$(jq -r .id <<<"${body%$'\n'*}")")
 }
 up_tus() { # up_tus NODE: creation-with-upload, the whole file in the POST
-	local size hdr code id
+	local size hdr id
 	size=$(stat -c %s "$FIX/clip-2s.mp4")
 	hdr=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $KEY" -H "Tus-Resumable: 1.0.0" \
 		-H "Upload-Length: $size" -H "Content-Type: application/offset+octet-stream" \
 		--data-binary "@$FIX/clip-2s.mp4" "${NODE[$1]}/v1/uploads" | tr -d '\r')
-	code=$(sed -n '1s/^HTTP[^ ]* \([0-9]*\).*/\1/p' <<<"$hdr")
+	CODE=$(sed -n '1s/^HTTP[^ ]* \([0-9]*\).*/\1/p' <<<"$hdr")
 	id=$(sed -n 's|^[Ll]ocation: .*/v1/uploads/\(.*\)$|\1|p' <<<"$hdr")
-	[[ $code == 201 && -n $id ]] && ACKED+=("$id")
-	echo "$code"
+	[[ $CODE == 201 && -n $id ]] && ACKED+=("$id")
 }
-uploads() { # uploads N: N uploads, taking turns over the nodes and kinds; prints the codes
-	local i codes=()
+uploads() { # uploads N: N uploads, taking turns over the nodes and kinds; CODES has the statuses
+	local i
+	CODES=
 	for ((i = 0; i < $1; i++)); do
-		if ((i % 4 == 3)); then codes+=("$(up_tus $((i % 2)))"); else codes+=("$(up_multipart $((i % 2)))"); fi
+		if ((i % 4 == 3)); then up_tus $((i % 2)); else up_multipart $((i % 2)); fi
+		CODES+="${CODES:+ }$CODE"
 	done
-	echo "${codes[*]}"
 }
 all_201() { [[ $1 =~ ^(201 ?)+$ ]]; }
 in_list() { local IFS=,; echo "'${*}'" | sed "s/,/','/g"; }
@@ -125,7 +125,7 @@ all_processed() { # all_processed IDS...
 sup_rows() { ssql "$1" "SELECT COUNT(*) FROM workers WHERE role = 'supervisor' AND heartbeat_at > UTC_TIMESTAMP(6) - INTERVAL 30 SECOND"; }
 t_ok "shard 0's workers table shows both supervisors" wait_until 20 eval '[[ $(sup_rows 0) == 2 ]]'
 t_ok "and so does shard 1's" wait_until 20 eval '[[ $(sup_rows 1) == 2 ]]'
-codes=$(uploads 24)
+uploads 24; codes=$CODES
 t_ok "24 uploads through both nodes (multipart and tus) all answer 201 ($codes)" all_201 "$codes"
 n0=$(ssql 0 "SELECT COUNT(*) FROM videos")
 n1=$(ssql 1 "SELECT COUNT(*) FROM videos")
@@ -168,10 +168,13 @@ sleep 6
 a0=$(stored 0)
 get_all
 n0=$(($(stored 0) - a0))
+# The same keys on the same ring: without the dead server leaving it, memcached
+# 0 would store exactly its m0 again. (A few of the moved keys may miss while a
+# process re-tries the dead server, every 2 s.)
 t_ok "memcached 1 gone: memcached 0 takes its keys too ($n0 of ${#ACKED[@]}, was $m0)" \
-	eval '((n0 >= ${#ACKED[@]} - 3))'
+	eval '((n0 >= m0 + (m1 + 1) / 2))'
 before=${#ACKED[@]}
-codes=$(uploads 6)
+uploads 6; codes=$CODES
 t_ok "memcached 1 down: uploads answer 201 ($codes)" all_201 "$codes"
 t_ok "and are processed" wait_until 60 all_processed "${ACKED[@]:before}"
 
@@ -179,7 +182,7 @@ t_ok "and are processed" wait_until 60 all_processed "${ACKED[@]:before}"
 # the stopped shard's jobs complete after its restart
 before=${#ACKED[@]}
 stub '{"mode":"ok","delay_ms":4000}'
-codes=$(uploads 8)
+uploads 8; codes=$CODES
 t_ok "8 more uploads answer 201 ($codes)" all_201 "$codes"
 pending=("${ACKED[@]:before}")
 on1=$(ssql 1 "SELECT COUNT(*) FROM videos WHERE id IN ($(in_list "${pending[@]}"))")
@@ -187,7 +190,7 @@ t_ok "some of them are on shard 1 ($on1)" eval '((on1 > 0))'
 kill -9 "$(tr -dc '0-9' <"${SHARD_PID[1]}")"
 stub '{"mode":"ok","delay_ms":0}'
 before=${#ACKED[@]}
-codes=$(uploads 12)
+uploads 12; codes=$CODES
 t_ok "shard 1 down: uploads through both nodes still answer 201 ($codes)" all_201 "$codes"
 during=("${ACKED[@]:before}")
 t_eq "they are all on shard 0" "$(ssql 0 "SELECT COUNT(*) FROM videos WHERE id IN ($(in_list "${during[@]}"))")" "${#during[@]}"
@@ -211,7 +214,7 @@ stub '{"mode":"ok","delay_ms":3000}'
 sup1=$(tr -dc '0-9' <"${NODE_WORKERS[1]}")
 w1=$(pgrep -P "$sup1" | tr '\n' ' ')
 before=${#ACKED[@]}
-codes=$(uploads 12)
+uploads 12; codes=$CODES
 t_ok "12 more uploads answer 201 ($codes)" all_201 "$codes"
 held_by_node1() {
 	local w n=0
@@ -230,7 +233,10 @@ kill -9 $node1_pids 2>/dev/null
 t_ok "node 1's processes are all gone" wait_until 5 eval '! kill -0 '"$(echo $node1_pids | tr ' ' ' ')"' 2>/dev/null'
 stub '{"mode":"ok","delay_ms":0}'
 t_ok "node 0 finishes every job after the leases run out" wait_until 90 all_processed "${ACKED[@]:before}"
-t_ok "uploads through node 0 still answer 201" all_201 "$(up_multipart 0) $(up_multipart 0)"
+up_multipart 0
+c1=$CODE
+up_multipart 0
+t_ok "uploads through node 0 still answer 201" all_201 "$c1 $CODE"
 t_ok "and are processed" wait_until 60 all_processed "${ACKED[@]}"
 
 # ---- 6. the invariants over everything acknowledged
