@@ -165,7 +165,7 @@ void router_dispatch(struct request *r)
 	} else if (strncmp(p, "/v1/videos/", 11) == 0) {
 		const char *id = p + 11;
 
-		int known = vg_id_valid(id) && vg_shards_db(&r->child->shards, vg_id_shard(id));
+		int known = vg_id_valid(id) && vg_shards_of_id(&r->child->shards, id) >= 0;
 
 		request_set_video(r, id);
 		if (known)
@@ -189,7 +189,7 @@ void router_dispatch(struct request *r)
 		const char *id = p + 12;
 
 		request_set_video(r, id); /* the upload id is the video id */
-		if (vg_id_valid(id) && vg_shards_db(&r->child->shards, vg_id_shard(id)))
+		if (vg_id_valid(id) && vg_shards_of_id(&r->child->shards, id) >= 0)
 			shard_for_id(r, id);
 		else
 			shard_for_any(r); /* tus answers 404 for it after authenticating */

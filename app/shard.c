@@ -24,7 +24,8 @@ static void use(struct request *r, struct vg_db *db, int pinned)
 
 int shard_for_id(struct request *r, const char *id)
 {
-	struct vg_db *db = vg_shards_db(&r->child->shards, vg_id_shard(id));
+	int k = vg_shards_of_id(&r->child->shards, id);
+	struct vg_db *db = k < 0 ? NULL : vg_shards_db(&r->child->shards, (unsigned)k);
 
 	if (!db) {
 		request_error(r, 404, "not_found", "no such video");

@@ -70,14 +70,16 @@ static int to_file(void *arg, const void *buf, size_t n)
  * [db] shards has no such shard (printed). */
 static struct vg_db *key_db(struct vg_shards *sh, const char *key)
 {
-	unsigned k = vg_id_shard(strrchr(key, '/') + 1);
-	struct vg_db *db = vg_shards_db(sh, k);
+	const char *id = strrchr(key, '/') + 1;
+	int k = vg_shards_of_id(sh, id);
 
-	if (!db)
+	if (k < 0) {
 		fprintf(stderr, "vingestctl: %s belongs to shard %u, which [db] shards does not "
-				"list (%u shard%s)\n",
-			key, k, sh->n, sh->n == 1 ? "" : "s");
-	return db;
+				"list (%u shards)\n",
+			key, vg_id_shard(id), sh->n);
+		return NULL;
+	}
+	return vg_shards_db(sh, (unsigned)k);
 }
 
 /* check or ls on the store opened on db; 0 or 1. */
@@ -164,7 +166,8 @@ int store_command(struct vg_shards *sh, const struct vg_config *cfg, int argc, c
 		json_object_put(l.arr);
 		return rc;
 	}
-	db = key_db(sh, key);
+	/* only the db backend keeps bytes in a shard; fs and s3 need none */
+	db = strcmp(cfg->store.backend, "db") == 0 ? key_db(sh, key) : vg_shards_db(sh, 0);
 	if (!db)
 		return 1;
 	if (vg_store_open(&s, cfg, db) < 0) {

@@ -190,6 +190,16 @@ int vg_shards_pick(struct vg_shards *s)
 	return best;
 }
 
+int vg_shards_of_id(const struct vg_shards *s, const char *id)
+{
+	unsigned k;
+
+	if (s->n <= 1)
+		return 0;
+	k = vg_id_shard(id);
+	return k < s->n ? (int)k : -1;
+}
+
 int vg_shards_by_hash(const struct vg_shards *s, uint64_t h)
 {
 	unsigned long long total = 0, at;

@@ -80,6 +80,13 @@ struct vg_db *vg_shards_db(struct vg_shards *s, unsigned k);
  */
 int vg_shards_pick(struct vg_shards *s);
 
+/*
+ * The shard a valid video id names: its shard byte. With one shard every id
+ * is shard 0's, whatever its byte says (ids made by hand, or by another
+ * installation). -1 if the id names a shard the list does not have.
+ */
+int vg_shards_of_id(const struct vg_shards *s, const char *id);
+
 /* A shard chosen by a hash (stable: the same hash, the same shard, up or
  * down), among the shards with a weight; -1 if none has one. */
 int vg_shards_by_hash(const struct vg_shards *s, uint64_t h);

@@ -225,8 +225,9 @@ int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg,
 
 		/* An upload id's row lives on the shard the id names; a name that
 		 * is no id could only be matched by some shard's row, if at all. */
-		if (vg_id_valid(name) && vg_id_shard(name) < shards->n) {
-			keep = has_row(shards, vg_id_shard(name), failed, name) != 0;
+		if (vg_id_valid(name) && vg_shards_of_id(shards, name) >= 0) {
+			keep = has_row(shards, (unsigned)vg_shards_of_id(shards, name), failed,
+				       name) != 0;
 		} else {
 			for (unsigned k = 0; k < shards->n && !keep; k++)
 				keep = has_row(shards, k, failed, name) != 0;

@@ -8,6 +8,7 @@
  */
 #include "tap.h"
 #include "vg_config.h"
+#include "vg_id.h"
 #include "vg_shards.h"
 
 #include <string.h>
@@ -112,7 +113,25 @@ int main(void)
 		is_int(vg_shards_by_hash(&s, 1), 1, "1");
 		is_int(vg_shards_by_hash(&s, 3), 1, "3");
 		is_int(vg_shards_by_hash(&s, 4), 0, "and wraps");
+		{
+			char id[VG_ID_LEN + 1];
+
+			ok(vg_id_new(id, 2) == 0, "an id on shard 2");
+			is_int(vg_shards_of_id(&s, id), 2, "routes to shard 2");
+			ok(vg_id_new(id, 5) == 0, "an id naming shard 5");
+			is_int(vg_shards_of_id(&s, id), -1, "names no shard of three");
+		}
 		vg_shards_close(&s);
+	}
+	{
+		struct vg_shards one;
+		char id[VG_ID_LEN + 1];
+
+		c = cfg_with("");
+		vg_shards_init(&one, &c);
+		ok(vg_id_new(id, 7) == 0, "an id whose byte says shard 7");
+		is_int(vg_shards_of_id(&one, id), 0, "with one shard, every id is shard 0's");
+		vg_shards_close(&one);
 	}
 	is_int((int)vg_job_shard(17), 0, "job 17 is shard 0's");
 	is_int((int)vg_job_shard(2 * VG_JOB_ID_SPAN + 5), 2, "job 2e12+5 is shard 2's");
