@@ -18,9 +18,9 @@ if [[ $STORE_BACKEND != fs ]]; then
 fi
 
 TV=$VINGEST_VAR-topology
-HTTP0=$((18400 + PORT_OFF))
-MC0=$((21400 + PORT_OFF))
-STUBP=$((18490 + PORT_OFF))
+HTTP0=$((19400 + PORT_OFF))
+MC0=$((22400 + PORT_OFF))
+STUBP=$((19490 + PORT_OFF))
 ASAN_FLAG=
 [[ $(cat "$VINGEST_VAR/build-dir" 2>/dev/null) == */build-asan ]] && ASAN_FLAG=--asan
 # ./dev for the topology stack, in a clean environment: nothing of the test
