@@ -90,6 +90,8 @@ static void spawn(struct supervisor *s, size_t i)
 	atomic_store(&s->board[i].heartbeat_ms, vg_mono_ms());
 	atomic_store(&s->board[i].in_flight, 0);
 	atomic_store(&s->board[i].state, WORKER_STARTING);
+	pid_t supervisor = getpid();
+
 	pid = fork();
 	if (pid < 0) {
 		vg_error("msg=\"fork failed\" error=\"%s\"", strerror(errno));
@@ -103,7 +105,7 @@ static void spawn(struct supervisor *s, size_t i)
 		vg_shards_forget(&s->shards); /* the parent's connections stay the parent's */
 		s->cache.mc = NULL;   /* likewise its memcached socket: not used, not closed */
 		vg_proctitle_set("vingest-workers", "worker", "vg-worker");
-		status = worker_main(s->cfg, &s->board[i]);
+		status = worker_main(s->cfg, &s->board[i], supervisor);
 		vg_config_free(s->cfg);
 		free(s->cfg);
 		exit(status);

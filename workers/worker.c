@@ -49,6 +49,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -612,7 +613,7 @@ static void release_all(struct worker *w)
 	}
 }
 
-int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot)
+int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot, pid_t supervisor)
 {
 	/* On the heap: a connection slot for each possible shard is ~100 KiB. */
 	struct worker *w = vg_calloc(1, sizeof(*w));
@@ -622,6 +623,14 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot)
 	w->cfg = cfg;
 	w->slot = slot;
 	install_signals();
+	/* A supervisor killed outright (SIGKILL, OOM) must not leave its workers
+	 * running unwatched - no hang detection, no drain on reload, and a new
+	 * supervisor's fleet beside them: the kernel sends SIGTERM when it goes,
+	 * and the worker drains as on any SIGTERM. If it went before this line,
+	 * getppid() is no longer it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != supervisor)
+		drain_requested = 1;
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(w->owner, sizeof(w->owner), "%s:%ld", host, (long)getpid());
@@ -648,7 +657,8 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot)
 			if (!drain_deadline) {
 				drain_deadline = now + cfg->workers.drain_seconds * 1000;
 				atomic_store(&slot->state, WORKER_DRAINING);
-				vg_info("msg=\"worker draining\" held=%u", w->held);
+				vg_info("msg=\"worker draining\" held=%u%s", w->held,
+					getppid() != supervisor ? " reason=\"supervisor gone\"" : "");
 			}
 			if (w->held == 0)
 				break;

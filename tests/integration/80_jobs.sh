@@ -210,6 +210,18 @@ t_eq "each made one effect" "$(for j in ${jobs_csv//,/ }; do effects_of "$j"; do
 "$VINGEST_DEV" up >"$T_TMP/up3.log" 2>&1
 t_ok "./dev up brings the workers back" wait_until 10 eval '[[ $(workers | grep -c .) -ge 2 ]]'
 
+# ---- 8b. a supervisor killed outright takes its workers with it
+# (orphaned workers would run on unwatched beside the next supervisor's)
+sup=$(supervisor)
+orphans=$(workers | tr '\n' ' ')
+kill -9 "$sup"
+gone() { local p; for p in $orphans; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+t_ok "a supervisor killed with SIGKILL: its workers drain and exit" wait_until 20 gone
+t_ok "they logged why" grep -q 'worker draining.*reason="supervisor gone"' "$WLOG"
+"$VINGEST_DEV" up >"$T_TMP/up4.log" 2>&1
+t_ok "./dev up starts a new supervisor and its workers" \
+	wait_until 10 eval '[[ $(supervisor) != "$sup" && $(workers | grep -c .) -ge 2 ]]'
+
 # ---- 9. the pool grows under a backlog and shrinks when idle
 reset
 stub '{"mode":"ok","delay_ms":3000}'
