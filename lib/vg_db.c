@@ -212,7 +212,7 @@ static void release_stmt(MYSQL_STMT *st, int cached)
 static MYSQL_STMT *run(struct vg_db *db, const char *sql, const struct vg_db_param *p, size_t np,
 		       int *cached)
 {
-	MYSQL_BIND bind[32];
+	MYSQL_BIND bind[VG_DB_MAX_PARAMS];
 	MYSQL_STMT *st;
 
 	if (np > sizeof(bind) / sizeof(bind[0]))

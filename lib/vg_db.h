@@ -61,6 +61,10 @@ static inline struct vg_db_param vg_p_i64(long long i)
 
 #define VG_DB_NPARAMS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The most parameters one statement may bind (the set-based job writes
+ * bind up to 80). */
+#define VG_DB_MAX_PARAMS 96
+
 struct vg_db_stmt_slot {
 	const char *sql;
 	void *stmt; /* MYSQL_STMT */

@@ -30,23 +30,29 @@
 #define CLAIM_MAX   1000
 
 static const char claim_select_sql[] = VG_CLAIM_SQL;
+/* Each claimed row is updated by primary key, JOB_SET jobs a statement
+ * (job.h): its own fresh lease_token, and the attempt and video rows that go
+ * with it. */
 static const char claim_update_sql[] =
 	"UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, "
-	"lease_token = ?, lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND "
-	"WHERE id = ?";
+	"lease_token = CASE id" JOB_SET_WHEN " END, "
+	"lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND "
+	"WHERE id IN (" JOB_SET_IN ")";
 /* A released attempt (the call never reached the service) left its row;
  * the next attempt with the same number takes it over. */
 static const char attempt_sql[] =
 	"INSERT INTO job_attempts (job_id, attempt, worker, lease_token, started_at, outcome) "
-	"VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6), 'running') "
+	"SELECT id, attempts, ?, lease_token, UTC_TIMESTAMP(6), 'running' FROM jobs "
+	"WHERE id IN (" JOB_SET_IN ") "
 	"ON DUPLICATE KEY UPDATE worker = VALUES(worker), lease_token = VALUES(lease_token), "
 	"started_at = VALUES(started_at), finished_at = NULL, outcome = 'running', "
 	"http_status = NULL, error = NULL";
 static const char video_sql[] =
-	"UPDATE videos SET status = 'processing' WHERE id = ? AND status IN ('queued', 'failed')";
+	"UPDATE videos SET status = 'processing' "
+	"WHERE id IN (" JOB_SET_IN ") AND status IN ('queued', 'failed')";
 static const char details_sql[] =
-	"SELECT size_bytes, sha256, content_type, container, duration_ms, object_key "
-	"FROM videos WHERE id = ?";
+	"SELECT id, size_bytes, sha256, content_type, container, duration_ms, object_key "
+	"FROM videos WHERE id IN (" JOB_SET_IN ")";
 
 static int warned_ids; /* the id range warning, once a process */
 
@@ -70,6 +76,43 @@ static int new_token(char out[JOB_TOKEN_LEN + 1])
 	if (vg_random_bytes(raw, sizeof(raw)) < 0)
 		return -1;
 	vg_hex(raw, sizeof(raw), out);
+	return 0;
+}
+
+/* The writes of one claim for up to JOB_SET jobs (set[0..m-1], distinct
+ * ids): the jobs running under their new tokens, their attempt rows, their
+ * videos processing. -1 on a database error. */
+static int claim_set(struct vg_db *db, const struct vg_config *cfg, const char *owner,
+		     struct job *const *set, size_t m)
+{
+	struct vg_db_param p[2 + 3 * JOB_SET];
+	size_t i, k;
+
+	k = 0;
+	p[k++] = vg_p_str(owner);
+	for (i = 0; i < JOB_SET; i++) {
+		const struct job *j = set[i < m ? i : 0];
+
+		p[k++] = vg_p_i64(j->id);
+		p[k++] = vg_p_str(j->token);
+	}
+	p[k++] = vg_p_i64(cfg->jobs.lease_seconds);
+	for (i = 0; i < JOB_SET; i++)
+		p[k++] = vg_p_i64(set[i < m ? i : 0]->id);
+	/* Every row is locked by this transaction's SELECT: each one changes. */
+	if (vg_db_exec(db, claim_update_sql, p, k) != (long long)m)
+		return -1;
+	k = 0;
+	p[k++] = vg_p_str(owner);
+	for (i = 0; i < JOB_SET; i++)
+		p[k++] = vg_p_i64(set[i < m ? i : 0]->id);
+	if (vg_db_exec(db, attempt_sql, p, k) < (long long)m)
+		return -1;
+	k = 0;
+	for (i = 0; i < JOB_SET; i++)
+		p[k++] = vg_p_str(set[i < m ? i : 0]->video_id);
+	if (vg_db_exec(db, video_sql, p, k) < 0)
+		return -1;
 	return 0;
 }
 
@@ -104,26 +147,17 @@ static int claim_once(struct vg_db *db, const struct vg_config *cfg, const char 
 		*claimed = j;
 		if (new_token(j->token) < 0)
 			goto fail_free;
-		{
-			struct vg_db_param p[] = {vg_p_str(owner), vg_p_str(j->token),
-						  vg_p_i64(cfg->jobs.lease_seconds), vg_p_i64(j->id)};
+	}
+	for (struct job *first = *claimed; first;) {
+		struct job *set[JOB_SET];
+		size_t m = 0;
 
-			if (vg_db_exec(db, claim_update_sql, p, VG_DB_NPARAMS(p)) != 1)
-				goto fail_free;
+		while (first && m < JOB_SET) {
+			set[m++] = first;
+			first = first->next;
 		}
-		{
-			struct vg_db_param p[] = {vg_p_i64(j->id), vg_p_i64(j->attempt),
-						  vg_p_str(owner), vg_p_str(j->token)};
-
-			if (vg_db_exec(db, attempt_sql, p, VG_DB_NPARAMS(p)) < 1)
-				goto fail_free;
-		}
-		{
-			struct vg_db_param p[] = {vg_p_str(j->video_id)};
-
-			if (vg_db_exec(db, video_sql, p, VG_DB_NPARAMS(p)) < 0)
-				goto fail_free;
-		}
+		if (claim_set(db, cfg, owner, set, m) < 0)
+			goto fail_free;
 	}
 	vg_db_result_free(&res);
 	if (vg_db_commit(db) < 0)
@@ -142,21 +176,37 @@ fail:
 	return -1;
 }
 
-static void load_details(struct vg_db *db, struct job *j)
+/* What the processing service is told about each video: one query for up
+ * to JOB_SET jobs (set[0..m-1]). A video that is gone leaves its job's
+ * details empty; the call then fails its object check. */
+static void load_details(struct vg_db *db, struct job *const *set, size_t m)
 {
-	struct vg_db_param p[] = {vg_p_str(j->video_id)};
+	struct vg_db_param p[JOB_SET];
 	struct vg_db_result res;
+	long long rows;
 
-	if (vg_db_query(db, details_sql, p, VG_DB_NPARAMS(p), &res) == 1) {
-		j->size = strtoll(vg_db_cell(&res, 0, 0), NULL, 10);
-		snprintf(j->sha256, sizeof(j->sha256), "%s", vg_db_cell(&res, 0, 1));
-		if (vg_db_cell(&res, 0, 2))
-			j->content_type = vg_strdup(vg_db_cell(&res, 0, 2));
-		if (vg_db_cell(&res, 0, 3))
-			j->container = vg_strdup(vg_db_cell(&res, 0, 3));
-		if (vg_db_cell(&res, 0, 4))
-			j->duration_ms = strtoll(vg_db_cell(&res, 0, 4), NULL, 10);
-		snprintf(j->object_key, sizeof(j->object_key), "%s", vg_db_cell(&res, 0, 5));
+	for (size_t i = 0; i < JOB_SET; i++)
+		p[i] = vg_p_str(set[i < m ? i : 0]->video_id);
+	rows = vg_db_query(db, details_sql, p, JOB_SET, &res);
+	for (long long r = 0; r < rows; r++) {
+		const char *vid = vg_db_cell(&res, (size_t)r, 0);
+
+		for (size_t i = 0; i < m; i++) {
+			struct job *j = set[i];
+
+			if (strcmp(j->video_id, vid) != 0)
+				continue;
+			j->size = strtoll(vg_db_cell(&res, (size_t)r, 1), NULL, 10);
+			snprintf(j->sha256, sizeof(j->sha256), "%s", vg_db_cell(&res, (size_t)r, 2));
+			if (vg_db_cell(&res, (size_t)r, 3))
+				j->content_type = vg_strdup(vg_db_cell(&res, (size_t)r, 3));
+			if (vg_db_cell(&res, (size_t)r, 4))
+				j->container = vg_strdup(vg_db_cell(&res, (size_t)r, 4));
+			if (vg_db_cell(&res, (size_t)r, 5))
+				j->duration_ms = strtoll(vg_db_cell(&res, (size_t)r, 5), NULL, 10);
+			snprintf(j->object_key, sizeof(j->object_key), "%s",
+				 vg_db_cell(&res, (size_t)r, 6));
+		}
 	}
 	vg_db_result_free(&res);
 }
@@ -191,11 +241,20 @@ int claim_jobs(struct vg_db *db, const struct vg_config *cfg, const char *owner,
 			claimed->id, db->shard);
 		warned_ids = 1;
 	}
+	for (struct job *first = claimed; first;) {
+		struct job *set[JOB_SET];
+		size_t m = 0;
+
+		while (first && m < JOB_SET) {
+			set[m++] = first;
+			first = first->next;
+		}
+		load_details(db, set, m);
+	}
 	while (claimed) {
 		struct job *j = claimed;
 
 		claimed = j->next;
-		load_details(db, j);
 		j->next = *list;
 		*list = j;
 		vg_info("msg=\"job claimed\" job_id=%lld shard=%u video_id=%s attempt=%u", j->id,

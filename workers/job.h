@@ -17,6 +17,20 @@
 
 #define JOB_TOKEN_LEN 32
 
+/*
+ * Set-based writes (claim.c, lease.c): one statement serves up to JOB_SET
+ * jobs, `id IN (JOB_SET_IN)` with per-job values picked by
+ * `CASE id JOB_SET_WHEN END`. A batch of fewer jobs pads the unused slots
+ * with its first job's values: a repeated id in IN () or in a WHEN changes
+ * nothing. Fixed text, so each statement is prepared once per connection.
+ */
+#define JOB_SET 16
+#define JOB_SET_Q4 "?,?,?,?"
+#define JOB_SET_IN JOB_SET_Q4 "," JOB_SET_Q4 "," JOB_SET_Q4 "," JOB_SET_Q4
+#define JOB_SET_W1 " WHEN ? THEN ?"
+#define JOB_SET_W4 JOB_SET_W1 JOB_SET_W1 JOB_SET_W1 JOB_SET_W1
+#define JOB_SET_WHEN JOB_SET_W4 JOB_SET_W4 JOB_SET_W4 JOB_SET_W4
+
 struct job {
 	long long id;
 	unsigned shard;        /* the shard whose jobs table holds it: every write goes there */

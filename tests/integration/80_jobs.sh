@@ -145,6 +145,56 @@ t_eq "the done attempt is the new owner's, the stale one is lost" \
 t_eq "one effect at the service" "$(effects_of "$job")" 1
 t_eq "the stale worker is still alive (stopped < heartbeat timeout)" "$(kill -0 "$stale" 2>/dev/null && echo alive)" alive
 
+# ---- 5b. a lease lost inside a done batch: that job is left to its new
+# owner, the rest of the batch is written (the batch's set-based writes are
+# rolled back and redone job by job). Jobs inserted at once, so one worker
+# claims several together and their answers land in one turn. A try in which
+# the worker's lease renewal (every third of the lease) met the lost lease
+# before the answer did is run again.
+reset
+stub '{"mode":"ok","delay_ms":1500,"fetch":false}'
+user=$(sql "SELECT id FROM users WHERE name = 'demo'")
+lb_count() { sql "SELECT COUNT(*) FROM jobs WHERE video_id LIKE '$lb%' AND state = '$1'"; }
+lb_ok=0
+for try in 1 2 3 4 5 6; do
+	lb=01BXL$try
+	sql "INSERT INTO videos (id, user_id, object_key, size_bytes, sha256, container, duration_ms, created_at, expires_at)
+		SELECT CONCAT('$lb', LPAD(seq, 20, '0')), $user, CONCAT('videos/00/00/$lb', LPAD(seq, 20, '0')),
+		       1, REPEAT('0', 64), 'mp4', 1000, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 1 DAY FROM seq_1_to_6;
+	     INSERT INTO jobs (video_id, run_after, max_attempts, created_at)
+		SELECT CONCAT('$lb', LPAD(seq, 20, '0')), UTC_TIMESTAMP(6), 5, UTC_TIMESTAMP(6) FROM seq_1_to_6;"
+	wait_until 10 eval '[[ $(lb_count running) == 6 ]]'
+	# A job of the worker that holds the most: its done batch is a mixed one.
+	victim=$(sql "SELECT MIN(id) FROM jobs WHERE video_id LIKE '$lb%' AND lease_owner =
+		(SELECT lease_owner FROM jobs WHERE video_id LIKE '$lb%' GROUP BY lease_owner ORDER BY COUNT(*) DESC, lease_owner LIMIT 1)")
+	vpid=$(job_field "$victim" lease_owner)
+	vpid=${vpid##*:}
+	mixed() { grep -c "vingest-workers\[$vpid\].*lease in the done batch was lost.*jobs=[2-9]" "$WLOG" || true; }
+	before=$(mixed)
+	# As if the janitor had handed it on: a new token under the worker's feet.
+	sql "UPDATE jobs SET lease_token = 'taken-over-by-the-test' WHERE id = $victim"
+	wait_until 20 eval '[[ $(lb_count done) == 5 ]]'
+	wait_until 5 grep -q "vingest-workers\\[$vpid\\].*lease lost.*job_id=$victim " "$WLOG"
+	if grep -q "vingest-workers\[$vpid\].*lease lost.*job_id=$victim .*during=finish" "$WLOG" &&
+		(($(mixed) > before)); then
+		lb_ok=1
+		break
+	fi
+done
+t_ok "a lease was lost inside a done batch of several jobs, and the batch was written job by job (try $try)" test "$lb_ok" = 1
+t_eq "the five jobs whose leases held are done, video processed, attempt done" \
+	"$(sql "SELECT COUNT(*) FROM jobs j JOIN videos v ON v.id = j.video_id JOIN job_attempts a ON a.job_id = j.id
+		WHERE j.video_id LIKE '$lb%' AND j.state = 'done' AND v.status = 'processed' AND v.result IS NOT NULL
+		AND a.outcome = 'done' AND a.http_status = 200 AND a.lease_token = j.lease_token")" 5
+t_eq "the job whose lease was lost is untouched: still the new owner's" \
+	"$(sql "SELECT CONCAT(state, '|', lease_token, '|', (SELECT outcome FROM job_attempts WHERE job_id = $victim AND attempt = 1)) FROM jobs WHERE id = $victim")" \
+	"running|taken-over-by-the-test|running"
+# Hand the taken-over jobs on for real: the janitor reaps them and they complete.
+sql "UPDATE jobs SET lease_expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND WHERE video_id LIKE '01BXL%' AND lease_token = 'taken-over-by-the-test'"
+t_ok "reaped and retried, they complete" \
+	wait_until 30 eval '[[ $(sql "SELECT COUNT(*) FROM jobs WHERE video_id LIKE '"'01BXL%'"' AND state <> '"'done'"'") == 0 ]]'
+stub '{"fetch":true}'
+
 # ---- 6. the service down longer than every retry delay together
 reset
 stub_pid=$(tr -dc '0-9' <"$VINGEST_STUB_PID_FILE")
