@@ -17,9 +17,12 @@
  *       run_after, id LIMIT BATCH FOR UPDATE SKIP LOCKED; UPDATE each row by
  *       primary key (running, lease token); COMMIT; then finish each job in a
  *       transaction of its own (UPDATE ... WHERE id = ? AND lease_token = ?),
- *       as the workers do, until the queue is empty. Prints jobs/s. The
- *       workers' claim also writes a job_attempts row and the video's status,
- *       and makes an HTTP call: this is the ceiling, not a like-for-like.
+ *       the plain textbook shape, until the queue is empty. Prints jobs/s.
+ *       The workers' claim also writes a job_attempts row and the video's
+ *       status, each outcome also writes both of those, and each job makes
+ *       an HTTP call: three times the rows of this probe. They win the
+ *       statements back by writing sixteen jobs a statement and sharing one
+ *       COMMIT among the outcomes of a loop turn (workers/lease.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
