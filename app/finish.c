@@ -179,12 +179,14 @@ static enum finish_result commit_once(struct request *r, const struct finish *f)
 enum finish_result finish_commit(struct request *r, const struct finish *f)
 {
 	enum finish_result fr = FINISH_FAILED;
+	int64_t t = vg_mono_us();
 
 	for (int attempt = 0; attempt < COMMIT_TRIES; attempt++) {
 		fr = commit_once(r, f);
 		if (fr != FINISH_DB_DOWN || r->db->my == NULL)
 			break; /* done, or down for real: retrying now would not help */
 	}
+	r->step_us[STEP_COMMIT] = vg_mono_us() - t;
 	if (fr == FINISH_OK) {
 		metrics_stored();
 		request_set_video(r, f->id);

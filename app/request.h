@@ -17,6 +17,13 @@ struct vg_db;
 struct json_object;
 struct child;
 
+/* The durable steps of an upload (request.step_us), as the access log names
+ * them: the uploads row's COMMIT (mark_ms: its creation, or a tus PATCH's new
+ * offset), a tus PATCH's fsync (fsync_ms),
+ * the store's publish - fsync, rename, directory fsync or the object PUT
+ * (publish_ms) - and the video and job COMMIT (commit_ms). */
+enum request_step { STEP_MARK, STEP_FSYNC, STEP_PUBLISH, STEP_COMMIT, REQUEST_STEPS };
+
 struct request {
 	FCGX_Request *fcgi;  /* borrowed from the accept loop */
 	struct child *child; /* the process's shards, store and config */
@@ -35,6 +42,9 @@ struct request {
 	long long bytes_out;      /* body bytes answered, for the access log */
 	char request_id[40];
 	char video_id[32];        /* the video the request is about, once known ("" before) */
+	/* Where an upload's time went, for the access log: microseconds spent
+	 * in each durable step it reached (0: not reached). */
+	long long step_us[REQUEST_STEPS];
 };
 
 /* Fills r from the FastCGI parameters. Returns 0, or -1 if the request line is

@@ -37,6 +37,7 @@
 #include "vg_log.h"
 #include "vg_store.h"
 #include "vg_text.h"
+#include "vg_time.h"
 #include "vg_failpoint.h"
 
 #include <errno.h>
@@ -436,8 +437,11 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 		goto out;
 	}
 	if (staged) {
+		int64_t t = vg_mono_us();
 		enum vg_store_status st = vg_store_publish_staged(store, u->id, u->key,
 								  (uint64_t)u->length, sha);
+
+		r->step_us[STEP_PUBLISH] = vg_mono_us() - t;
 
 		if (st == VG_STORE_FULL) {
 			tus_error(r, 507, "insufficient_storage",
@@ -519,7 +523,8 @@ static long long append(struct request *r, struct tus_upload *u)
 	unsigned wantlen = 0, gotlen = 0;
 	EVP_MD_CTX *ctx = NULL;
 	char *buf = NULL;
-	int fd = -1, checksum, cut = 0;
+	int fd = -1, checksum, cut = 0, synced;
+	int64_t t_sync;
 
 	if (r->content_length < 0) {
 		tus_error(r, 411, "length_required", "Content-Length is required", NULL);
@@ -621,7 +626,12 @@ static long long append(struct request *r, struct tus_upload *u)
 		}
 	}
 	/* Durable before acknowledged. */
-	if (written > 0 && (VG_FAILPOINT("tus.fsync") < 0 || fsync(fd) < 0)) {
+	t_sync = vg_mono_us();
+	synced = written > 0 && VG_FAILPOINT("tus.fsync") == 0 && fsync(fd) == 0;
+
+	if (written > 0)
+		r->step_us[STEP_FSYNC] = vg_mono_us() - t_sync;
+	if (written > 0 && !synced) {
 		vg_error("msg=\"tus fsync failed\" upload_id=%s error=\"%s\"", u->id, strerror(errno));
 		if (ftruncate(fd, u->offset) < 0) {
 		}
@@ -631,8 +641,10 @@ static long long append(struct request *r, struct tus_upload *u)
 	if (written > 0) {
 		struct vg_db_param p[] = {vg_p_i64(u->offset + written), vg_p_str(u->id),
 					  vg_p_i64(u->offset)};
+		int64_t t = vg_mono_us();
 		long long n = vg_db_exec(r->db, advance_sql, p, VG_DB_NPARAMS(p));
 
+		r->step_us[STEP_MARK] += vg_mono_us() - t;
 		if (n != 1) {
 			/* Not acknowledged: the bytes past the old offset do not count
 			 * and the next PATCH overwrites them. */
@@ -733,7 +745,11 @@ static void tus_create(struct request *r)
 						  vg_p_str(meta),
 						  vg_p_i64(cfg->limits.tus_expiry_seconds)};
 
-			if (vg_db_exec(r->db, create_sql, p, VG_DB_NPARAMS(p)) == 1)
+			int64_t t = vg_mono_us();
+			long long n = vg_db_exec(r->db, create_sql, p, VG_DB_NPARAMS(p));
+
+			r->step_us[STEP_MARK] += vg_mono_us() - t;
+			if (n == 1)
 				break;
 		}
 		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0) {

@@ -456,7 +456,11 @@ void upload_post(struct request *r)
 			struct vg_db_param p[] = {vg_p_str(u.id), vg_p_i64(r->user_id),
 						  vg_p_str(u.key)};
 
-			if (vg_db_exec(r->db, mark_sql, p, VG_DB_NPARAMS(p)) == 1)
+			int64_t t = vg_mono_us();
+			long long n = vg_db_exec(r->db, mark_sql, p, VG_DB_NPARAMS(p));
+
+			r->step_us[STEP_MARK] += vg_mono_us() - t;
+			if (n == 1)
 				break;
 		}
 		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0)
@@ -489,7 +493,12 @@ void upload_post(struct request *r)
 		goto out;
 	}
 
-	st = vg_store_stage_publish(&r->child->store, &u.w, u.id, u.key);
+	{
+		int64_t t = vg_mono_us();
+
+		st = vg_store_stage_publish(&r->child->store, &u.w, u.id, u.key);
+		r->step_us[STEP_PUBLISH] = vg_mono_us() - t;
+	}
 	u.staging = 0;
 	if (st != VG_STORE_OK) {
 		/* A full disk is 507; anything else a store that may answer again

@@ -27,6 +27,14 @@ int64_t vg_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t vg_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void vg_time_sql(int64_t us, char *out, size_t outsz)
 {
 	time_t sec = (time_t)(us / 1000000);

@@ -11,6 +11,8 @@
 int64_t vg_now_us(void);
 /* Monotonic clock, milliseconds; for timeouts and back-off. */
 int64_t vg_mono_ms(void);
+/* Monotonic clock, microseconds; for timing the steps of a request. */
+int64_t vg_mono_us(void);
 
 /* Formats us (epoch microseconds) as MariaDB DATETIME(6) text in UTC:
  * "2026-11-28 05:49:58.123456". out needs 27 bytes. */

@@ -105,9 +105,13 @@ t_eq "an unknown upload: 404" "$API_STATUS" 404
 api HEAD "/v1/uploads/..%2F..%2Fetc%2Fpasswd" "${TUS[@]}"
 t_eq "a path-traversal id: 404" "$API_STATUS" 404
 
-api PATCH "$LOC" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 10000" --data-binary "@$T_TMP/p2"
+api PATCH "$LOC" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 10000" -H "X-Request-Id: t90-last-$$" --data-binary "@$T_TMP/p2"
 t_eq "the last PATCH: 204" "$API_STATUS" 204
 t_eq "final Upload-Offset is the length" "$(header Upload-Offset)" "$SZ"
+sleep 0.2
+t_match "the last PATCH's access log line times its fsync, its offset's COMMIT, the publish and the video's COMMIT" \
+	"$(grep "msg=request request_id=t90-last-$$ " "$VINGEST_VAR/log/vingest-fcgi.log" | tail -n 1)" \
+	' status=204 .* mark_ms=[0-9]+\.[0-9] fsync_ms=[0-9]+\.[0-9] publish_ms=[0-9]+\.[0-9] commit_ms=[0-9]+\.[0-9]$'
 api GET "/v1/videos/$UID_"
 t_eq "the upload id is the video id: GET /v1/videos/{id}" "$(json .id)" "$UID_"
 t_eq "with the file's sha256" "$(json .sha256)" "$SHA"
