@@ -304,7 +304,7 @@ say "bench: job path (bench/jobs.sh), workers started"
 # The uploads above left ready jobs; they are not part of this measurement.
 sql vingest -e "UPDATE jobs SET state = 'cancelled', finished_at = UTC_TIMESTAMP(6) WHERE state = 'ready'"
 stack_up VINGEST_DEV_WORKERS=1
-jobs_n=$((QUICK ? 1000 : 5000))
+jobs_n=$((QUICK ? 4000 : 20000)) # as many as the probe's batch run
 jobs_m=$((QUICK ? 60 : 300))
 jobs_out=$("$REPO/bench/jobs.sh" "$jobs_n" "$jobs_m" 2>/dev/null)
 R[jobs]=$(grep '^throughput:' <<<"$jobs_out")

@@ -79,9 +79,17 @@ void breaker_success(struct breaker *b)
 	b->fails = 0;
 	b->open_until_ms = 0;
 	b->probe_until_ms = 0;
+	b->reset_pending = 1; /* the fleet's count: at the end of the turn */
+	log_transition(b, 0);
+}
+
+void breaker_flush(struct breaker *b)
+{
+	if (!b->reset_pending)
+		return;
+	b->reset_pending = 0;
 	vg_cache_delete(b->cache, K_FAILS);
 	vg_cache_delete(b->cache, K_PROBE);
-	log_transition(b, 0);
 }
 
 void breaker_probe_release(struct breaker *b)
@@ -92,8 +100,11 @@ void breaker_probe_release(struct breaker *b)
 
 int breaker_failure(struct breaker *b)
 {
-	long long n = vg_cache_incr(b->cache, K_FAILS, 1, 3600);
+	long long n;
 	int64_t now = vg_mono_ms();
+
+	breaker_flush(b); /* a success earlier in this turn clears first, as it came first */
+	n = vg_cache_incr(b->cache, K_FAILS, 1, 3600);
 
 	b->fails++;
 	if (n < 0)

@@ -30,6 +30,7 @@ struct breaker {
 	int64_t rate_second;
 	long long rate_count;
 	int was_open; /* for logging transitions once */
+	int reset_pending; /* a success this turn: the fleet's count to clear (breaker_flush) */
 };
 
 void breaker_init(struct breaker *b, struct vg_cache *cache, const struct vg_config *cfg);
@@ -39,6 +40,10 @@ void breaker_init(struct breaker *b, struct vg_cache *cache, const struct vg_con
  * the fleet's probe after a cool-down.
  */
 int breaker_allow(struct breaker *b);
+
+/* Once a loop turn: a success in the turn clears the fleet's failure count
+ * and probe in memcached - two deletes a turn, not two a call. */
+void breaker_flush(struct breaker *b);
 
 /* The probe's holder has no call to make after all (its claim found no job
  * or failed): give the probe back so another worker may take it at once,

@@ -673,8 +673,10 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot, pid_t
 		renew_leases(w, now);
 		call_perform(&w->caller, turn_ms(w, vg_mono_ms()), on_answer, w);
 		flush_done(w);
+		breaker_flush(&w->breaker);
 	}
 
+	breaker_flush(&w->breaker);
 	for (unsigned k = 0; k < w->shards.n; k++) {
 		struct vg_db_param p[] = {vg_p_i64(w->row_id[k])};
 
