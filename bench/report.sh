@@ -14,6 +14,17 @@ met() {
 	if awk -v v="$1" -v b="$3" "BEGIN { exit !(v $2 b) }"; then echo yes; else echo '**no**'; fi
 }
 
+# The keys of the step timings, in the order of the points.
+steps_keys() {
+	local s c
+	for s in "${SIZES[@]}"; do
+		for c in 8 64; do echo "steps_mp_${s}_$c"; done
+	done
+	for s in 1m 10m; do
+		for c in 8 64; do echo "steps_tus_post_${s}_$c" "steps_tus_patch_${s}_$c" | tr ' ' '\n'; done
+	done
+}
+
 # One row of a comparison: vingest vs peer vs limit for one upload point.
 upload_row() { # LABEL VG_LINE PEER_LINE LIMIT_KIND TARGET
 	local label=$1 vg=$2 peer=$3 kind=$4 target=$5 vr pr vm limit ratio_peer ratio_limit ok=-
@@ -79,6 +90,47 @@ write_report() {
 		done
 	done
 	echo
+	echo "Where a vingest upload's time goes: the mean per request of the access log's"
+	echo "durable steps (docs/operations.md, Logs) at each point; the rest of"
+	echo "duration_ms is reading the body, checking it and answering. A tus upload is"
+	echo "its creation POST and its PATCH."
+	echo
+	echo "| point | requests | duration_ms | mark_ms | fsync_ms | publish_ms | commit_ms |"
+	echo "|---|---|---|---|---|---|---|"
+	local line
+	steps_keys | while read -r key; do
+		line=${R[$key]:-}
+		[[ -n $line ]] || continue
+		printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${key#steps_}" "$(kv "$line" requests)" \
+			"$(kv "$line" duration_ms)" "$(kv "$line" mark_ms)" "$(kv "$line" fsync_ms)" \
+			"$(kv "$line" publish_ms)" "$(kv "$line" commit_ms)"
+	done
+	echo
+	echo "Server CPU per completed upload (web server and app processes, from /proc;"
+	echo "MariaDB and the client not counted). All of it runs on this one machine,"
+	echo "so a server that spends more CPU per upload cannot be faster by more than"
+	echo "the other's share of the cores allows."
+	echo
+	echo "| point | vingest ms/upload | peer ms/upload | vingest/peer |"
+	echo "|---|---|---|---|"
+	local vc pc
+	for s in "${SIZES[@]}"; do
+		for c in 8 64; do
+			vc=$(kv "${R[cpu_mp_vg_${s}_$c]:-}" server_cpu_ms_per_upload || true)
+			pc=$(kv "${R[cpu_mp_php_${s}_$c]:-}" server_cpu_ms_per_upload || true)
+			[[ -n $vc$pc ]] || continue
+			printf '| multipart %s ×%s vs PHP | %s | %s | %s |\n' "${LABEL[$s]}" "$c" "${vc:--}" "${pc:--}" "$(calc "${vc:-0}" "${pc:-0}")"
+		done
+	done
+	for s in 1m 10m; do
+		for c in 8 64; do
+			vc=$(kv "${R[cpu_tus_vg_${s}_$c]:-}" server_cpu_ms_per_upload || true)
+			pc=$(kv "${R[cpu_tus_node_${s}_$c]:-}" server_cpu_ms_per_upload || true)
+			[[ -n $vc$pc ]] || continue
+			printf '| tus %s ×%s vs @tus/server | %s | %s | %s |\n' "${LABEL[$s]}" "$c" "${vc:--}" "${pc:--}" "$(calc "${vc:-0}" "${pc:-0}")"
+		done
+	done
+	echo
 	local jps probe p50 p99 rssd cpu
 	jps=$(kv "${R[jobs]}" jobs_per_s)
 	probe=$(kv "${R[claim$JOBS_BATCH]}" jobs_per_s)
@@ -93,6 +145,14 @@ write_report() {
 	echo "| COMMIT → call p99 | ${p99:--} ms | | | < 1000 ms | $(met "${p99:--}" '<' 1000) |"
 	echo "| vingest-fcgi child RSS, max − min through a 300 MiB upload | ${rssd:--} KiB ($(kv "${R[rss]}" min_kib) → $(kv "${R[rss]}" max_kib) KiB) | | | ≤ 2048 KiB | $(met "${rssd:--}" '<=' 2048) |"
 	echo "| one worker, 500 calls in flight: CPU of one core | ${cpu:--} % (RSS $(kv "${R[worker]}" rss_kib) KiB) | | | < 5 % | $(met "${cpu:--}" '<' 5) |"
+	echo
+	echo "CPU per job on the job path (from /proc): MariaDB's, and the rest of the"
+	echo "path's (workers, the stub answering, memcached), which the raw probe does not have."
+	echo
+	echo "| | MariaDB ms/job | workers + stub + memcached ms/job |"
+	echo "|---|---|---|"
+	echo "| raw claim+complete probe, batch $JOBS_BATCH | $(kv "${R[cpu_claim$JOBS_BATCH]:-}" mariadb_cpu_ms_per_job) | - |"
+	echo "| vingest, bench/jobs.sh | $(kv "${R[cpu_jobs]:-}" mariadb_cpu_ms_per_job) | $(kv "${R[cpu_jobs]:-}" workers_stub_memcached_cpu_ms_per_job) |"
 	echo
 	echo "## Raw"
 	echo
@@ -131,6 +191,12 @@ write_report() {
 				[[ -n ${R[$key]:-} ]] && printf '%-16s %s\n' "$key" "${R[$key]}"
 			done
 		done
+	done
+	steps_keys | while read -r key; do
+		[[ -n ${R[$key]:-} ]] && printf '%-24s %s\n' "$key" "${R[$key]}"
+	done
+	for key in $(printf '%s\n' "${!R[@]}" | grep '^cpu_' | sort); do
+		printf '%-24s %s\n' "$key" "${R[$key]}"
 	done
 	printf '%s\n' "${R[rss]:-}" "${R[jobs]:-}" "${R[latency]:-}" "${R[worker]:-}"
 	echo '```'

@@ -72,6 +72,37 @@ cleanup() {
 
 sql() { mariadb --no-defaults -N -B --socket="$VINGEST_DB_SOCKET" -uroot "$@"; }
 
+# Server-side CPU: every point runs on this one machine, so on 2 cores a
+# server's CPU per upload bounds its uploads/s. cpu_ticks REGEX: the CPU time
+# (clock ticks, children reaped included) of the processes whose command line
+# matches REGEX: the web server and the app, not MariaDB nor the client.
+cpu_ticks() {
+	local p cmd st f tot=0
+	for p in /proc/[0-9]*; do
+		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		[[ $cmd =~ $1 ]] || continue
+		st=$(sed 's/^.*) //' "$p/stat" 2>/dev/null) || continue
+		read -r -a f <<<"$st"
+		tot=$((tot + f[11] + f[12] + f[13] + f[14]))
+	done
+	echo "$tot"
+}
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
+CPU_VG="^vingest-fcgi|^lighttpd -f $VINGEST_VAR/lighttpd\\.conf"
+CPU_PHP="^php-fpm|^lighttpd -f $PEERS_RUN/"
+CPU_NODE="tus-server/server\\.js"
+CPU_DB="^mariadbd .*--datadir=$VINGEST_VAR/"
+CPU_JOBS="^vingest-workers|vingest-stub|^memcached .*-p $VINGEST_MEMCACHED_PORT "
+# per_item TICKS N: milliseconds of CPU per item
+per_item() { awk -v t="$1" -v ms="$TICK_MS" -v n="$2" 'BEGIN { printf "%.3f", t * ms / n }'; }
+# cpu_line TICKS_BEFORE REGEX RESULT_LINE: "cpu: uploads=N server_cpu_ms_per_upload=X"
+cpu_line() {
+	local ok
+	ok=$(kv "$3" ok)
+	[[ -n $ok && $ok != 0 ]] || return 0
+	echo "cpu: uploads=$ok server_cpu_ms_per_upload=$(awk -v t="$(($(cpu_ticks "$2") - $1))" -v ms="$TICK_MS" -v n="$ok" 'BEGIN { printf "%.1f", t * ms / n }')"
+}
+
 # ---------------------------------------------------------------- payloads
 
 # make_mp4 BYTES FILE: a real MP4 the app accepts (clip-2s.mp4 plus a
@@ -159,7 +190,9 @@ for p in 1 8; do
 done
 for batch in 1 "$JOBS_BATCH"; do
 	n=$((batch == 1 ? (QUICK ? 1000 : 5000) : (QUICK ? 4000 : 20000)))
+	t0=$(cpu_ticks "$CPU_DB")
 	R[claim$batch]=$("$PROBE" claim "$VINGEST_DB_SOCKET" bench_probe "$n" 8 "$batch")
+	R[cpu_claim$batch]="cpu: jobs=$n mariadb_cpu_ms_per_job=$(per_item $(($(cpu_ticks "$CPU_DB") - t0)) "$n")"
 	point "SKIP LOCKED claim+complete, batch $batch" "${R[claim$batch]}"
 done
 
@@ -226,6 +259,24 @@ clean_stores() {
 	mkdir -p "$B/tus-files"
 }
 
+# Where vingest's time goes: the access log times each durable step of an
+# upload (docs/operations.md, Logs). steps FROM_LINE STATUS: the mean of
+# duration_ms and of each step over the access lines with STATUS written
+# after line FROM_LINE.
+FCGI_LOG=$VINGEST_VAR/log/vingest-fcgi.log
+log_lines() { wc -l <"$FCGI_LOG"; }
+steps() {
+	tail -n +"$(($1 + 1))" "$FCGI_LOG" | grep " msg=request .* status=$2 " | awk '
+		{ n++; for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] ~ /_ms$/) s[kv[1]] += kv[2] }
+		END {
+			if (!n) exit
+			printf "requests=%d", n
+			split("duration_ms mark_ms fsync_ms publish_ms commit_ms", k, " ")
+			for (j = 1; j <= 5; j++) if (k[j] in s) printf " %s=%.2f", k[j], s[k[j]] / n
+			printf "\n"
+		}'
+}
+
 # ---------------------------------------------------------------- multipart
 
 say "bench: multipart uploads through lighttpd, vingest vs lighttpd + php-fpm ($CHILDREN children each)"
@@ -246,12 +297,18 @@ for s in "${SIZES[@]}"; do
 				continue
 			fi
 		fi
+		from=$(log_lines)
+		t0=$(cpu_ticks "$CPU_VG")
 		R[mp_vg_${s}_$c]=$("$LOADGEN" multipart "$VINGEST_URL/v1/videos" "$B/payloads/$s.mp4" \
 			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" -H "$VG_AUTH") || true
+		R[cpu_mp_vg_${s}_$c]=$(cpu_line "$t0" "$CPU_VG" "${R[mp_vg_${s}_$c]}")
 		point "vingest ${LABEL[$s]} x$c" "${R[mp_vg_${s}_$c]}"
+		R[steps_mp_${s}_$c]=$(steps "$from" 201)
 		clean_stores
+		t0=$(cpu_ticks "$CPU_PHP")
 		R[mp_php_${s}_$c]=$("$LOADGEN" multipart "$PHP_URL" "$B/payloads/$s.mp4" \
 			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" -H "$PHP_AUTH") || true
+		R[cpu_mp_php_${s}_$c]=$(cpu_line "$t0" "$CPU_PHP" "${R[mp_php_${s}_$c]}")
 		point "php ${LABEL[$s]} x$c" "${R[mp_php_${s}_$c]}"
 		clean_stores
 	done
@@ -263,12 +320,19 @@ say "bench: tus (creation POST + one PATCH of the whole file), vingest vs @tus/s
 for s in 1m 10m; do
 	for c in 8 64; do
 		n=${NREQ[$s]}
+		from=$(log_lines)
+		t0=$(cpu_ticks "$CPU_VG")
 		R[tus_vg_${s}_$c]=$("$LOADGEN" tus "$VINGEST_URL/v1/uploads" "$B/payloads/$s.mp4" \
 			-c "$c" -n "$n" -t "$POINT_SECONDS" -H "$VG_AUTH") || true
+		R[cpu_tus_vg_${s}_$c]=$(cpu_line "$t0" "$CPU_VG" "${R[tus_vg_${s}_$c]}")
 		point "vingest tus ${LABEL[$s]} x$c" "${R[tus_vg_${s}_$c]}"
+		R[steps_tus_post_${s}_$c]=$(steps "$from" 201)
+		R[steps_tus_patch_${s}_$c]=$(steps "$from" 204)
 		clean_stores
+		t0=$(cpu_ticks "$CPU_NODE")
 		R[tus_node_${s}_$c]=$("$LOADGEN" tus "$TUS_URL" "$B/payloads/$s.mp4" \
 			-c "$c" -n "$n" -t "$POINT_SECONDS") || true
+		R[cpu_tus_node_${s}_$c]=$(cpu_line "$t0" "$CPU_NODE" "${R[tus_node_${s}_$c]}")
 		point "@tus/server ${LABEL[$s]} x$c" "${R[tus_node_${s}_$c]}"
 		clean_stores
 	done
@@ -306,7 +370,10 @@ sql vingest -e "UPDATE jobs SET state = 'cancelled', finished_at = UTC_TIMESTAMP
 stack_up VINGEST_DEV_WORKERS=1
 jobs_n=$((QUICK ? 4000 : 20000)) # as many as the probe's batch run
 jobs_m=$((QUICK ? 60 : 300))
+t0=$(cpu_ticks "$CPU_DB")
+t1=$(cpu_ticks "$CPU_JOBS")
 jobs_out=$("$REPO/bench/jobs.sh" "$jobs_n" "$jobs_m" 2>/dev/null)
+R[cpu_jobs]="cpu: jobs=$((jobs_n + jobs_m)) mariadb_cpu_ms_per_job=$(per_item $(($(cpu_ticks "$CPU_DB") - t0)) $((jobs_n + jobs_m))) workers_stub_memcached_cpu_ms_per_job=$(per_item $(($(cpu_ticks "$CPU_JOBS") - t1)) $((jobs_n + jobs_m)))"
 R[jobs]=$(grep '^throughput:' <<<"$jobs_out")
 R[latency]=$(grep '^latency:' <<<"$jobs_out")
 point "jobs.sh $jobs_n $jobs_m" "${R[jobs]}"
