@@ -18,10 +18,10 @@ struct json_object;
 struct child;
 
 /* The durable steps of an upload (request.step_us), as the access log names
- * them: the uploads row's COMMIT (mark_ms: its creation, or a tus PATCH's new
- * offset), a tus PATCH's fsync (fsync_ms),
- * the store's publish - fsync, rename, directory fsync or the object PUT
- * (publish_ms) - and the video and job COMMIT (commit_ms). */
+ * them: the uploads row's COMMIT (mark_ms: its creation, or a tus PATCH's
+ * new offset), a tus PATCH's fsync (fsync_ms), the store's publish - fsync,
+ * rename, directory fsync, or the object PUT (publish_ms) - and the video
+ * and job COMMIT (commit_ms). */
 enum request_step { STEP_MARK, STEP_FSYNC, STEP_PUBLISH, STEP_COMMIT, REQUEST_STEPS };
 
 struct request {

@@ -442,7 +442,6 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 								  (uint64_t)u->length, sha);
 
 		r->step_us[STEP_PUBLISH] = vg_mono_us() - t;
-
 		if (st == VG_STORE_FULL) {
 			tus_error(r, 507, "insufficient_storage",
 				  "the upload could not be stored; try again later", NULL);
@@ -628,7 +627,6 @@ static long long append(struct request *r, struct tus_upload *u)
 	/* Durable before acknowledged. */
 	t_sync = vg_mono_us();
 	synced = written > 0 && VG_FAILPOINT("tus.fsync") == 0 && fsync(fd) == 0;
-
 	if (written > 0)
 		r->step_us[STEP_FSYNC] = vg_mono_us() - t_sync;
 	if (written > 0 && !synced) {
