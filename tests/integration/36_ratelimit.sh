@@ -7,10 +7,39 @@
 . "$(dirname "$0")/lib.sh"
 
 port=$((18200 + PORT_OFF + RANDOM % 100))
-mcport=$((31300 + PORT_OFF + RANDOM % 100))
 dir=$T_TMP/rl
 mkdir -p "$dir/uploads"
-memcached -u root -l 127.0.0.1 -p "$mcport" -U 0 -d -P "$dir/mc.pid"
+# Its own memcached, on a port that must really be its own: a port taken by
+# anything else (with a large VINGEST_TEST_PORT_OFFSET these reach the
+# kernel's ephemeral range, where any client socket may hold one) would leave
+# the children failing open, and every limit below unenforced.
+mc_answers() { # PORT: a memcached answers there
+	local fd reply
+	exec {fd}<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
+	printf 'version\r\n' >&"$fd"
+	read -r -t 2 reply <&"$fd"
+	exec {fd}>&-
+	[[ $reply == VERSION* ]]
+}
+mcport=
+for _ in 1 2 3 4 5; do
+	p=$((31300 + PORT_OFF + RANDOM % 100))
+	mc_answers "$p" && continue # somebody else's memcached
+	rm -f -- "$dir/mc.pid"
+	memcached -u root -l 127.0.0.1 -p "$p" -U 0 -d -P "$dir/mc.pid" 2>/dev/null || continue
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		[[ -s $dir/mc.pid ]] && mc_answers "$p" && break
+		sleep 0.1
+	done
+	if [[ -s $dir/mc.pid ]] && kill -0 "$(cat "$dir/mc.pid")" 2>/dev/null && mc_answers "$p"; then
+		mcport=$p
+		break
+	fi
+done
+if [[ -z $mcport ]]; then
+	t_fail "a memcached of the test's own starts" "no free port in $((31300 + PORT_OFF))..$((31399 + PORT_OFF)) after 5 tries"
+	t_done
+fi
 cleanup() {
 	spawn_stop
 	kill "$(cat "$dir/mc.pid" 2>/dev/null)" 2>/dev/null
