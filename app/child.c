@@ -81,7 +81,7 @@ static void serve(struct child *c, FCGX_Request *fcgi)
 		size_t at = 0;
 
 		for (int i = 0; i < REQUEST_STEPS; i++)
-			if (r.step_us[i] > 0 && at < sizeof(steps))
+			if ((r.steps_reached & (1u << i)) && at < sizeof(steps))
 				at += (size_t)snprintf(steps + at, sizeof(steps) - at, " %s_ms=%.1f",
 						       step_names[i], (double)r.step_us[i] / 1000.0);
 		metrics_request(&r, ms);

@@ -186,7 +186,7 @@ enum finish_result finish_commit(struct request *r, const struct finish *f)
 		if (fr != FINISH_DB_DOWN || r->db->my == NULL)
 			break; /* done, or down for real: retrying now would not help */
 	}
-	r->step_us[STEP_COMMIT] = vg_mono_us() - t;
+	request_step(r, STEP_COMMIT, t);
 	if (fr == FINISH_OK) {
 		metrics_stored();
 		request_set_video(r, f->id);

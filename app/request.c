@@ -6,6 +6,7 @@
 #include "vg_id.h"
 #include "vg_hash.h"
 #include "vg_log.h"
+#include "vg_time.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -256,4 +257,12 @@ void request_set_video(struct request *r, const char *id)
 {
 	if (id && vg_id_valid(id))
 		snprintf(r->video_id, sizeof(r->video_id), "%s", id);
+}
+
+void request_step(struct request *r, enum request_step step, int64_t since_us)
+{
+	int64_t spent = vg_mono_us() - since_us;
+
+	r->step_us[step] += spent > 0 ? spent : 0;
+	r->steps_reached |= 1u << step;
 }

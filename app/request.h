@@ -10,6 +10,7 @@
 #define VG_APP_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <fcgiapp.h>
 
 struct vg_db;
@@ -43,8 +44,10 @@ struct request {
 	char request_id[40];
 	char video_id[32];        /* the video the request is about, once known ("" before) */
 	/* Where an upload's time went, for the access log: microseconds spent
-	 * in each durable step it reached (0: not reached). */
+	 * in each durable step (request_step), and which steps it reached - a
+	 * step can take less than a microsecond (the db store's publish). */
 	long long step_us[REQUEST_STEPS];
+	unsigned steps_reached; /* bit (1u << step) */
 };
 
 /* Fills r from the FastCGI parameters. Returns 0, or -1 if the request line is
@@ -87,6 +90,10 @@ void request_empty(struct request *r, int status);
 /* Records the video this request is about (for the access log): a valid id
  * from the path, or the id of a video just created. */
 void request_set_video(struct request *r, const char *id);
+
+/* Records that the request reached a durable step and spent the microseconds
+ * since since_us (vg_mono_us) in it; a step reached twice adds up. */
+void request_step(struct request *r, enum request_step step, int64_t since_us);
 
 /* Value of a query parameter copied into out (no percent-decoding: the API's
  * parameters are plain tokens). Returns 1 if present, 0 if absent, -1 if too long. */

@@ -441,7 +441,7 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 		enum vg_store_status st = vg_store_publish_staged(store, u->id, u->key,
 								  (uint64_t)u->length, sha);
 
-		r->step_us[STEP_PUBLISH] = vg_mono_us() - t;
+		request_step(r, STEP_PUBLISH, t);
 		if (st == VG_STORE_FULL) {
 			tus_error(r, 507, "insufficient_storage",
 				  "the upload could not be stored; try again later", NULL);
@@ -628,7 +628,7 @@ static long long append(struct request *r, struct tus_upload *u)
 	t_sync = vg_mono_us();
 	synced = written > 0 && VG_FAILPOINT("tus.fsync") == 0 && fsync(fd) == 0;
 	if (written > 0)
-		r->step_us[STEP_FSYNC] = vg_mono_us() - t_sync;
+		request_step(r, STEP_FSYNC, t_sync);
 	if (written > 0 && !synced) {
 		vg_error("msg=\"tus fsync failed\" upload_id=%s error=\"%s\"", u->id, strerror(errno));
 		if (ftruncate(fd, u->offset) < 0) {
@@ -642,7 +642,7 @@ static long long append(struct request *r, struct tus_upload *u)
 		int64_t t = vg_mono_us();
 		long long n = vg_db_exec(r->db, advance_sql, p, VG_DB_NPARAMS(p));
 
-		r->step_us[STEP_MARK] += vg_mono_us() - t;
+		request_step(r, STEP_MARK, t);
 		if (n != 1) {
 			/* Not acknowledged: the bytes past the old offset do not count
 			 * and the next PATCH overwrites them. */
@@ -746,7 +746,7 @@ static void tus_create(struct request *r)
 			int64_t t = vg_mono_us();
 			long long n = vg_db_exec(r->db, create_sql, p, VG_DB_NPARAMS(p));
 
-			r->step_us[STEP_MARK] += vg_mono_us() - t;
+			request_step(r, STEP_MARK, t);
 			if (n == 1)
 				break;
 		}

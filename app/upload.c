@@ -459,7 +459,7 @@ void upload_post(struct request *r)
 			int64_t t = vg_mono_us();
 			long long n = vg_db_exec(r->db, mark_sql, p, VG_DB_NPARAMS(p));
 
-			r->step_us[STEP_MARK] += vg_mono_us() - t;
+			request_step(r, STEP_MARK, t);
 			if (n == 1)
 				break;
 		}
@@ -497,7 +497,7 @@ void upload_post(struct request *r)
 		int64_t t = vg_mono_us();
 
 		st = vg_store_stage_publish(&r->child->store, &u.w, u.id, u.key);
-		r->step_us[STEP_PUBLISH] = vg_mono_us() - t;
+		request_step(r, STEP_PUBLISH, t);
 	}
 	u.staging = 0;
 	if (st != VG_STORE_OK) {
