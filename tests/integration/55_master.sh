@@ -52,7 +52,7 @@ t_ok "the master logged the reload" grep -q 'configuration reloaded; rolling chi
 # SIGHUP with a broken file: refused, the running configuration kept.
 sed -i 's|^processes = .*|processes = many|' "$conf"
 kill -HUP "$master"
-sleep 0.5
+wait_until 10 grep -q "reload refused" "$dir/fcgi.log"
 t_ok "a bad file on SIGHUP is refused with file, line, key and reason" \
 	grep -q "reload refused.*$conf:[0-9]*: \[http\] processes: 'many' is not an integer" "$dir/fcgi.log"
 t_eq "and the 3 children keep serving" "$(kids | grep -c .)" 3

@@ -323,7 +323,7 @@ t_eq "concurrent: nothing left in flight" "$(ctl_get .in_flight)" 0
 ctl '{"mode":"stall"}'
 process 2301 --max-time 10 &
 held=$!
-sleep 0.3
+wait_until 10 eval '[[ $(ctl_get .in_flight) == 1 ]]'
 t_eq "a stalled call is in flight" "$(ctl_get .in_flight)" 1
 kill -TERM "$STUB_PID"
 gone=0

@@ -20,16 +20,6 @@ supervisor() { tr -dc '0-9' <"$VINGEST_WORKERS_PID_FILE"; }
 workers() { pgrep -P "$(supervisor)" | sort -n; }
 stub() { curl -sf -d "$1" "$VINGEST_STUB_URL/control" >/dev/null; }
 stub_counter() { curl -sf "$VINGEST_STUB_URL/control" | jq -r ".$1"; }
-# wait_until SECONDS CMD...: polls CMD every 0.2 s; status 0 once it succeeds.
-wait_until() {
-	local limit=$(($1 * 5)) i
-	shift
-	for ((i = 0; i < limit; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
 upload() {
 	api POST /v1/videos -F "file=@$FIX/clip-2s.mp4"
 	[[ $API_STATUS == 201 ]] && json .id

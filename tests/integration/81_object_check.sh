@@ -9,15 +9,6 @@
 export VINGEST_DEV_WORKERS=1
 "$VINGEST_DEV" up >"$T_TMP/up.log" 2>&1 || t_fail "./dev up" "$(tail -n 20 "$T_TMP/up.log")"
 S=$VINGEST_STUB_URL
-wait_until() {
-	local limit=$(($1 * 5)) i
-	shift
-	for ((i = 0; i < limit; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
 ctl_stub() { curl -s -X POST -H 'Content-Type: application/json' -d "$1" "$S/control" >/dev/null; }
 stub() { curl -s "$S/control" | jq -r "$1"; }
 state_of() { sql "SELECT state FROM jobs WHERE video_id = '$(sqlq "$1")'"; }

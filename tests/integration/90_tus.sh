@@ -108,7 +108,7 @@ t_eq "a path-traversal id: 404" "$API_STATUS" 404
 api PATCH "$LOC" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 10000" -H "X-Request-Id: t90-last-$$" --data-binary "@$T_TMP/p2"
 t_eq "the last PATCH: 204" "$API_STATUS" 204
 t_eq "final Upload-Offset is the length" "$(header Upload-Offset)" "$SZ"
-sleep 0.2
+wait_until 10 grep -q "msg=request request_id=t90-last-$$ " "$VINGEST_VAR/log/vingest-fcgi.log"
 t_match "the last PATCH's access log line times its fsync, its offset's COMMIT, the publish and the video's COMMIT" \
 	"$(grep "msg=request request_id=t90-last-$$ " "$VINGEST_VAR/log/vingest-fcgi.log" | tail -n 1)" \
 	' status=204 .* mark_ms=[0-9]+\.[0-9] fsync_ms=[0-9]+\.[0-9] publish_ms=[0-9]+\.[0-9] commit_ms=[0-9]+\.[0-9]$'
@@ -162,12 +162,15 @@ exec 4<>"/dev/tcp/127.0.0.1/$port"
 		"$race_loc" "$VINGEST_API_KEY"
 	head -c 5000 "$T_TMP/p1"
 } >&4
-sleep 0.5 # the first PATCH now holds the upload, waiting for the rest of its body
+# the first PATCH now holds the upload (its flock), waiting for the rest of its body
+t_ok "the first PATCH holds the upload" wait_until 10 eval '! flock -n "$STAGING/${race_loc##*/}.part" true'
 api PATCH "$race_loc" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 0" --data-binary "@$T_TMP/p1"
 t_eq "a second PATCH while the first streams: 409" "$API_STATUS" 409
 tail -c +5001 "$T_TMP/p1" >&4
-sleep 0.5
+status_line=
+read -r -t 15 status_line <&4 || true
 exec 4>&-
+t_match "the first PATCH, its body complete, answers 204" "$status_line" '^HTTP/1\.1 204 '
 t_eq "only the first appended: offset 10000" "$(offset_of "$race_loc")" 10000
 t_eq "and the staged file is 10000 bytes" "$(staged_size "${race_loc##*/}")" 10000
 

@@ -21,15 +21,6 @@ scrape() { curl -sS -o "$M" -D "$M.h" -w '%{http_code}' "${1:-$VINGEST_URL}/metr
 value() {
 	awk -v want="$1" '$1 == want { v = $2 } END { print (v == "" ? 0 : v) }' "$M"
 }
-wait_until() {
-	local limit=$(($1 * 5)) i
-	shift
-	for ((i = 0; i < limit; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
 
 # ---- format
 # An earlier test may have restarted memcached: a FastCGI child skips a server
@@ -78,7 +69,8 @@ seq 1 "$N" | xargs -P 4 -I{} curl -sS -o /dev/null -w '%{http_code}\n' \
 	-H "Authorization: Bearer $VINGEST_API_KEY" -H "X-Request-Id: t94-par-{}-$$" \
 	-F "file=@$FIX/clip-2s.mp4" "$VINGEST_URL/v1/videos" >"$T_TMP/codes"
 t_eq "$N parallel uploads all answer 201" "$(grep -c '^201$' "$T_TMP/codes")" "$N"
-sleep 0.2 # the access log line (and the count) follow the answer
+# the access log lines (and the counts) follow the answers
+wait_until 10 eval '[[ $(grep -cE "msg=request request_id=t94-par-[0-9]+-$$ " "$FLOG") -ge $N ]]'
 pids=$(grep -E "msg=request request_id=t94-par-[0-9]+-$$ " "$FLOG" | sed -E 's/.*vingest-fcgi\[([0-9]+)\].*/\1/' | sort -u | grep -c .)
 t_lt "the uploads were served by more than one child ($pids)" 1 "$pids"
 scrape >/dev/null
@@ -98,7 +90,7 @@ api POST /v1/videos -H "X-Request-Id: $rid" -F "file=@$FIX/clip-2s.mp4"
 id=$(json .id)
 t_eq "an upload with X-Request-Id answers 201" "$API_STATUS" 201
 t_eq "X-Request-Id sent is returned" "$(header X-Request-Id)" "$rid"
-sleep 0.2
+wait_until 10 grep -q "msg=request request_id=$rid " "$FLOG"
 line=$(grep "msg=request request_id=$rid " "$FLOG" | tail -n 1)
 t_match "the fcgi access log line of that request has method, path, status, bytes, duration, user, video_id, and the time of each durable step" \
 	"$line" "method=POST path=\"/v1/videos\" status=201 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* duration_ms=[0-9]+ user=[1-9][0-9]* video_id=$id mark_ms=[0-9]+\\.[0-9] publish_ms=[0-9]+\\.[0-9] commit_ms=[0-9]+\\.[0-9]\$"
@@ -143,7 +135,7 @@ t_eq "/readyz with memcached unreachable still answers 200 (memcached fails open
 t_eq "... and names the cache as unavailable" "$(json .checks.cache)" unavailable
 t_eq "... and the database and store as ok" "$(json '.checks.database + " " + .checks.store')" "ok ok"
 VINGEST_URL=$saved
-sleep 0.2
+wait_until 10 grep -qF "\"request_id\":\"$rid-ready\"" "$T_TMP/spawn/fcgi.log"
 t_ok "log.format = json: the request's log line is a JSON object with its request_id" \
 	eval "grep -F '\"request_id\":\"$rid-ready\"' '$T_TMP/spawn/fcgi.log' | tail -n 1 | jq -e '.msg == \"request\" and .status == 200 and .path == \"/readyz\"'"
 t_ok "log.format = json: every line the instance wrote is JSON" \

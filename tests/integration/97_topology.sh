@@ -70,15 +70,6 @@ ssql() { # ssql K QUERY: one value from shard K
 both() { # both QUERY: the sum of a count over both shards
 	echo $(($(ssql 0 "$1" || echo 0) + $(ssql 1 "$1" || echo 0)))
 }
-wait_until() {
-	local limit=$(($1 * 5)) i
-	shift
-	for ((i = 0; i < limit; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
 stub() { curl -sf -d "$1" "$STUB/control" >/dev/null; }
 ACKED=() # every upload answered 201: "id"
 CODE= CODES= # the last upload's status; the statuses of the last uploads call

@@ -164,6 +164,19 @@ t_done() {
 
 # ---------------------------------------------------------------- the stack
 
+# wait_until SECONDS CMD...: polls CMD every 0.2 s; status 0 once it succeeds.
+# For what follows an answer (a log line, a counter): a loaded machine can be
+# slower than any fixed sleep.
+wait_until() {
+	local limit=$(($1 * 5)) i
+	shift
+	for ((i = 0; i < limit; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 sql() {
 	mariadb --no-defaults -N -B --socket="$VINGEST_DB_SOCKET" -u"$VINGEST_DB_USER" \
 		"$VINGEST_DB_NAME" -e "$1"
