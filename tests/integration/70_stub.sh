@@ -224,7 +224,7 @@ t_eq "async: status answers 202 while processing" "$S_STATUS" 202
 t_eq "async: status says processing" "$(json .status "$S_BODY")" processing
 process 1201
 t_eq "async: the same key again is 202 too" "$S_STATUS" 202
-sleep 1.2
+wait_until 10 eval '[[ $(curl -s -o /dev/null -w "%{http_code}" --max-time 5 "$status_url") == 200 ]]'
 out=$(curl -s -o "$T_TMP/status.json" -w '%{http_code}' --max-time 10 "$status_url")
 t_eq "async: status answers 200 after delay_ms" "$out" 200
 t_eq "async: the result has the key" "$(json .idempotency_key "$T_TMP/status.json")" 1201
@@ -269,7 +269,7 @@ ctl '{"delay_ms":1000}'
 effects_before=$(ctl_get .effects)
 process 1402 --max-time 0.3
 t_eq "lost answer: the client timed out" "$S_RC" 28
-sleep 1
+wait_until 10 eval '[[ $(ctl_get .effects) == $((effects_before + 1)) ]]'
 t_eq "lost answer: the effect was still made" "$(ctl_get .effects)" $((effects_before + 1))
 ctl '{"delay_ms":0}'
 process 1402

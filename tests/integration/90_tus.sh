@@ -141,9 +141,10 @@ exec 3<>"/dev/tcp/127.0.0.1/$port"
 		"$cut_loc" "$VINGEST_API_KEY" "$SZ"
 	head -c 9000 "$CLIP"
 } >&3
-sleep 1
+# the bytes have reached the staged file before the client hangs up
+wait_until 15 eval '[[ $(staged_size "${cut_loc##*/}") == 9000 ]]'
 exec 3>&-
-for ((i = 0; i < 30; i++)); do [[ $(offset_of "$cut_loc") == 9000 ]] && break; sleep 0.1; done
+wait_until 15 eval '[[ $(offset_of "$cut_loc") == 9000 ]]'
 t_eq "a PATCH cut off after 9000 bytes: HEAD says 9000" "$(offset_of "$cut_loc")" 9000
 tail -c +9001 "$CLIP" >"$T_TMP/rest"
 api PATCH "$cut_loc" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 9000" --data-binary "@$T_TMP/rest"
