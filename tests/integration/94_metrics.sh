@@ -100,7 +100,7 @@ api GET "/v1/nope" -H "X-Request-Id: $rid-404"
 t_eq "X-Request-Id comes back on a 404 too" "$(header X-Request-Id)" "$rid-404"
 api GET "/v1/videos/$id" -H "X-Request-Id: x y"
 t_match "a malformed X-Request-Id is replaced by a fresh one" "$(header X-Request-Id)" '^[0-9a-f]{24}$'
-t_ok "a GET of a video logs its video_id" grep -q "path=\"/v1/videos/$id\" status=200 .* video_id=$id\$" "$FLOG"
+t_ok "a GET of a video logs its video_id" wait_until 10 grep -q "path=\"/v1/videos/$id\" status=200 .* video_id=$id\$" "$FLOG"
 
 is_processed() { [[ $(sql "SELECT status FROM videos WHERE id = '$(sqlq "$id")'") == processed ]]; }
 t_ok "the video is processed by the workers within 60 s" wait_until 60 is_processed
