@@ -74,16 +74,10 @@ static void serve(struct child *c, FCGX_Request *fcgi)
 		/* The access log: one line per request, whatever answered it. The
 		 * path is the raw path without its query (signed URLs carry their
 		 * signature there). video_id appears once the request names one. */
-		static const char *const step_names[REQUEST_STEPS] = {"mark", "fsync", "publish",
-								       "commit"};
 		int64_t ms = vg_mono_ms() - t0;
-		char steps[REQUEST_STEPS * 24] = "";
-		size_t at = 0;
+		char steps[REQUEST_STEPS * 32];
 
-		for (int i = 0; i < REQUEST_STEPS; i++)
-			if ((r.steps_reached & (1u << i)) && at < sizeof(steps))
-				at += (size_t)snprintf(steps + at, sizeof(steps) - at, " %s_ms=%.1f",
-						       step_names[i], (double)r.step_us[i] / 1000.0);
+		request_steps_text(&r, steps, sizeof(steps));
 		metrics_request(&r, ms);
 		vg_info("msg=request request_id=%s method=%.16s path=\"%.200s\" status=%d "
 			"bytes_in=%lld bytes_out=%lld duration_ms=%lld user=%lld%s%s%s",

@@ -266,3 +266,26 @@ void request_step(struct request *r, enum request_step step, int64_t since_us)
 	r->step_us[step] += spent > 0 ? spent : 0;
 	r->steps_reached |= 1u << step;
 }
+
+char *request_steps_text(const struct request *r, char *out, size_t outsz)
+{
+	static const char *const names[REQUEST_STEPS] = {"mark", "fsync", "publish", "commit"};
+	size_t at = 0;
+
+	if (outsz)
+		out[0] = '\0';
+	for (int i = 0; i < REQUEST_STEPS && at < outsz; i++) {
+		int n;
+
+		if (!(r->steps_reached & (1u << i)))
+			continue;
+		n = snprintf(out + at, outsz - at, " %s_ms=%.1f", names[i],
+			     (double)r->step_us[i] / 1000.0);
+		if (n < 0 || (size_t)n >= outsz - at) {
+			out[at] = '\0'; /* no field cut in half */
+			break;
+		}
+		at += (size_t)n;
+	}
+	return out;
+}

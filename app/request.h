@@ -95,6 +95,10 @@ void request_set_video(struct request *r, const char *id);
  * since since_us (vg_mono_us) in it; a step reached twice adds up. */
 void request_step(struct request *r, enum request_step step, int64_t since_us);
 
+/* The access log's step fields: " mark_ms=1.5 publish_ms=0.0 ..." for each
+ * step the request reached, in request_step order ("" when none). Returns out. */
+char *request_steps_text(const struct request *r, char *out, size_t outsz);
+
 /* Value of a query parameter copied into out (no percent-decoding: the API's
  * parameters are plain tokens). Returns 1 if present, 0 if absent, -1 if too long. */
 int request_query(const struct request *r, const char *name, char *out, size_t outsz);
