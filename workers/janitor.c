@@ -54,11 +54,14 @@ static const char attempt_sql[] =
 	"UPDATE job_attempts SET finished_at = UTC_TIMESTAMP(6), outcome = 'lost', "
 	"error = 'lease expired' WHERE job_id = ? AND lease_token = ?";
 /* Multipart rows live for one request: old ones are orphans. tus rows live
- * until they finish or expire (Upload-Expires). */
+ * until they finish or expire (Upload-Expires); an expired one is kept for
+ * the same grace, so a client coming back to it is told 410 (expired, start
+ * again) rather than 404, and is removed after that. */
 static const char orphans_sql[] =
 	"SELECT id, object_key, kind FROM uploads WHERE (kind = 'multipart' "
 	"AND created_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND) "
-	"OR (kind = 'tus' AND expires_at < UTC_TIMESTAMP(6)) ORDER BY created_at LIMIT 100";
+	"OR (kind = 'tus' AND expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND) "
+	"ORDER BY created_at LIMIT 100";
 static const char committed_sql[] = "SELECT 1 FROM videos WHERE id = ?";
 static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
 static const char upload_row_sql[] = "SELECT 1 FROM uploads WHERE id = ?";
@@ -135,7 +138,8 @@ fail:
 
 int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_store *store)
 {
-	struct vg_db_param p[] = {vg_p_i64(cfg->retention.orphan_grace_seconds)};
+	struct vg_db_param p[] = {vg_p_i64(cfg->retention.orphan_grace_seconds),
+				  vg_p_i64(cfg->retention.orphan_grace_seconds)};
 	struct vg_db_result res;
 	long long n = vg_db_query(db, orphans_sql, p, VG_DB_NPARAMS(p), &res);
 	int removed = 0;

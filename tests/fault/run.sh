@@ -57,10 +57,11 @@ settle() {
 		sleep 0.2
 	done
 	# No request is in flight now: whatever the uploads table and staging
-	# still hold is an orphan. Age it past the grace period and let the
+	# still hold is an orphan. Age it past the grace period (the longest
+	# retention.orphan_grace_seconds is 7 days) and let the
 	# janitor (every retention.janitor_interval_seconds) collect it.
 	sql "UPDATE uploads SET created_at = created_at - INTERVAL 1 DAY,
-		expires_at = LEAST(expires_at, UTC_TIMESTAMP(6) - INTERVAL 1 SECOND)"
+		expires_at = LEAST(expires_at, UTC_TIMESTAMP(6) - INTERVAL 8 DAY)"
 	find "$STAGING" -type f -exec touch -d '1 day ago' {} + 2>/dev/null
 	for ((i = 0; i < 100; i++)); do
 		[[ $(sql "SELECT COUNT(*) FROM uploads") == 0 &&
