@@ -130,7 +130,17 @@ for p in "${!peak[@]}"; do
 	((hwm_inc > worst)) && worst=$hwm_inc
 done
 printf '# rss worst increase during a 50 MiB upload (sampled VmRSS or VmHWM): %s kB\n' "$worst"
-t_lt "no child's RSS grows by 8 MiB or more during a 50 MiB upload" "$worst" 8192
+if [[ $STORE_BACKEND == db && $(cat "$VINGEST_VAR/build-dir" 2>/dev/null) == */build-asan ]]; then
+	# The db store hands each 1 MiB chunk to the client library, which
+	# allocates and frees a request buffer per chunk; ASan's quarantine keeps
+	# every freed block (up to 256 MiB), so on that build the RSS grows with
+	# the object whatever the code does. The 8 MiB bound is checked in the
+	# full run's db pass, on the plain build; here (about 1.2 times the
+	# object measured), that it is not held whole twice.
+	t_lt "no child's RSS grows by twice the upload's size (ASan build, db store)" "$worst" $((2 * 50 * 1024))
+else
+	t_lt "no child's RSS grows by 8 MiB or more during a 50 MiB upload" "$worst" 8192
+fi
 rm -f -- "$big"
 
 t_done
