@@ -34,8 +34,9 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache 
  * The orphan collector: a multipart upload's `uploads` row older than
  * retention.orphan_grace_seconds means its request died before COMMIT (the
  * commit deletes the row); a tus upload's row past its expires_at by more
- * than the same grace was abandoned (until then it answers 410). Their staged files and published objects are removed, then the
- * rows. Returns the number collected (at most 100 a call), or -1.
+ * than the same grace was abandoned (until then it answers 410). Their
+ * staged files and published objects are removed, then the rows. Returns
+ * the number collected (at most 100 a call), or -1.
  */
 int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_store *store);
 
