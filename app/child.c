@@ -2,18 +2,25 @@
  * child.c - one prefork child: accept, route, answer, repeat (see child.h).
  */
 #include "child.h"
+#include "gate.h"
 #include "metrics.h"
 #include "request.h"
 #include "router.h"
+#include "scoreboard.h"
+#include "vg_addr.h"
 #include "vg_config.h"
 #include "vg_log.h"
+#include "vg_text.h"
 #include "vg_time.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcgiapp.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static volatile sig_atomic_t quit_requested; /* SIGQUIT: finish the request, then exit */
 static volatile sig_atomic_t term_requested; /* SIGTERM: stop now */
@@ -58,6 +65,42 @@ static void block_quit(int block)
 	sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
+/*
+ * A FastCGI listener on TCP serves the web servers in http.listen_allow
+ * only (loopback by default): whoever can speak FastCGI to this process can
+ * claim any client address and, through the authorizer's variables, any
+ * user. The peer is known only once libfcgi has accepted the connection;
+ * one that is not allowed gets a 403 and nothing else. 1 allowed.
+ */
+static int peer_allowed(struct child *c, FCGX_Request *fcgi)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	char addr[INET6_ADDRSTRLEN];
+	const void *in;
+	static int64_t last_warning_ms;
+
+	if (getpeername(fcgi->ipcFd, (struct sockaddr *)&sa, &len) < 0)
+		return 1; /* not a socket we can ask: a unix socket's peer is the web server */
+	if (sa.ss_family == AF_INET)
+		in = &((struct sockaddr_in *)&sa)->sin_addr;
+	else if (sa.ss_family == AF_INET6)
+		in = &((struct sockaddr_in6 *)&sa)->sin6_addr;
+	else
+		return 1; /* AF_UNIX: the socket file's mode (0660) decides who connects */
+	if (!inet_ntop(sa.ss_family, in, addr, sizeof(addr)))
+		return 0;
+	if (vg_addr_allowed(c->cfg->http.listen_allow, addr))
+		return 1;
+	if (vg_mono_ms() - last_warning_ms >= 60000 || last_warning_ms == 0) {
+		last_warning_ms = vg_mono_ms();
+		vg_warn("msg=\"FastCGI connection from an address not in http.listen_allow refused\" "
+			"peer=%s",
+			addr);
+	}
+	return 0;
+}
+
 static void serve(struct child *c, FCGX_Request *fcgi)
 {
 	struct request r;
@@ -65,28 +108,48 @@ static void serve(struct child *c, FCGX_Request *fcgi)
 
 	if (request_init(&r, fcgi, c) < 0) {
 		request_error(&r, 400, "bad_request", "request line too long");
+	} else if (!peer_allowed(c, fcgi)) {
+		request_error(&r, 403, "forbidden", "this FastCGI peer is not allowed");
+	} else if (r.authorizer) {
+		gate_authorize(&r);
+	} else if (r.refusal) {
+		request_replay(&r); /* what the authorizer decided (request.h) */
 	} else {
 		router_dispatch(&r);
 		if (!r.answered)
 			request_error(&r, 500, "internal", "no answer was produced");
 	}
+	scoreboard_leave(); /* the upload it may have served is over */
 	{
 		/* The access log: one line per request, whatever answered it. The
 		 * path is the raw path without its query (signed URLs carry their
-		 * signature there). video_id appears once the request names one. */
+		 * signature there), escaped so that no byte of it can end the
+		 * field. video_id appears once the request names one; an
+		 * authorizer's verdict is a line of its own (role=authorizer). */
 		int64_t ms = vg_mono_ms() - t0;
-		char steps[REQUEST_STEPS * 32];
+		char steps[REQUEST_STEPS * 32], path[3 * 200 + 1], method[3 * 16 + 1], addr[3 * 64 + 1];
+		const char *remote = request_param(&r, "REMOTE_ADDR");
+		char deferred[24] = "";
+
+		if (r.deferred_status)
+			snprintf(deferred, sizeof(deferred), " refused=%d", r.deferred_status);
 
 		request_steps_text(&r, steps, sizeof(steps));
-		metrics_request(&r, ms);
-		vg_info("msg=request request_id=%s method=%.16s path=\"%.200s\" status=%d "
-			"bytes_in=%lld bytes_out=%lld duration_ms=%lld user=%lld%s%s%s",
-			r.request_id, r.method, r.path, r.status, r.body_read, r.bytes_out,
-			(long long)ms, r.user_id, r.video_id[0] ? " video_id=" : "", r.video_id, steps);
+		if (!r.authorizer || (r.status != 200 && !r.deferred_status))
+			metrics_request(&r, ms); /* the answers a client gets, each once */
+		vg_info("msg=request request_id=%s%s%s method=%s path=\"%s\" status=%d "
+			"bytes_in=%lld bytes_out=%lld duration_ms=%lld user=%lld addr=%s%s%s%s",
+			r.request_id, r.authorizer ? " role=authorizer" : "", deferred,
+			vg_text_log_escape(r.method, method, sizeof(method)),
+			vg_text_log_escape(r.path, path, sizeof(path)), r.status, r.body_read,
+			r.bytes_out, (long long)ms, r.user_id,
+			vg_text_log_escape(remote ? remote : "-", addr, sizeof(addr)),
+			r.video_id[0] ? " video_id=" : "", r.video_id, steps);
 	}
+	request_free(&r);
 }
 
-int child_main(const struct vg_config *cfg, int listen_fd)
+int child_main(const struct vg_config *cfg, int listen_fd, unsigned slot)
 {
 	struct child c;
 	FCGX_Request fcgi;
@@ -96,6 +159,7 @@ int child_main(const struct vg_config *cfg, int listen_fd)
 	c.cfg = cfg;
 	c.listen_fd = listen_fd;
 	install_signals();
+	scoreboard_attach(slot);
 	vg_shards_init(&c.shards, cfg);
 	if (vg_store_open(&c.store, cfg, &c.shards.db[0]) < 0)
 		return 1;

@@ -28,7 +28,8 @@ struct child {
 	long long served;
 };
 
-/* Runs the accept loop until told to stop; returns the process exit status. */
-int child_main(const struct vg_config *cfg, int listen_fd);
+/* Runs the accept loop until told to stop; returns the process exit status.
+ * slot: the master's slot for this child (its place on the scoreboard). */
+int child_main(const struct vg_config *cfg, int listen_fd, unsigned slot);
 
 #endif

@@ -3,7 +3,9 @@
  */
 #include "master.h"
 #include "child.h"
+#include "localcount.h"
 #include "metrics.h"
+#include "scoreboard.h"
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_notify.h"
@@ -60,7 +62,7 @@ static void spawn(struct master *m, struct slot *s)
 
 		vg_sigpipe_child();
 		vg_proctitle_set("vingest-fcgi", "child", "vg-fcgi-child");
-		status = child_main(m->cfg, m->listen_fd);
+		status = child_main(m->cfg, m->listen_fd, (unsigned)(s - m->slots));
 		vg_config_free(m->cfg);
 		free(m->cfg);
 		free(m->slots);
@@ -93,6 +95,7 @@ static void reap(struct master *m)
 			continue;
 		lived = now - s->started_ms;
 		s->pid = 0;
+		scoreboard_clear((unsigned)(s - m->slots));
 		if (clean) {
 			vg_info("msg=\"child exited\" child=%ld lived_ms=%lld", (long)pid,
 				(long long)lived);
@@ -221,7 +224,9 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 		return 1;
 	}
 	vg_proctitle_set("vingest-fcgi", "master", "vg-fcgi-master");
-	metrics_open(); /* before the first fork: every child shares the counters */
+	metrics_open(); /* before the first fork: every child shares the counters, */
+	scoreboard_open(); /* the upload slots */
+	localcount_open(); /* and the rate limits' fallback */
 	vg_info("msg=\"master started\" listen=\"%s\" processes=%zu max_requests=%lld",
 		cfg->http.listen, m.wanted, cfg->http.max_requests);
 	/* The socket listens (connections wait in its backlog until the first

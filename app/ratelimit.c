@@ -1,5 +1,5 @@
 /*
- * ratelimit.c - fixed-window rate limits in memcached (see ratelimit.h).
+ * ratelimit.c - fixed-window rate limits (see ratelimit.h).
  *
  * Each limit is one counter per window (the current second, minute or
  * hour), incremented atomically and expiring with its window, so every
@@ -7,13 +7,16 @@
  * windows allow a burst of twice the limit across a window edge; that is
  * accepted for one round trip per check.
  *
- * memcached down: fail open. Uploads are the product and the limits only
- * protect it from abuse; refusing every upload because a cache is down
- * would turn a cache outage into a full outage. The child logs a warning
- * (at most once a minute) so operators see that limits are not enforced.
+ * memcached down: the host counts for itself (localcount.h) rather than
+ * letting every request through. Uploads go on, and no limit is dropped -
+ * a byte budget that failed open would invite exactly the abuse it is for.
+ * Counting per host is weaker (a client spread over N web hosts gets N
+ * times the limit), and the child says so in a warning at most once a
+ * minute, so operators see the degraded mode.
  */
 #include "ratelimit.h"
 #include "child.h"
+#include "localcount.h"
 #include "request.h"
 #include "vg_cache.h"
 #include "vg_config.h"
@@ -32,13 +35,14 @@ static void cache_down(void)
 
 	if (now - last_warning_ms >= 60000 || last_warning_ms == 0) {
 		last_warning_ms = now;
-		vg_warn("msg=\"memcached unreachable: rate limits are not enforced (fail open)\"");
+		vg_warn("msg=\"memcached unreachable: rate limits are counted on this host only "
+			"until it answers\"");
 	}
 }
 
-/* Adds delta to the window's counter. 1 over the limit, 0 within, -1 cache down. */
+/* Adds delta to the window's counter. 1 over the limit, 0 within. */
 static int count(struct request *r, const char *what, const char *who, long long window_s,
-		 unsigned long long delta, long long limit, int *retry_after)
+		 long long delta, long long limit, int *retry_after)
 {
 	time_t now = time(NULL);
 	long long window = (long long)now / window_s;
@@ -46,10 +50,10 @@ static int count(struct request *r, const char *what, const char *who, long long
 	long long n;
 
 	snprintf(key, sizeof(key), "vingest:rl:%s:%s:%lld", what, who, window);
-	n = vg_cache_incr(&r->child->cache, key, delta, (unsigned)window_s + 1);
+	n = vg_cache_incr(&r->child->cache, key, (uint64_t)delta, (unsigned)window_s + 1);
 	if (n < 0) {
 		cache_down();
-		return -1;
+		n = localcount_add(key, delta, (window + 1) * window_s);
 	}
 	*retry_after = (int)((window + 1) * window_s - (long long)now);
 	if (*retry_after < 1)
@@ -73,32 +77,29 @@ int ratelimit_check_address(struct request *r)
 	return 0;
 }
 
-int ratelimit_check_upload(struct request *r)
+int ratelimit_check_uploads(struct request *r)
 {
-	const struct vg_config *cfg = r->child->cfg;
+	long long limit = r->child->cfg->limits.uploads_per_minute;
 	char who[32];
 	int retry = 1;
 
 	snprintf(who, sizeof(who), "%lld", r->user_id);
-	if (cfg->limits.uploads_per_minute > 0 &&
-	    count(r, "uploads", who, 60, 1, cfg->limits.uploads_per_minute, &retry) == 1) {
+	if (limit > 0 && count(r, "uploads", who, 60, 1, limit, &retry) == 1) {
 		request_error_retry(r, 429, "rate_limited",
 				    "too many uploads for this key this minute", retry);
 		return -1;
 	}
-	return ratelimit_check_bytes(r);
+	return 0;
 }
 
-int ratelimit_check_bytes(struct request *r)
+int ratelimit_check_bytes(struct request *r, long long bytes)
 {
-	const struct vg_config *cfg = r->child->cfg;
+	long long limit = r->child->cfg->limits.bytes_per_hour;
 	char who[32];
 	int retry = 1;
 
 	snprintf(who, sizeof(who), "%lld", r->user_id);
-	if (cfg->limits.bytes_per_hour > 0 && r->content_length > 0 &&
-	    count(r, "bytes", who, 3600, (unsigned long long)r->content_length,
-		  cfg->limits.bytes_per_hour, &retry) == 1) {
+	if (limit > 0 && bytes > 0 && count(r, "bytes", who, 3600, bytes, limit, &retry) == 1) {
 		request_error_retry(r, 429, "rate_limited",
 				    "this key has uploaded its bytes for this hour", retry);
 		return -1;

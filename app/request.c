@@ -3,6 +3,9 @@
  */
 #include "request.h"
 #include "child.h"
+#include "vg_config.h"
+#include "vg_alloc.h"
+#include "vg_base64.h"
 #include "vg_id.h"
 #include "vg_hash.h"
 #include "vg_log.h"
@@ -10,6 +13,9 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +32,7 @@ static const char *reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
@@ -42,11 +49,17 @@ static const char *reason(int status)
 	}
 }
 
-/* X-Request-Id from the client if it is a sane token, else a fresh one. */
+/* The authorizer's request id (one upload, one id in the logs), else
+ * X-Request-Id from the client if it is a sane token, else a fresh one. */
 static void set_request_id(struct request *r)
 {
-	const char *given = request_param(r, "HTTP_X_REQUEST_ID");
+	const char *given = request_param(r, "VINGEST_REQUEST_ID");
 	unsigned char raw[12];
+
+	if (!given)
+		given = request_param(r, "REDIRECT_VINGEST_REQUEST_ID");
+	if (!given)
+		given = request_param(r, "HTTP_X_REQUEST_ID");
 
 	if (given) {
 		size_t n = strlen(given), i;
@@ -68,6 +81,43 @@ static void set_request_id(struct request *r)
 	vg_hex(raw, sizeof(raw), r->request_id);
 }
 
+/* A non-negative decimal count, or -1 when absent or malformed. */
+static long long parse_count(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return *end == '\0' && errno == 0 ? v : -1;
+}
+
+/*
+ * A FastCGI Authorizer that admitted the request (gate.c) hands its verdict
+ * to the responder as variables: VINGEST_USER (the key's user) and
+ * VINGEST_AUTH (bearer or basic), and VINGEST_COUNTED (body bytes already
+ * counted against the byte budget). Only the web server can set a variable
+ * without an HTTP_ prefix - a client's headers all get one - and only a web
+ * server may connect to this process (http.listen_allow), so they are
+ * trusted as the key lookup's own result.
+ */
+static void set_gated(struct request *r)
+{
+	long long user = parse_count(request_param(r, "VINGEST_USER"));
+	const char *auth = request_param(r, "VINGEST_AUTH");
+
+	if (user <= 0 || !auth || (strcmp(auth, "bearer") != 0 && strcmp(auth, "basic") != 0))
+		return;
+	r->gated = 1;
+	r->user_id = user;
+	r->auth_basic = strcmp(auth, "basic") == 0;
+	r->counted_bytes = parse_count(request_param(r, "VINGEST_COUNTED"));
+	if (r->counted_bytes < 0)
+		r->counted_bytes = 0;
+}
+
 int request_init(struct request *r, FCGX_Request *fcgi, struct child *child)
 {
 	const char *uri, *cl, *q;
@@ -77,6 +127,7 @@ int request_init(struct request *r, FCGX_Request *fcgi, struct child *child)
 	r->fcgi = fcgi;
 	r->child = child;
 	r->content_length = -1;
+	r->started_ms = vg_mono_ms();
 	set_request_id(r);
 	r->method = request_param(r, "REQUEST_METHOD");
 	if (!r->method)
@@ -100,15 +151,25 @@ int request_init(struct request *r, FCGX_Request *fcgi, struct child *child)
 		r->query = q ? q + 1 : "";
 	}
 
+	/* An authorizer is not told CONTENT_LENGTH (the body is not its
+	 * business); lighttpd passes the header as HTTP_CONTENT_LENGTH, and
+	 * Apache's configuration copies it into VINGEST_CONTENT_LENGTH. */
+	q = request_param(r, "FCGI_ROLE");
+	r->authorizer = q && strcmp(q, "AUTHORIZER") == 0;
 	cl = request_param(r, "CONTENT_LENGTH");
-	if (cl && *cl) {
-		char *end;
-		long long v;
-
-		errno = 0;
-		v = strtoll(cl, &end, 10);
-		if (*end == '\0' && errno == 0 && v >= 0)
-			r->content_length = v;
+	if (r->authorizer && (!cl || !*cl))
+		cl = request_param(r, "HTTP_CONTENT_LENGTH");
+	if (r->authorizer && (!cl || !*cl))
+		cl = request_param(r, "VINGEST_CONTENT_LENGTH");
+	r->content_length = parse_count(cl);
+	if (!r->authorizer) {
+		set_gated(r);
+		/* An authorizer's refusal handed on to be answered here (see
+		 * gate.c); after Apache's internal redirect its name has a
+		 * REDIRECT_ prefix. */
+		r->refusal = request_param(r, "VINGEST_REFUSAL");
+		if (!r->refusal)
+			r->refusal = request_param(r, "REDIRECT_VINGEST_REFUSAL");
 	}
 	return 0;
 }
@@ -118,10 +179,58 @@ const char *request_param(const struct request *r, const char *name)
 	return FCGX_GetParam(name, r->fcgi->envp);
 }
 
+/* Bytes of the current FastCGI record libfcgi already holds: reading them
+ * never blocks. (FCGX_Stream's fields are public in fcgiapp.h; libfcgi may
+ * hold more in later records, which this does not see.) */
+static long buffered(const FCGX_Stream *in)
+{
+	return in->isClosed ? 0 : (long)(in->stop - in->rdNext);
+}
+
+/* When the next body byte is due (vg_mono_ms), under http.body_min_rate;
+ * 0 when there is no floor. */
+static int64_t body_due_ms(const struct request *r)
+{
+	const struct vg_config *cfg = r->child->cfg;
+	long long rate = cfg->http.body_min_rate;
+
+	if (rate <= 0)
+		return 0;
+	return r->started_ms + cfg->http.body_grace_seconds * 1000 + r->body_read * 1000 / rate;
+}
+
+/* Before a read that may block: the socket's receive timeout is set to the
+ * time left until the next byte is due, so a blocked read returns then.
+ * 0, or -1 when that time has passed already. */
+static int arm_deadline(struct request *r, int64_t due)
+{
+	int64_t left = due - vg_mono_ms();
+	struct timeval tv;
+
+	if (left <= 0)
+		return -1;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	setsockopt(r->fcgi->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+static void too_slow(struct request *r)
+{
+	r->body_error = 1;
+	r->body_too_slow = 1;
+	vg_warn("msg=\"request body too slow; giving up\" request_id=%s read=%lld expected=%lld "
+		"seconds=%.1f min_rate=%lld",
+		r->request_id, r->body_read, r->content_length,
+		(double)(vg_mono_ms() - r->started_ms) / 1000.0, r->child->cfg->http.body_min_rate);
+}
+
 long request_read(struct request *r, char *buf, size_t len)
 {
 	long long left;
-	int n;
+	long avail;
+	int64_t due;
+	int n, want;
 
 	if (r->body_error)
 		return -1;
@@ -132,22 +241,74 @@ long request_read(struct request *r, char *buf, size_t len)
 		len = (size_t)left;
 	if (len > (size_t)1 << 30)
 		len = (size_t)1 << 30;
-	n = FCGX_GetStr(buf, (int)len, r->fcgi->in);
+	/* With a rate floor, take what the current record holds; when it is
+	 * used up, ask for one byte with the socket's timeout set to when that
+	 * byte is due. FCGX_GetStr blocks until it has every byte asked for, so
+	 * asking for more than is there would let a client sending a byte now
+	 * and then hold the child at will. */
+	due = body_due_ms(r);
+	avail = buffered(r->fcgi->in);
+	if (due && avail <= 0 && arm_deadline(r, due) < 0) {
+		too_slow(r);
+		return -1;
+	}
+	want = !due ? (int)len : avail > 0 ? (int)((size_t)avail < len ? (size_t)avail : len) : 1;
+	n = FCGX_GetStr(buf, want, r->fcgi->in);
 	r->body_read += n;
-	if (n < (int)len) {
-		/* FCGX_GetStr returns short only at end of stream or on error: either
-		 * way the body is shorter than announced, so the upload is aborted. */
+	if (n < want) {
+		/* FCGX_GetStr returns short only at end of stream or on error: the
+		 * body is shorter than announced, or the receive timeout struck
+		 * (the deadline passed), so the upload is aborted. */
+		if (due && vg_mono_ms() >= due) {
+			too_slow(r);
+			return n > 0 ? n : -1;
+		}
 		r->body_error = 1;
 		vg_warn("msg=\"request body ended early\" request_id=%s read=%lld expected=%lld "
 			"stream_error=%d",
 			r->request_id, r->body_read, r->content_length, FCGX_GetError(r->fcgi->in));
 		return n > 0 ? n : -1;
 	}
+	if (due && avail <= 0 && (size_t)n < len) {
+		/* the byte waited for came with its record: take the rest too */
+		long more = buffered(r->fcgi->in);
+
+		if (more > 0) {
+			int m = FCGX_GetStr(buf + 1, (int)((size_t)more < len - 1 ? (size_t)more : len - 1),
+					    r->fcgi->in);
+
+			r->body_read += m > 0 ? m : 0;
+			n += m > 0 ? m : 0;
+		}
+	}
 	return n;
+}
+
+/* Everything an answer writes goes through here: to the web server, or
+ * into r->capture while an authorizer keeps a refusal for later. */
+static void out(struct request *r, const char *s, size_t n)
+{
+	if (!r->capturing) {
+		FCGX_PutStr(s, (int)n, r->fcgi->out);
+		return;
+	}
+	if (r->capture_len + n > REQUEST_CAPTURE_MAX) {
+		r->capture_overflow = 1;
+		return;
+	}
+	memcpy(r->capture + r->capture_len, s, n);
+	r->capture_len += n;
+}
+
+static void outs(struct request *r, const char *s)
+{
+	out(r, s, strlen(s));
 }
 
 void request_head(struct request *r, int status, const char *ctype, const char *extra)
 {
+	char line[160];
+
 	if (r->answered) {
 		vg_error("msg=\"second answer to one request suppressed\" request_id=%s status=%d",
 			 r->request_id, status);
@@ -155,15 +316,37 @@ void request_head(struct request *r, int status, const char *ctype, const char *
 	}
 	r->answered = 1;
 	r->status = status;
-	FCGX_FPrintF(r->fcgi->out, "Status: %d %s\r\nX-Request-Id: %s\r\n", status, reason(status),
-		     r->request_id);
-	if (ctype)
-		FCGX_FPrintF(r->fcgi->out, "Content-Type: %s\r\n", ctype);
+	if (r->authorizer && status == 200) {
+		/* An authorizer's 200 carries its verdict in Variable-*
+		 * headers and nothing else: Apache would add any other header
+		 * to the responder's answer. */
+		outs(r, "Status: 200 OK\r\n");
+		if (extra)
+			outs(r, extra);
+		outs(r, "\r\n");
+		return;
+	}
+	snprintf(line, sizeof(line),
+		 "Status: %d %s\r\nX-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n", status,
+		 reason(status), r->request_id);
+	outs(r, line);
+	if (r->always_headers)
+		outs(r, r->always_headers);
+	/* A refusal decided from the headers alone leaves the body unread:
+	 * the web server must close the connection rather than read the rest
+	 * of it to keep the connection alive. */
+	if (r->authorizer && status != 200)
+		outs(r, "Connection: close\r\n");
+	if (ctype) {
+		outs(r, "Content-Type: ");
+		outs(r, ctype);
+		outs(r, "\r\n");
+	}
 	if (ctype && strncmp(ctype, "application/json", 16) == 0)
-		FCGX_PutS("Cache-Control: no-store\r\n", r->fcgi->out);
+		outs(r, "Cache-Control: no-store\r\n");
 	if (extra)
-		FCGX_PutS(extra, r->fcgi->out);
-	FCGX_PutS("\r\n", r->fcgi->out);
+		outs(r, extra);
+	outs(r, "\r\n");
 }
 
 void request_json(struct request *r, int status, struct json_object *obj, const char *extra_headers)
@@ -179,9 +362,56 @@ void request_json(struct request *r, int status, struct json_object *obj, const 
 	request_head(r, status, "application/json; charset=utf-8", extra_headers);
 	if (strcmp(r->method, "HEAD") == 0)
 		return; /* the status and headers say it all; HEAD has no body */
-	FCGX_PutStr(body, (int)len, r->fcgi->out);
-	FCGX_PutS("\n", r->fcgi->out);
+	out(r, body, len);
+	out(r, "\n", 1);
 	r->bytes_out += (long long)len + 1;
+}
+
+void request_capture(struct request *r)
+{
+	if (!r->capture)
+		r->capture = vg_malloc(REQUEST_CAPTURE_MAX);
+	r->capture_len = 0;
+	r->capture_overflow = 0;
+	r->capturing = 1;
+}
+
+char *request_captured(struct request *r)
+{
+	char *b64;
+
+	r->capturing = 0;
+	r->answered = 0;
+	r->bytes_out = 0;
+	if (r->capture_overflow || r->capture_len == 0)
+		return NULL;
+	b64 = vg_malloc(4 * ((r->capture_len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)r->capture, (int)r->capture_len);
+	return b64;
+}
+
+void request_replay(struct request *r)
+{
+	const char *b64 = r->refusal;
+	size_t n = strlen(b64);
+	unsigned char *raw;
+	long len;
+
+	if (n > 4 * ((REQUEST_CAPTURE_MAX + 2) / 3)) {
+		request_error(r, 500, "internal", "a refusal to replay is too long");
+		return;
+	}
+	raw = vg_malloc(n);
+	len = vg_base64_decode(b64, raw, n);
+	if (len < 9 || memcmp(raw, "Status: ", 8) != 0) {
+		free(raw);
+		request_error(r, 500, "internal", "a refusal to replay is malformed");
+		return;
+	}
+	r->answered = 1;
+	r->status = atoi((const char *)raw + 8);
+	FCGX_PutStr((const char *)raw, (int)len, r->fcgi->out);
+	free(raw);
 }
 
 void request_error_headers(struct request *r, int status, const char *code, const char *message,
@@ -247,6 +477,11 @@ long request_write(struct request *r, const char *buf, size_t len)
 {
 	if (len > (size_t)1 << 30)
 		len = (size_t)1 << 30;
+	if (r->capturing) {
+		out(r, buf, len);
+		r->bytes_out += (long long)len;
+		return (long)len;
+	}
 	if (FCGX_PutStr(buf, (int)len, r->fcgi->out) != (int)len)
 		return -1;
 	r->bytes_out += (long long)len;
@@ -288,4 +523,10 @@ char *request_steps_text(const struct request *r, char *out, size_t outsz)
 		at += (size_t)n;
 	}
 	return out;
+}
+
+void request_free(struct request *r)
+{
+	free(r->capture);
+	r->capture = NULL;
 }

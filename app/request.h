@@ -40,6 +40,20 @@ struct request {
 	int status;               /* status sent, for the access log */
 	long long user_id;        /* set by auth, 0 before */
 	int auth_basic;           /* authenticated with HTTP Basic (a browser form) */
+	int authorizer;           /* the FastCGI Authorizer role: headers only, no body */
+	int gated;                /* a FastCGI Authorizer admitted it (gate.h): user_id is
+				   * its VINGEST_USER and its limits are counted */
+	long long counted_bytes;  /* body bytes the authorizer counted against
+				   * limits.bytes_per_hour (VINGEST_COUNTED) */
+	const char *always_headers; /* "Name: v\r\n" lines every answer carries (tus), or NULL */
+	int body_too_slow;        /* the body fell below http.body_min_rate */
+	const char *refusal;      /* an authorizer's refusal to answer (base64), or NULL */
+	int deferred_status;      /* in an authorizer: the refusal handed on (access log) */
+	int capturing;            /* answers go into capture (request_capture) */
+	char *capture;            /* owned, REQUEST_CAPTURE_MAX bytes */
+	size_t capture_len;
+	int capture_overflow;
+	int64_t started_ms;       /* vg_mono_ms() when the request was accepted */
 	long long bytes_out;      /* body bytes answered, for the access log */
 	char request_id[40];
 	char video_id[32];        /* the video the request is about, once known ("" before) */
@@ -49,6 +63,9 @@ struct request {
 	long long step_us[REQUEST_STEPS];
 	unsigned steps_reached; /* bit (1u << step) */
 };
+
+/* The largest answer an authorizer keeps to be answered later. */
+#define REQUEST_CAPTURE_MAX 4096
 
 /* Fills r from the FastCGI parameters. Returns 0, or -1 if the request line is
  * unusable (the caller answers 400). */
@@ -60,7 +77,13 @@ const char *request_param(const struct request *r, const char *name);
 /*
  * Reads up to len body bytes. Returns the count (0 at the end of the body),
  * or -1 if the body stopped short of Content-Length (client gone, web server
- * aborted): the upload must be abandoned. Never reads past Content-Length.
+ * aborted, or too slow: body_too_slow): the upload must be abandoned. Never
+ * reads past Content-Length.
+ *
+ * A body must average http.body_min_rate bytes a second once
+ * http.body_grace_seconds have passed: a web server that spools bodies hands
+ * them over at disk speed and never comes near it, one that streams them
+ * cannot let a client trickling bytes hold this child for longer.
  */
 long request_read(struct request *r, char *buf, size_t len);
 
@@ -86,6 +109,27 @@ long request_write(struct request *r, const char *buf, size_t len);
 
 /* Answers a status with no body (204). */
 void request_empty(struct request *r, int status);
+
+/*
+ * A refusal kept for later. Apache, unlike lighttpd, reads and discards the
+ * rest of a request's body before it sends an authorizer's refusal (unless
+ * the client waits for "100 Continue"). So the gate, asked by Apache, may
+ * instead keep its refusal: request_capture() makes the answers that follow
+ * go into r->capture; request_captured() ends that and returns the answer
+ * as base64 (owned by the caller; NULL if there was none or it was too
+ * long), leaving r unanswered. The gate then admits the request with the
+ * refusal in VINGEST_REFUSAL, Apache hands it to a responder without
+ * spooling its body, and request_replay() answers it there - at once, with
+ * "Connection: close", the body unread.
+ */
+void request_capture(struct request *r);
+char *request_captured(struct request *r);
+
+/* Answers r->refusal exactly as the authorizer wrote it. */
+void request_replay(struct request *r);
+
+/* Frees what r owns (the capture buffer). */
+void request_free(struct request *r);
 
 /* Records the video this request is about (for the access log): a valid id
  * from the path, or the id of a video just created. */

@@ -25,7 +25,8 @@
 #include "auth.h"
 #include "child.h"
 #include "finish.h"
-#include "ratelimit.h"
+#include "gate.h"
+#include "reserve.h"
 #include "request.h"
 #include "shard.h"
 #include "vg_alloc.h"
@@ -91,21 +92,22 @@ static void upload_free(struct tus_upload *u)
 
 /* ---- answers ---- */
 
+/* Every answer under /v1/uploads carries common_headers: tus_dispatch (and
+ * the gate, for an authorizer's refusals) makes them r->always_headers. */
 static void tus_error(struct request *r, int status, const char *code, const char *msg,
 		      const char *extra)
 {
-	char *h = vg_asprintf("%s%s", common_headers, extra ? extra : "");
-
-	request_error_headers(r, status, code, msg, h);
-	free(h);
+	request_error_headers(r, status, code, msg, extra);
 }
 
 static void tus_empty(struct request *r, int status, const char *extra)
 {
-	char *h = vg_asprintf("%s%s", common_headers, extra ? extra : "");
+	request_head(r, status, NULL, extra);
+}
 
-	request_head(r, status, NULL, h);
-	free(h);
+const char *tus_headers(void)
+{
+	return common_headers;
 }
 
 static void db_down(struct request *r)
@@ -133,10 +135,6 @@ static const char load_sql[] =
 	"expires_at < UTC_TIMESTAMP(6) FROM uploads WHERE id = ? AND kind = 'tus'";
 static const char video_sql[] =
 	"SELECT size_bytes FROM videos WHERE id = ? AND user_id = ? AND deleted_at IS NULL";
-static const char create_sql[] =
-	"INSERT INTO uploads (id, user_id, kind, state, object_key, upload_length, upload_offset, "
-	"metadata, created_at, expires_at) VALUES (?, ?, 'tus', 'receiving', ?, ?, 0, ?, "
-	"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL ? SECOND)";
 static const char advance_sql[] =
 	"UPDATE uploads SET upload_offset = ? WHERE id = ? AND upload_offset = ?";
 static const char set_length_sql[] =
@@ -408,7 +406,7 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 	struct vg_store *store = &r->child->store;
 	struct finish f;
 	struct json_object *m = u->metadata ? json_tokener_parse(u->metadata) : NULL, *mv;
-	char sha[VG_SHA256_HEX], *headers = NULL;
+	char sha[VG_SHA256_HEX];
 	int fd = vg_store_staging_open(store, u->id, 0), staged = fd >= 0;
 
 	memset(&f, 0, sizeof(f));
@@ -457,8 +455,7 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 	switch (finish_commit(r, &f)) {
 	case FINISH_OK:
 		vg_store_settle(store, u->id);
-		headers = vg_asprintf("%s%s", common_headers, extra ? extra : "");
-		finish_answer(r, u->id, status, headers);
+		finish_answer(r, u->id, status, extra);
 		break;
 	case FINISH_UNKNOWN:
 	case FINISH_DB_DOWN:
@@ -472,7 +469,6 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 out:
 	if (fd >= 0)
 		close(fd);
-	free(headers);
 	json_object_put(m);
 }
 
@@ -529,7 +525,7 @@ static long long append(struct request *r, struct tus_upload *u)
 		tus_error(r, 411, "length_required", "Content-Length is required", NULL);
 		return -1;
 	}
-	if (u->offset + r->content_length > limit) {
+	if (!tus_body_fits(u->offset, r->content_length, limit)) {
 		tus_error(r, 413, "too_large",
 			  u->length >= 0 ? "the body runs past Upload-Length"
 					 : "the upload would exceed the size limit",
@@ -614,7 +610,10 @@ static long long append(struct request *r, struct tus_upload *u)
 			/* Nothing of a body that fails its checksum is kept. */
 			if (ftruncate(fd, u->offset) < 0) {
 			}
-			if (cut)
+			if (cut && r->body_too_slow)
+				tus_error(r, 408, "body_too_slow",
+					  "the body came too slowly; nothing was appended", NULL);
+			else if (cut)
 				tus_error(r, 400, "incomplete_body",
 					  "the body ended early; nothing was appended", NULL);
 			else
@@ -667,8 +666,12 @@ out:
 		char h[64];
 
 		snprintf(h, sizeof(h), "Upload-Offset: %lld\r\n", newoff);
-		tus_error(r, 400, "incomplete_body", "the body ended early; what arrived was kept",
-			  h);
+		if (r->body_too_slow)
+			tus_error(r, 408, "body_too_slow",
+				  "the body came too slowly; what arrived was kept", h);
+		else
+			tus_error(r, 400, "incomplete_body",
+				  "the body ended early; what arrived was kept", h);
 		return -1;
 	}
 	return newoff;
@@ -692,64 +695,108 @@ static void tus_options(struct request *r)
 	tus_empty(r, 204, h);
 }
 
+/* The body of one tus request (creation-with-upload, PATCH) is at most
+ * limits.max_chunk_bytes: web servers take it whole before the request
+ * reaches a child, and a cut-off chunk is sent again, so a chunk is both
+ * what a web server may hold per request and what a client may lose. An
+ * authorizer may not know the length yet (a chunked body): the responder
+ * checks it then. 0, or -1 answered 413. */
+static int chunk_ok(struct request *r)
+{
+	long long cap = r->child->cfg->limits.max_chunk_bytes;
+	char msg[160];
+
+	if (r->content_length <= cap)
+		return 0;
+	snprintf(msg, sizeof(msg),
+		 "a tus request body is limited to %lld bytes (limits.max_chunk_bytes): send "
+		 "the upload in chunks (tus-js-client: chunkSize)",
+		 cap);
+	tus_error(r, 413, "chunk_too_large", msg, NULL);
+	return -1;
+}
+
+/* The creation headers: the length (-1 deferred) into *length. 0, or -1 answered. */
+static int create_params(struct request *r, long long *length)
+{
+	const struct vg_config *cfg = r->child->cfg;
+	long long defer = 0;
+	int have_len, have_defer;
+
+	*length = -1;
+	if (!tus_version_ok(r))
+		return -1;
+	have_len = int_header(r, "HTTP_UPLOAD_LENGTH", length);
+	have_defer = int_header(r, "HTTP_UPLOAD_DEFER_LENGTH", &defer);
+	if (have_len < 0 || have_defer < 0 || (have_len == 0 && (have_defer == 0 || defer != 1))) {
+		tus_error(r, 400, "invalid_upload_length",
+			  "send Upload-Length (bytes) or Upload-Defer-Length: 1", NULL);
+		return -1;
+	}
+	if (have_len == 0)
+		*length = -1;
+	if (*length == 0) {
+		tus_error(r, 400, "empty_file", "an upload of zero bytes is not a video", NULL);
+		return -1;
+	}
+	if (*length > cfg->limits.max_upload_bytes) {
+		tus_error(r, 413, "too_large", "the video is larger than the upload limit", NULL);
+		return -1;
+	}
+	return chunk_ok(r);
+}
+
+int tus_check_create(struct request *r)
+{
+	long long length;
+
+	return create_params(r, &length);
+}
+
 static void tus_create(struct request *r)
 {
 	const struct vg_config *cfg = r->child->cfg;
 	const char *meta_h = request_param(r, "HTTP_UPLOAD_METADATA");
 	const char *ctype = request_param(r, "CONTENT_TYPE");
-	long long length = -1, defer = 0;
+	long long length;
 	struct tus_upload u;
+	struct reservation v;
 	char *meta = NULL;
-	int have_len = int_header(r, "HTTP_UPLOAD_LENGTH", &length);
-	int have_defer = int_header(r, "HTTP_UPLOAD_DEFER_LENGTH", &defer);
 	int fd;
 
 	memset(&u, 0, sizeof(u));
-	if (have_len < 0 || have_defer < 0 || (have_len == 0 && (have_defer == 0 || defer != 1))) {
-		tus_error(r, 400, "invalid_upload_length",
-			  "send Upload-Length (bytes) or Upload-Defer-Length: 1", NULL);
-		return;
-	}
-	if (have_len == 0)
-		length = -1;
-	if (length == 0) {
-		tus_error(r, 400, "empty_file", "an upload of zero bytes is not a video", NULL);
-		return;
-	}
-	if (length > cfg->limits.max_upload_bytes) {
-		tus_error(r, 413, "too_large", "the video is larger than the upload limit", NULL);
-		return;
-	}
-	if (ratelimit_check_upload(r) < 0)
+	if (create_params(r, &length) < 0)
 		return;
 	meta = meta_h ? parse_metadata(r, meta_h) : vg_strdup("{}");
 	if (!meta)
 		return;
 	u.user_id = r->user_id;
 	u.length = length;
+	memset(&v, 0, sizeof(v));
+	v.id = u.id;
+	v.key = u.key;
+	v.tus = 1;
+	v.length = length;
+	v.metadata = meta;
+	v.ttl_seconds = cfg->limits.tus_expiry_seconds;
 	/* The id names the shard that keeps the upload (and then the video);
 	 * if that shard stops answering before the row is written, move on. */
 	for (;;) {
+		int64_t t;
+		int n;
+
 		if (vg_id_new(u.id, r->db->shard) < 0) {
 			tus_error(r, 500, "internal", "could not make an id", NULL);
 			goto out;
 		}
 		vg_store_key(u.id, u.key);
-		{
-			struct vg_db_param p[] = {vg_p_str(u.id),
-						  vg_p_i64(r->user_id),
-						  vg_p_str(u.key),
-						  length >= 0 ? vg_p_i64(length) : vg_p_str(NULL),
-						  vg_p_str(meta),
-						  vg_p_i64(cfg->limits.tus_expiry_seconds)};
-
-			int64_t t = vg_mono_us();
-			long long n = vg_db_exec(r->db, create_sql, p, VG_DB_NPARAMS(p));
-
-			request_step(r, STEP_MARK, t);
-			if (n == 1)
-				break;
-		}
+		t = vg_mono_us();
+		n = reserve_upload(r, &v);
+		request_step(r, STEP_MARK, t);
+		if (n == 1)
+			break;
+		if (n == 0)
+			goto out; /* over a cap: answered */
 		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0) {
 			db_down(r);
 			goto out;
@@ -862,54 +909,107 @@ static void tus_head(struct request *r, const char *id)
 	upload_free(&u);
 }
 
-static void tus_patch(struct request *r, const char *id)
+int tus_body_fits(long long offset, long long body, long long limit)
+{
+	/* offset + body could overflow for a Content-Length near 2^63: compare
+	 * the body with the room left instead. */
+	return offset >= 0 && body >= 0 && offset <= limit && body <= limit - offset;
+}
+
+/*
+ * A PATCH's target, from its headers and the uploads row. 1: go on, with u
+ * loaded and *newlen the Upload-Length header (-1 without one). 0: the
+ * upload is finished and this repeats its last PATCH with no body (nothing
+ * to write; *size is its length). -1: answered.
+ */
+static int patch_target(struct request *r, const char *id, struct tus_upload *u, long long *size,
+			long long *newlen)
 {
 	const struct vg_config *cfg = r->child->cfg;
 	const char *ctype = request_param(r, "CONTENT_TYPE");
-	struct tus_upload u;
-	long long offset = -1, size, newlen = -1, newoff;
-	int have_off, have_len, st;
-	char *h;
+	long long offset = -1, limit;
+	char hh[64];
+	int st;
 
+	*newlen = -1;
+	memset(u, 0, sizeof(*u));
+	if (!tus_version_ok(r))
+		return -1;
 	if (!ctype || strcasecmp(ctype, "application/offset+octet-stream") != 0) {
 		tus_error(r, 415, "wrong_content_type",
 			  "PATCH bodies must be Content-Type: application/offset+octet-stream", NULL);
-		return;
+		return -1;
 	}
-	have_off = int_header(r, "HTTP_UPLOAD_OFFSET", &offset);
-	if (have_off != 1) {
+	if (int_header(r, "HTTP_UPLOAD_OFFSET", &offset) != 1) {
 		tus_error(r, 400, "invalid_upload_offset", "Upload-Offset is required", NULL);
-		return;
+		return -1;
 	}
-	have_len = int_header(r, "HTTP_UPLOAD_LENGTH", &newlen);
-	if (have_len < 0) {
+	if (int_header(r, "HTTP_UPLOAD_LENGTH", newlen) < 0) {
 		tus_error(r, 400, "invalid_upload_length", "Upload-Length is not a number", NULL);
-		return;
+		return -1;
 	}
-	st = find(r, id, &u, &size);
+	st = find(r, id, u, size);
+	if (st < 0)
+		return -1;
+	if (st == 0) {
+		/* Finished already (a retried last PATCH): the offset is at the end. */
+		if (offset == *size && r->content_length <= 0)
+			return 0;
+		snprintf(hh, sizeof(hh), "Upload-Offset: %lld\r\n", *size);
+		tus_error(r, 409, "offset_mismatch", "the upload is already complete", hh);
+		return -1;
+	}
+	if (offset != u->offset) {
+		snprintf(hh, sizeof(hh), "Upload-Offset: %lld\r\n", u->offset);
+		tus_error(r, 409, "offset_mismatch", "Upload-Offset does not match the upload", hh);
+		goto refused;
+	}
+	if (chunk_ok(r) < 0)
+		goto refused;
+	limit = u->length >= 0 ? u->length
+		: *newlen > 0 && *newlen <= cfg->limits.max_upload_bytes ? *newlen
+									: cfg->limits.max_upload_bytes;
+	if (r->content_length > 0 && !tus_body_fits(u->offset, r->content_length, limit)) {
+		tus_error(r, 413, "too_large",
+			  u->length >= 0 ? "the body runs past Upload-Length"
+					 : "the upload would exceed the size limit",
+			  NULL);
+		goto refused;
+	}
+	return 1;
+refused:
+	upload_free(u);
+	return -1;
+}
+
+int tus_check_patch(struct request *r, const char *id)
+{
+	struct tus_upload u;
+	long long size, newlen;
+	int st = patch_target(r, id, &u, &size, &newlen);
+
+	upload_free(&u);
+	return st < 0 ? -1 : 0;
+}
+
+static void tus_patch(struct request *r, const char *id)
+{
+	const struct vg_config *cfg = r->child->cfg;
+	struct tus_upload u;
+	long long size, newlen, newoff;
+	int st = patch_target(r, id, &u, &size, &newlen);
+	char *h;
+
 	if (st < 0)
 		return;
 	if (st == 0) {
-		/* Finished already (a retried last PATCH): the offset is at the end. */
 		char hh[64];
 
 		snprintf(hh, sizeof(hh), "Upload-Offset: %lld\r\n", size);
-		if (offset == size && r->content_length <= 0)
-			tus_empty(r, 204, hh);
-		else
-			tus_error(r, 409, "offset_mismatch", "the upload is already complete", hh);
+		tus_empty(r, 204, hh);
 		return;
 	}
-	if (ratelimit_check_bytes(r) < 0)
-		goto out;
-	if (offset != u.offset) {
-		char hh[64];
-
-		snprintf(hh, sizeof(hh), "Upload-Offset: %lld\r\n", u.offset);
-		tus_error(r, 409, "offset_mismatch", "Upload-Offset does not match the upload", hh);
-		goto out;
-	}
-	if (have_len == 1 && u.length < 0) {
+	if (newlen >= 0 && u.length < 0) {
 		/* creation-defer-length: the length arrives with a PATCH */
 		struct vg_db_param p[] = {vg_p_i64(newlen), vg_p_str(u.id)};
 
@@ -923,7 +1023,7 @@ static void tus_patch(struct request *r, const char *id)
 			goto out;
 		}
 		u.length = newlen;
-	} else if (have_len == 1 && newlen != u.length) {
+	} else if (newlen >= 0 && newlen != u.length) {
 		tus_error(r, 400, "invalid_upload_length", "Upload-Length cannot change", NULL);
 		goto out;
 	}
@@ -964,6 +1064,7 @@ void tus_dispatch(struct request *r, const char *id)
 {
 	const char *m = r->method;
 
+	r->always_headers = common_headers;
 	if (strcmp(m, "OPTIONS") == 0) {
 		tus_options(r); /* CORS preflight: no credentials by design */
 		return;
@@ -983,14 +1084,16 @@ void tus_dispatch(struct request *r, const char *id)
 			  "Allow: HEAD, PATCH, DELETE, OPTIONS\r\n");
 		return;
 	}
-	if (auth_request(r) != 0 || !tus_version_ok(r))
-		return;
-	if (!id)
-		tus_create(r);
-	else if (strcmp(m, "HEAD") == 0)
-		tus_head(r, id);
-	else if (strcmp(m, "PATCH") == 0)
-		tus_patch(r, id);
-	else
-		tus_delete(r, id);
+	if (!id) {
+		if (gate_admit(r, GATE_TUS_CREATE) == 0)
+			tus_create(r);
+	} else if (strcmp(m, "PATCH") == 0) {
+		if (gate_admit(r, GATE_TUS_PATCH) == 0)
+			tus_patch(r, id);
+	} else if (auth_request(r) == 0 && tus_version_ok(r)) {
+		if (strcmp(m, "HEAD") == 0)
+			tus_head(r, id);
+		else
+			tus_delete(r, id);
+	}
 }

@@ -22,6 +22,7 @@
 #include "child.h"
 #include "finish.h"
 #include "multipart.h"
+#include "reserve.h"
 #include "request.h"
 #include "shard.h"
 #include "vg_alloc.h"
@@ -196,10 +197,6 @@ static const struct multipart_callbacks callbacks = {on_part_begin, on_part_data
 
 /* ---- database steps ---- */
 
-static const char mark_sql[] =
-	"INSERT INTO uploads (id, user_id, kind, state, object_key, created_at, expires_at) "
-	"VALUES (?, ?, 'multipart', 'receiving', ?, UTC_TIMESTAMP(6), "
-	"UTC_TIMESTAMP(6) + INTERVAL 1 DAY)";
 static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
 static const char find_idem_sql[] =
 	"SELECT id, request_sha256 FROM videos WHERE user_id = ? AND idempotency_key = ?";
@@ -279,7 +276,7 @@ static int check_headers(struct upload *u, char boundary[MULTIPART_BOUNDARY_MAX 
 			      "send the video as multipart/form-data with a boundary");
 		return -1;
 	}
-	if (r->content_length < 0) {
+	if (r->content_length < 0 && !r->authorizer) {
 		request_error(r, 411, "length_required", "Content-Length is required");
 		return -1;
 	}
@@ -296,6 +293,17 @@ static int check_headers(struct upload *u, char boundary[MULTIPART_BOUNDARY_MAX 
 		u->idem_key = idem;
 	}
 	return 0;
+}
+
+int upload_check_request(struct request *r)
+{
+	struct upload u;
+	char boundary[MULTIPART_BOUNDARY_MAX + 1];
+
+	memset(&u, 0, sizeof(u));
+	u.r = r;
+	u.cfg = r->child->cfg;
+	return check_headers(&u, boundary);
 }
 
 /* The form as a whole: one non-empty file, a sane title and metadata.
@@ -367,7 +375,10 @@ static int read_body(struct upload *u, const char *boundary)
 							     : request_read(u->r, buf, BODY_CHUNK);
 
 		if (n < 0) {
-			fail(u, 400, "incomplete_body", "the request body ended early");
+			if (u->r->body_too_slow)
+				fail(u, 408, "body_too_slow", "the request body came too slowly");
+			else
+				fail(u, 400, "incomplete_body", "the request body ended early");
 			goto out;
 		}
 		if (n == 0)
@@ -453,15 +464,15 @@ void upload_post(struct request *r)
 		}
 		vg_store_key(u.id, u.key);
 		{
-			struct vg_db_param p[] = {vg_p_str(u.id), vg_p_i64(r->user_id),
-						  vg_p_str(u.key)};
-
+			struct reservation v = {u.id, u.key, 0, r->content_length, NULL, 86400};
 			int64_t t = vg_mono_us();
-			long long n = vg_db_exec(r->db, mark_sql, p, VG_DB_NPARAMS(p));
+			int n = reserve_upload(r, &v);
 
 			request_step(r, STEP_MARK, t);
 			if (n == 1)
 				break;
+			if (n == 0)
+				goto out; /* over a cap: answered */
 		}
 		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0)
 			goto db_down;

@@ -6,7 +6,14 @@
 
 struct request;
 
-/* Handles an authenticated POST /v1/videos and answers it. */
+/* Handles an admitted POST /v1/videos (gate.h) and answers it. */
 void upload_post(struct request *r);
+
+/* The header checks of POST /v1/videos, made before reading a body:
+ * multipart type, Content-Length (411, 413), Idempotency-Key. 0 to go on,
+ * or -1 after answering. The gate calls them for an authorizer, which may
+ * not know the length yet (a chunked body): then only the responder checks
+ * it. */
+int upload_check_request(struct request *r);
 
 #endif

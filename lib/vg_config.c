@@ -42,13 +42,18 @@ struct key {
 
 static const struct key keys[] = {
 	STR(http, listen, "unix:/run/vingest/fcgi.sock"),
-	INT(http, processes, 4, 1, 1024),
+	INT(http, processes, 16, 1, 1024),
 	INT(http, max_requests, 10000, 0, 1000000000),
 	INT(http, backlog, 256, 1, 65535),
 	INT(http, drain_seconds, 30, 1, 3600),
 	STR(http, allowed_origins, ""),
 	STR(http, public_url, "http://127.0.0.1:8080"),
 	STR(http, metrics_allow, "127.0.0.1,::1"),
+	STR(http, readyz_allow, "127.0.0.1,::1"),
+	STR(http, listen_allow, "127.0.0.0/8,::1"),
+	INT(http, body_min_rate, 32768, 0, 1073741824),
+	INT(http, body_grace_seconds, 20, 1, 3600),
+	INT(http, readyz_cache_ms, 1000, 0, 60000),
 	STR(db, host, "localhost"),
 	INT(db, port, 3306, 1, 65535),
 	STR(db, socket, ""),
@@ -70,7 +75,7 @@ static const struct key keys[] = {
 	INT(store, s3_retries, 4, 0, 20),
 	INT(store, db_chunk_bytes, 1048576, 65536, 8388608),
 	STR(store, url_secret, ""),
-	INT(store, url_ttl_seconds, 86400, 60, 604800),
+	INT(store, url_ttl_seconds, 900, 60, 604800),
 	INT(store, min_free_bytes, 268435456, 0, 1125899906842624LL),
 	STR(cache, servers, "127.0.0.1:11211"),
 	STR(processor, url, "http://127.0.0.1:8090/process"),
@@ -93,9 +98,13 @@ static const struct key keys[] = {
 	INT(workers, idle_claim_ms, 100, 10, 60000),
 	INT(limits, max_upload_bytes, 314572800, 1, 1099511627776LL),
 	INT(limits, max_duration_seconds, 15, 1, 86400),
-	INT(limits, uploads_per_minute, 0, 0, 1000000),
-	INT(limits, requests_per_second_per_ip, 0, 0, 1000000),
-	INT(limits, bytes_per_hour, 0, 0, 1125899906842624LL),
+	INT(limits, uploads_per_minute, 300, 0, 1000000),
+	INT(limits, requests_per_second_per_ip, 100, 0, 1000000),
+	INT(limits, bytes_per_hour, 10737418240, 0, 1125899906842624LL),
+	INT(limits, concurrent_uploads_per_user, 4, 0, 1024),
+	INT(limits, open_uploads_per_user, 50, 0, 1000000),
+	INT(limits, staging_bytes_per_user, 1073741824, 0, 1125899906842624LL),
+	INT(limits, max_chunk_bytes, 16777216, 65536, 1099511627776LL),
 	INT(limits, tus_expiry_seconds, 86400, 60, 2592000),
 	INT(limits, max_parts, 8, 1, 1000),
 	INT(limits, max_part_header_bytes, 4096, 256, 65536),
@@ -308,6 +317,21 @@ static int check_whole(struct load_ctx *x)
 			set_err(x, "[http] metrics_allow: %s", why);
 			return -1;
 		}
+		if (vg_addr_list_check(c->http.readyz_allow, why, sizeof(why)) < 0) {
+			set_err(x, "[http] readyz_allow: %s", why);
+			return -1;
+		}
+		if (vg_addr_list_check(c->http.listen_allow, why, sizeof(why)) < 0) {
+			set_err(x, "[http] listen_allow: %s", why);
+			return -1;
+		}
+	}
+	if (c->limits.staging_bytes_per_user > 0 &&
+	    c->limits.staging_bytes_per_user < c->limits.max_upload_bytes) {
+		set_err(x, "[limits] staging_bytes_per_user: %lld is less than max_upload_bytes (%lld): "
+			   "no upload of the largest allowed size could ever start",
+			c->limits.staging_bytes_per_user, c->limits.max_upload_bytes);
+		return -1;
 	}
 	if (c->workers.metrics_file[0] && c->workers.metrics_file[0] != '/') {
 		set_err(x, "[workers] metrics_file: '%s' must be an absolute path (or empty for none)",

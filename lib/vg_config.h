@@ -23,6 +23,11 @@ struct vg_config {
 		char *allowed_origins; /* extra origins for browser (Basic auth) posts */
 		char *public_url; /* how the processing service reaches us (object URLs) */
 		char *metrics_allow; /* addresses and CIDR blocks that may GET /metrics */
+		char *readyz_allow;  /* ... that may GET /readyz */
+		char *listen_allow;  /* peers a TCP listener serves (the web servers) */
+		long long body_min_rate;      /* bytes/s a body must average (0: no floor) */
+		long long body_grace_seconds; /* ... after this long */
+		long long readyz_cache_ms;    /* how long a /readyz answer is reused */
 	} http;
 	struct {
 		char *host;
@@ -84,6 +89,10 @@ struct vg_config {
 		long long uploads_per_minute;
 		long long requests_per_second_per_ip;
 		long long bytes_per_hour;
+		long long concurrent_uploads_per_user; /* a host's children one user may hold */
+		long long open_uploads_per_user;       /* unfinished tus uploads */
+		long long staging_bytes_per_user;      /* bytes reserved by unfinished uploads */
+		long long max_chunk_bytes;             /* the body of one tus request */
 		long long tus_expiry_seconds;
 		long long max_parts;
 		long long max_part_header_bytes;

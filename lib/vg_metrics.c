@@ -2,21 +2,19 @@
  * vg_metrics.c - shared counters and Prometheus text output (see vg_metrics.h).
  */
 #include "vg_metrics.h"
+#include "vg_shm.h"
 #include "vg_alloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define PROM_MAX (1024 * 1024) /* an exposition this large is a bug, not a scrape */
 
 void *vg_metrics_map(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p; /* anonymous mappings start zeroed */
+	return vg_shm_map(size);
 }
 
 void vg_hist_observe(struct vg_hist *h, const double *bounds, size_t n, double seconds)

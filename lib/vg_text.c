@@ -84,3 +84,27 @@ int vg_text_token(const char *s, size_t max)
 	}
 	return n > 0;
 }
+
+char *vg_text_log_escape(const char *in, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t at = 0;
+
+	if (!outsz)
+		return out;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		int plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+
+		if (at + (plain ? 1 : 3) >= outsz)
+			break;
+		if (plain) {
+			out[at++] = (char)*p;
+		} else {
+			out[at++] = '%';
+			out[at++] = hex[*p >> 4];
+			out[at++] = hex[*p & 15];
+		}
+	}
+	out[at] = '\0';
+	return out;
+}

@@ -19,4 +19,13 @@ size_t vg_text_clean(const char *in, size_t len, char *out, size_t outsz, size_t
  * as Idempotency-Key. */
 int vg_text_token(const char *s, size_t max);
 
+/*
+ * Copies in to out for a log line: printable ASCII other than '"', '\\' and
+ * space is kept, every other byte is written %XX (a URL's own escape), so
+ * a client's path can neither end a quoted log field nor forge another.
+ * At most outsz-1 bytes, never half an escape; out is NUL-terminated.
+ * Returns out.
+ */
+char *vg_text_log_escape(const char *in, char *out, size_t outsz);
+
 #endif

@@ -1,7 +1,7 @@
 -- schema.sql - the reference for the current vingest schema, for humans.
 --
 -- This file is documentation: it shows what the numbered migrations in
--- sql/migrations/ add up to (001 to 003), plus the
+-- sql/migrations/ add up to (001 to 004), plus the
 -- schema_migrations table that vingestctl keeps. Databases are built and
 -- changed only by `vingestctl migrate`, never from this file and never by
 -- hand: every schema change is a new numbered migration,
@@ -174,7 +174,7 @@ CREATE TABLE IF NOT EXISTS uploads (
   kind ENUM('multipart','tus') NOT NULL COMMENT 'multipart: a POST /v1/videos body being received. tus: a resumable upload session',
   state ENUM('receiving','stored','aborted') NOT NULL DEFAULT 'receiving' COMMENT 'receiving: bytes arriving in staging. stored: object written to object_key, video row not yet committed. aborted: given up (termination, expiry, bad input), bytes to remove',
   object_key VARCHAR(255) CHARACTER SET ascii NOT NULL COMMENT 'Where the committed object goes in the store (becomes videos.object_key)',
-  upload_length BIGINT UNSIGNED NULL DEFAULT NULL COMMENT 'Declared total length in bytes (tus Upload-Length), NULL while deferred or unknown',
+  upload_length BIGINT UNSIGNED NULL DEFAULT NULL COMMENT 'Bytes this upload reserves in staging: the declared total length (tus Upload-Length), or a multipart body''s Content-Length. NULL while a tus length is deferred (it then reserves limits.max_upload_bytes)',
   upload_offset BIGINT UNSIGNED NOT NULL DEFAULT 0 COMMENT 'Bytes received and durably staged so far (tus Upload-Offset)',
   metadata JSON NULL DEFAULT NULL COMMENT 'tus Upload-Metadata, decoded into a JSON object (filename, title, metadata), NULL if none',
   created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) COMMENT 'When the upload started (UTC)',

@@ -52,8 +52,8 @@
 #                           VINGEST_* variable); logs in DIR (fcgi.log); sets SPAWN_URL.
 #                           lighttpd spawns it (bin-path: socket on fd 0) and sets
 #                           SPAWN_LIGHTTPD_PID; Apache cannot spawn, so on the
-#                           Apache pass the helper starts vingest-fcgi on a unix
-#                           socket in DIR and an Apache from www-conf/apache/ in
+#                           Apache pass the helper starts vingest-fcgi on TCP
+#                           PORT + 500 and an Apache from www-conf/apache/ in
 #                           front of it. spawn_stop stops it
 #   snap                    rows in videos/jobs/uploads and files in the store, as one line
 #   expect_error NAME STATUS [CODE] [BEFORE]
@@ -357,39 +357,39 @@ CONF
 
 # The Apache pass's spawn_instance: vingest-fcgi started here with only the
 # given overrides in its environment (as lighttpd's bin-environment does),
-# its socket handed to Apache's group, and an Apache rendered from the same
-# templates as ./dev renders.
+# on loopback TCP at PORT + 500, and an Apache rendered from the same
+# templates as ./dev renders (the authorizer included).
 spawn_instance_apache() {
-	local dir=$1 port=$2 i f sock
+	local dir=$1 port=$2 i f fcgi
 	shift 2
-	mkdir -p "$dir/run" "$dir/www"
-	sock=$dir/run/fcgi.sock
-	# Apache's children run as www-data: let them through to the socket
-	# (mktemp made T_TMP 0700).
+	mkdir -p "$dir/run" "$dir/www" "$dir/spool"
+	# vingest-fcgi on loopback TCP (mod_authnz_fcgi speaks TCP only);
+	# Apache's children run as www-data and spool bodies into $dir/spool.
+	fcgi=127.0.0.1:$((port + 500))
 	f=$dir
 	while [[ $f == "$T_TMP"* ]]; do
 		chmod o+x "$f"
 		f=$(dirname "$f")
 	done
+	chown www-data "$dir/spool"
 	env -i "PATH=$PATH" "ASAN_OPTIONS=${ASAN_OPTIONS:-}" "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}" "$@" \
-		"VINGEST_HTTP_LISTEN=unix:$sock" \
+		"VINGEST_HTTP_LISTEN=$fcgi" \
 		"$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" </dev/null 2>>"$dir/fcgi.log" &
 	SPAWN_FCGI_PID=$!
 	for ((i = 0; i < 100; i++)); do
-		[[ -S $sock ]] && break
+		(exec 3<>"/dev/tcp/127.0.0.1/$((port + 500))") 2>/dev/null && break
 		sleep 0.1
 	done
-	chgrp www-data "$sock"
 	for f in apache2.conf vingest.conf; do
 		sed -e "s|@ADDR@|127.0.0.1:$port|g" -e "s|@LISTEN@|127.0.0.1:$port|g" \
-			-e "s|@FCGI_SOCKET@|$sock|g" -e "s|@LOG_DIR@|$dir|g" \
+			-e "s|@FCGI_ADDR@|$fcgi|g" -e "s|@REMOTEIP@||g" -e "s|@LOG_DIR@|$dir|g" \
 			-e "s|@DOCUMENT_ROOT@|$dir/www|g" -e "s|@LIMIT_REQUEST_BODY@|$((TEST_LIMIT_BYTES + 1048576))|g" \
 			-e "s|@SERVER_ROOT@|$dir|g" -e "s|@RUN_DIR@|$dir/run|g" \
 			-e "s|@PID_FILE@|$dir/run/apache2.pid|g" -e "s|@USER@|www-data|g" -e "s|@GROUP@|www-data|g" \
 			-e "s|@MODULES@|/usr/lib/apache2/modules|g" -e "s|@VHOST@|$dir/vingest.conf|g" \
 			"$T_REPO/www-conf/apache/$f" >"$dir/$f"
 	done
-	apache2 -f "$dir/apache2.conf" -k start </dev/null >"$dir/start.err" 2>&1
+	TMPDIR=$dir/spool apache2 -f "$dir/apache2.conf" -k start </dev/null >"$dir/start.err" 2>&1
 	SPAWN_URL=http://127.0.0.1:$port
 	for ((i = 0; i < 100; i++)); do
 		curl -sf -o /dev/null "$SPAWN_URL/healthz" && break
