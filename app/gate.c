@@ -12,6 +12,7 @@
 #include "child.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "router.h"
 #include "scoreboard.h"
 #include "shard.h"
 #include "tus.h"
@@ -125,7 +126,9 @@ static int check(struct request *r, enum gate_kind kind, const char *id)
 		return -1;
 	if (!r->gated && auth_request(r) < 0)
 		return -1;
-	if (r->authorizer && !headers_ok(r, kind, id))
+	/* The handler repeats these, but budgets must not be spent (nor
+	 * counters fed a Content-Length near 2^63) before they passed. */
+	if ((r->authorizer || !r->gated) && !headers_ok(r, kind, id))
 		return -1;
 	if ((kind == GATE_MULTIPART || kind == GATE_TUS_CREATE) && !room_for_new_upload(r))
 		return -1;
@@ -134,9 +137,9 @@ static int check(struct request *r, enum gate_kind kind, const char *id)
 	return 0;
 }
 
-int gate_admit(struct request *r, enum gate_kind kind)
+int gate_admit(struct request *r, enum gate_kind kind, const char *id)
 {
-	return check(r, kind, NULL);
+	return check(r, kind, id);
 }
 
 /* Apache asks for refusals to be handed on (VINGEST_DEFER_REFUSALS, see
@@ -160,9 +163,22 @@ void gate_authorize(struct request *r)
 	if (defer)
 		request_capture(r);
 	if (kind == GATE_NONE) {
-		/* Only requests with a body are sent here; none is taken here. */
-		if (r->content_length != 0)
-			request_error(r, 404, "not_found", "nothing here takes a request body");
+		/* No body is taken here: a request that brings one is refused
+		 * (as the router would refuse it, 405 or 404) before it is read;
+		 * one without goes on to be answered by the router. */
+		const char *allow = router_allow(r->path);
+
+		if (r->content_length > 0 || request_param(r, "HTTP_TRANSFER_ENCODING")) {
+			if (allow) {
+				char h[96];
+
+				snprintf(h, sizeof(h), "Allow: %s\r\n", allow);
+				request_error_headers(r, 405, "method_not_allowed",
+						      "this method is not allowed on this path", h);
+			} else {
+				request_error(r, 404, "not_found", "no such resource");
+			}
+		}
 	} else {
 		if (kind != GATE_MULTIPART)
 			r->always_headers = tus_headers();

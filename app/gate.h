@@ -40,13 +40,14 @@ enum gate_kind {
 void gate_authorize(struct request *r);
 
 /*
- * In the responder, before the body of a request of this kind is read:
+ * In the responder, before the body of a request of this kind (id: a
+ * PATCH's upload) is read:
  * 0 admitted (r->user_id set, the child counted as serving the user's
  * upload until the request ends), or -1 after answering the refusal. A
  * request an authorizer already admitted (r->gated) only has what the
  * authorizer could not know counted: the body bytes of a request that came
  * without a Content-Length.
  */
-int gate_admit(struct request *r, enum gate_kind kind);
+int gate_admit(struct request *r, enum gate_kind kind, const char *id);
 
 #endif

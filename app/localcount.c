@@ -6,6 +6,7 @@
 #include "vg_shm.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,7 +89,10 @@ long long localcount_add(const char *key, long long delta, int64_t window_end)
 	place->window_end = window_end;
 	place->count = 0;
 found:
-	place->count += delta;
+	if (delta > 0 && place->count > LLONG_MAX - delta)
+		place->count = LLONG_MAX; /* saturates: over any limit */
+	else
+		place->count += delta;
 	n = place->count;
 	vg_shm_unlock(&table->lock);
 	return n;

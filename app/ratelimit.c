@@ -49,6 +49,11 @@ static int count(struct request *r, const char *what, const char *who, long long
 	char key[200];
 	long long n;
 
+	/* Past the limit the answer is 429 whatever the sum: adding more than
+	 * limit + 1 at once only risks overflowing the counter (a declared
+	 * Content-Length can be near 2^63). */
+	if (delta > limit + 1)
+		delta = limit + 1;
 	snprintf(key, sizeof(key), "vingest:rl:%s:%s:%lld", what, who, window);
 	n = vg_cache_incr(&r->child->cache, key, (uint64_t)delta, (unsigned)window_s + 1);
 	if (n < 0) {

@@ -55,6 +55,22 @@ static void healthz(struct request *r)
 	json_object_put(o);
 }
 
+const char *router_allow(const char *p)
+{
+	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 || strcmp(p, "/metrics") == 0 ||
+	    strncmp(p, "/v1/objects/", 12) == 0)
+		return "GET, HEAD";
+	if (strcmp(p, "/v1/videos") == 0)
+		return "GET, POST";
+	if (strncmp(p, "/v1/videos/", 11) == 0)
+		return "GET, DELETE";
+	if (strcmp(p, "/v1/uploads") == 0 || strcmp(p, "/v1/uploads/") == 0)
+		return "POST, OPTIONS";
+	if (strncmp(p, "/v1/uploads/", 12) == 0)
+		return "HEAD, PATCH, DELETE, OPTIONS";
+	return NULL;
+}
+
 void router_dispatch(struct request *r)
 {
 	const char *p = r->path;
@@ -73,7 +89,7 @@ void router_dispatch(struct request *r)
 	} else if (strcmp(p, "/v1/videos") == 0) {
 		shard_for_any(r); /* upload_post moves to another if it must */
 		if (is(r, "POST")) {
-			if (gate_admit(r, GATE_MULTIPART) == 0)
+			if (gate_admit(r, GATE_MULTIPART, NULL) == 0)
 				upload_post(r);
 		} else if (is(r, "GET")) {
 			if (auth_request(r) == 0)

@@ -9,4 +9,8 @@ struct request;
 /* Answers r (every path through here answers exactly once). */
 void router_dispatch(struct request *r);
 
+/* The methods path answers to, as an Allow header's value ("GET, POST"),
+ * or NULL for a path that does not exist. Static. */
+const char *router_allow(const char *path);
+
 #endif

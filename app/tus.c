@@ -1085,10 +1085,10 @@ void tus_dispatch(struct request *r, const char *id)
 		return;
 	}
 	if (!id) {
-		if (gate_admit(r, GATE_TUS_CREATE) == 0)
+		if (gate_admit(r, GATE_TUS_CREATE, NULL) == 0)
 			tus_create(r);
 	} else if (strcmp(m, "PATCH") == 0) {
-		if (gate_admit(r, GATE_TUS_PATCH) == 0)
+		if (gate_admit(r, GATE_TUS_PATCH, id) == 0)
 			tus_patch(r, id);
 	} else if (auth_request(r) == 0 && tus_version_ok(r)) {
 		if (strcmp(m, "HEAD") == 0)

@@ -51,7 +51,7 @@ static const struct key keys[] = {
 	STR(http, metrics_allow, "127.0.0.1,::1"),
 	STR(http, readyz_allow, "127.0.0.1,::1"),
 	STR(http, listen_allow, "127.0.0.0/8,::1"),
-	INT(http, body_min_rate, 32768, 0, 1073741824),
+	INT(http, body_min_rate, 16384, 0, 1073741824),
 	INT(http, body_grace_seconds, 20, 1, 3600),
 	INT(http, readyz_cache_ms, 1000, 0, 60000),
 	STR(db, host, "localhost"),
@@ -325,6 +325,12 @@ static int check_whole(struct load_ctx *x)
 			set_err(x, "[http] listen_allow: %s", why);
 			return -1;
 		}
+	}
+	if (c->limits.bytes_per_hour > 0 && c->limits.bytes_per_hour < c->limits.max_upload_bytes) {
+		set_err(x, "[limits] bytes_per_hour: %lld is less than max_upload_bytes (%lld): no "
+			   "upload of the largest allowed size could ever pass",
+			c->limits.bytes_per_hour, c->limits.max_upload_bytes);
+		return -1;
 	}
 	if (c->limits.staging_bytes_per_user > 0 &&
 	    c->limits.staging_bytes_per_user < c->limits.max_upload_bytes) {

@@ -1,7 +1,7 @@
 /*
  * vingest-drip - hostile HTTP clients for the abuse tests.
  *
- *   vingest-drip drip  -a HOST:PORT -n N [-s SRC,...] [-m METHOD] [-p PATH]
+ *   vingest-drip drip  -a HOST:PORT -n N [-s SRC,...] [-m METHOD] [-p PATH]...
  *                      [-H "Name: value"]... [-l LENGTH] [-i SECONDS] [-d SECONDS]
  *                      [--headers-only]
  *   vingest-drip probe -a HOST:PORT [-s SRC] [-m METHOD] [-p PATH]
@@ -11,9 +11,11 @@
  * -i seconds: with --headers-only the request headers themselves trickle in
  * (never finished: a slowloris), otherwise the headers go at once and the
  * body (Content-Length -l) trickles. A connection the server closes is
- * opened again, so the pressure stays N for the whole run. Connections are
- * bound to the source addresses given (-s, in turn): loopback addresses other
- * than 127.0.0.1 stand for other clients. At the end one line of counts:
+ * opened again -i seconds later, so the pressure stays N for the whole run
+ * without turning into a flood of new connections. Connections are bound to
+ * the source addresses given (-s, in turn): loopback addresses other than
+ * 127.0.0.1 stand for other clients; several -p paths are used in turn. At
+ * the end one line of counts:
  *
  *   connections=N opened=N closed_by_server=N answered=N status_401=N ...
  *
@@ -28,8 +30,9 @@
  * either 100 Continue or a final answer before sending any body; continue=1
  * says a 100 came.
  *
- * Everything is bounded: at most 20000 connections, 64 headers, 4 KiB of
- * answer read per connection.
+ * SIGTERM ends a drip early, with its line of counts. Everything is
+ * bounded: at most 20000 connections, 64 headers, 4 KiB of answer read per
+ * connection.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +52,7 @@
 #define CONNS_MAX   20000
 #define HEADERS_MAX 64
 #define SRCS_MAX    64
+#define PATHS_MAX   256
 #define ANSWER_MAX  4096
 
 struct opts {
@@ -57,7 +61,8 @@ struct opts {
 	int nsrc;
 	int n;
 	const char *method;
-	const char *path;
+	const char *paths[PATHS_MAX];
+	int npaths;
 	const char *headers[HEADERS_MAX];
 	int nheaders;
 	long long length;
@@ -73,7 +78,8 @@ struct conn {
 	char *req;    /* the request head */
 	size_t reqlen, sent;
 	long long body_sent;
-	double next;  /* when the next byte goes (monotonic seconds) */
+	double next;  /* when the next byte goes, or the next connect (monotonic s) */
+	double interval;
 	int answered;
 };
 
@@ -81,6 +87,14 @@ static struct {
 	long opened, closed_by_server, answered, connect_failed;
 	long status[600];
 } count;
+
+static volatile sig_atomic_t stop; /* SIGTERM, SIGINT: end the run and report */
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static double now_s(void)
 {
@@ -102,19 +116,19 @@ static void usage(void)
 	exit(2);
 }
 
-static char *request_head(const struct opts *o)
+static char *request_head(const struct opts *o, const char *path)
 {
 	size_t cap = 1024, len;
 	char *b;
 
 	for (int i = 0; i < o->nheaders; i++)
 		cap += strlen(o->headers[i]) + 2;
-	cap += strlen(o->path) + strlen(o->method);
+	cap += strlen(path) + strlen(o->method);
 	b = malloc(cap);
 	if (!b)
 		die("out of memory");
 	len = (size_t)snprintf(b, cap, "%s %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: vingest-drip\r\n",
-			       o->method, o->path, inet_ntoa(o->to.sin_addr), ntohs(o->to.sin_port));
+			       o->method, path, inet_ntoa(o->to.sin_addr), ntohs(o->to.sin_port));
 	for (int i = 0; i < o->nheaders; i++)
 		len += (size_t)snprintf(b + len, cap - len, "%s\r\n", o->headers[i]);
 	if (o->length >= 0)
@@ -167,6 +181,7 @@ static void drip_close(struct conn *c, int by_server)
 	c->fd = -1;
 	if (by_server)
 		count.closed_by_server++;
+	c->next = now_s() + c->interval; /* opened again after a pause, not at once */
 }
 
 static void drip_open(const struct opts *o, struct conn *c, int ep, double t)
@@ -251,18 +266,21 @@ static int drip(const struct opts *o)
 	struct epoll_event evs[256];
 	int ep = epoll_create1(EPOLL_CLOEXEC), i;
 	double start = now_s(), t;
-	char *req = request_head(o);
+	char *reqs[PATHS_MAX];
 
 	if (!conns || ep < 0)
 		die("cannot set up");
+	for (i = 0; i < o->npaths; i++)
+		reqs[i] = request_head(o, o->paths[i]);
 	for (i = 0; i < o->n; i++) {
 		conns[i].fd = -1;
 		conns[i].src = o->nsrc ? i % o->nsrc : 0;
-		conns[i].req = req;
-		conns[i].reqlen = strlen(req);
+		conns[i].req = reqs[i % o->npaths];
+		conns[i].reqlen = strlen(conns[i].req);
+		conns[i].interval = o->interval;
 		drip_open(o, &conns[i], ep, start + (o->interval * i) / o->n);
 	}
-	while ((t = now_s()) < start + o->duration) {
+	while ((t = now_s()) < start + o->duration && !stop) {
 		int n = epoll_wait(ep, evs, 256, 100);
 
 		for (i = 0; i < n; i++)
@@ -284,7 +302,8 @@ static int drip(const struct opts *o)
 		if (conns[i].fd >= 0)
 			close(conns[i].fd);
 	free(conns);
-	free(req);
+	for (i = 0; i < o->npaths; i++)
+		free(reqs[i]);
 	close(ep);
 	return 0;
 }
@@ -309,7 +328,7 @@ static ssize_t wait_read(int fd, char *buf, size_t cap, int ms)
 
 static int probe(const struct opts *o)
 {
-	char *req = request_head(o), ans[ANSWER_MAX], chunk[65536];
+	char *req = request_head(o, o->paths[0]), ans[ANSWER_MAX], chunk[65536];
 	int fd = open_conn(o, 0), st = 0, cont = 0;
 	size_t len = strlen(req), sent = 0;
 	long long body = 0;
@@ -414,7 +433,6 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.n = 1;
 	o.method = "POST";
-	o.path = "/v1/videos";
 	o.length = -1;
 	o.interval = 5;
 	o.duration = 10;
@@ -443,8 +461,8 @@ int main(int argc, char **argv)
 			o.n = atoi(v);
 		else if (strcmp(a, "-m") == 0)
 			o.method = v;
-		else if (strcmp(a, "-p") == 0)
-			o.path = v;
+		else if (strcmp(a, "-p") == 0 && o.npaths < PATHS_MAX)
+			o.paths[o.npaths++] = v;
 		else if (strcmp(a, "-H") == 0 && o.nheaders < HEADERS_MAX)
 			o.headers[o.nheaders++] = v;
 		else if (strcmp(a, "-l") == 0)
@@ -458,7 +476,11 @@ int main(int argc, char **argv)
 	}
 	if (!o.to.sin_port || o.n < 1 || o.n > CONNS_MAX || o.interval <= 0)
 		usage();
+	if (o.npaths == 0)
+		o.paths[o.npaths++] = "/v1/videos";
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_stop);
+	signal(SIGINT, on_stop);
 	if (is_drip)
 		return drip(&o);
 	if (o.length < 0)

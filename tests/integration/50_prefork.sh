@@ -9,6 +9,7 @@ if [[ -z $master ]] || ! kill -0 "$master" 2>/dev/null; then
 	t_done
 fi
 want=${VINGEST_HTTP_PROCESSES:-$(awk -F' *= *' '/^\[/{s=$0} s=="[http]" && $1=="processes"{print $2}' "$VINGEST_CONFIG")}
+want=${want:-16} # not in the file: the shipped default
 want=${want:-4}
 
 children() { pgrep -P "$master" | sort -n; }

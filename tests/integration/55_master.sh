@@ -12,6 +12,7 @@ mkdir -p "$dir/uploads"
 conf=$dir/vingest.conf
 cp "$VINGEST_CONFIG" "$conf"
 # Our own listen address and process count, in the file (SIGHUP re-reads it).
+grep -q '^processes = ' "$conf" || sed -i '/^\[http\]/a processes = 16' "$conf"
 sed -i -e "s|^listen = .*|listen = 127.0.0.1:$fport|" -e 's|^processes = .*|processes = 2|' "$conf"
 cat >"$dir/lighttpd.conf" <<CONF
 server.modules = ("mod_fastcgi")
@@ -34,7 +35,7 @@ lighttpd -f "$dir/lighttpd.conf"
 VINGEST_URL=http://127.0.0.1:$hport
 for ((i = 0; i < 50; i++)); do curl -sf -o /dev/null "$VINGEST_URL/healthz" && break; sleep 0.1; done
 
-t_ok "the master listens on TCP 127.0.0.1:$fport" eval 'ss -ltnp | grep -q "127.0.0.1:$fport .*pid=$master,"'
+t_ok "the master listens on TCP 127.0.0.1:$fport" eval 'ss -ltnp | grep "127.0.0.1:$fport .*pid=$master," >/dev/null'
 api POST /v1/videos -F "file=@$FIX/clip-2s.mp4"
 t_eq "an upload through lighttpd over FastCGI-on-TCP: 201" "$API_STATUS" 201
 kids() { pgrep -P "$master" | sort -n; }

@@ -29,6 +29,16 @@ api GET /readyz
 t_eq "/readyz with less free space than store.min_free_bytes: 503" "$API_STATUS" 503
 t_eq "naming the part: store_low_space" "$(json .error.code)" store_low_space
 t_match "with the free bytes in the message" "$(json .error.message)" 'has [0-9]+ bytes free'
+BEFORE=$(snap)
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4"
+expect_error "below store.min_free_bytes even an upload that would fit is refused" 507 insufficient_storage
+spawn_stop
+
+# The disk itself filling up: no free-space floor, so uploads go on until a
+# write fails.
+spawn_instance "$dir" "$hport" VINGEST_HTTP_PROCESSES=1 "VINGEST_STORE_FS_ROOT=$root" \
+	VINGEST_STORE_MIN_FREE_BYTES=0
+VINGEST_URL=$SPAWN_URL
 
 make_mp4 $((2 * 1024 * 1024)) "$T_TMP/two-mib.mp4"
 rows_before=$(sql "SELECT (SELECT COUNT(*) FROM videos), (SELECT COUNT(*) FROM uploads)")

@@ -26,6 +26,10 @@
 #       Content-Length over 65 MiB gets the web server's own 413
 #     - 50_prefork: a 50 MiB upload fits
 #   Use TEST_LIMIT_BYTES below, not literal numbers.
+#   VINGEST_LIMITS_REQUESTS_PER_SECOND_PER_IP=2000: the suite fires requests
+#   back to back from 127.0.0.1; every other limit is the shipped one.
+#   VINGEST_TRUSTED_PROXIES=127.0.0.9: the web server takes X-Forwarded-For
+#   from that address only (38_limits).
 #
 # Helpers:
 #   t_ok NAME CMD...        runs CMD; ok if it exits 0 (its output shown on failure)

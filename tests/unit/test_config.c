@@ -97,12 +97,18 @@ static void clear_vingest_env(void)
 static void check_defaults(const struct vg_config *c, const char *what)
 {
 	is_str(c->http.listen, "unix:/run/vingest/fcgi.sock", "%s: http.listen", what);
-	is_int(c->http.processes, 4, "%s: http.processes", what);
+	is_int(c->http.processes, 16, "%s: http.processes", what);
 	is_int(c->http.max_requests, 10000, "%s: http.max_requests", what);
 	is_int(c->http.backlog, 256, "%s: http.backlog", what);
 	is_int(c->http.drain_seconds, 30, "%s: http.drain_seconds", what);
 	is_str(c->http.allowed_origins, "", "%s: http.allowed_origins", what);
 	is_str(c->http.metrics_allow, "127.0.0.1,::1", "%s: http.metrics_allow", what);
+	is_str(c->http.readyz_allow, "127.0.0.1,::1", "%s: http.readyz_allow", what);
+	is_str(c->http.listen_allow, "127.0.0.0/8,::1", "%s: http.listen_allow", what);
+	is_int(c->http.body_min_rate, 16384, "%s: http.body_min_rate", what);
+	is_int(c->http.body_grace_seconds, 20, "%s: http.body_grace_seconds", what);
+	is_int(c->http.readyz_cache_ms, 1000, "%s: http.readyz_cache_ms", what);
+	is_int(c->store.url_ttl_seconds, 900, "%s: store.url_ttl_seconds", what);
 	is_str(c->db.host, "localhost", "%s: db.host", what);
 	is_int(c->db.port, 3306, "%s: db.port", what);
 	is_str(c->db.socket, "", "%s: db.socket", what);
@@ -131,9 +137,16 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	       what);
 	is_int(c->limits.max_upload_bytes, 314572800, "%s: limits.max_upload_bytes", what);
 	is_int(c->limits.max_duration_seconds, 15, "%s: limits.max_duration_seconds", what);
-	is_int(c->limits.uploads_per_minute, 0, "%s: limits.uploads_per_minute", what);
-	is_int(c->limits.requests_per_second_per_ip, 0, "%s: limits.requests_per_second_per_ip",
+	is_int(c->limits.uploads_per_minute, 300, "%s: limits.uploads_per_minute", what);
+	is_int(c->limits.requests_per_second_per_ip, 100, "%s: limits.requests_per_second_per_ip",
 	       what);
+	is_int(c->limits.bytes_per_hour, 10737418240LL, "%s: limits.bytes_per_hour", what);
+	is_int(c->limits.concurrent_uploads_per_user, 4, "%s: limits.concurrent_uploads_per_user",
+	       what);
+	is_int(c->limits.open_uploads_per_user, 50, "%s: limits.open_uploads_per_user", what);
+	is_int(c->limits.staging_bytes_per_user, 1073741824, "%s: limits.staging_bytes_per_user",
+	       what);
+	is_int(c->limits.max_chunk_bytes, 16777216, "%s: limits.max_chunk_bytes", what);
 	is_int(c->limits.max_parts, 8, "%s: limits.max_parts", what);
 	is_int(c->limits.max_part_header_bytes, 4096, "%s: limits.max_part_header_bytes", what);
 	is_int(c->limits.max_part_headers, 8, "%s: limits.max_part_headers", what);
@@ -212,7 +225,7 @@ static void test_values(void)
 		       "; a full-ish file\n"
 		       "[http]\n"
 		       "listen = 127.0.0.1:9000\n"
-		       "processes = 16 ; inline comment\n"
+		       "processes = 12 ; inline comment\n"
 		       "max_requests = 0\n"
 		       "allowed_origins = https://app.example.com,https://b.example.com\n"
 		       "\n"
@@ -243,6 +256,8 @@ static void test_values(void)
 		       "[limits]\n"
 		       "max_upload_bytes = 1099511627776\n"
 		       "max_duration_seconds = 60\n"
+		       "staging_bytes_per_user = 2199023255552\n"
+		       "bytes_per_hour = 0\n"
 		       "\n"
 		       "[retention]\n"
 		       "days = 30\n",
@@ -251,7 +266,7 @@ static void test_values(void)
 	if (rc != 0)
 		printf("#   err: %s\n", err);
 	is_str(c.http.listen, "127.0.0.1:9000", "file: http.listen");
-	is_int(c.http.processes, 16, "file: http.processes (inline comment stripped)");
+	is_int(c.http.processes, 12, "file: http.processes (inline comment stripped)");
 	is_int(c.http.max_requests, 0, "file: http.max_requests 0 (lower bound)");
 	is_int(c.http.backlog, 256, "file: http.backlog not in file keeps default");
 	is_str(c.http.allowed_origins, "https://app.example.com,https://b.example.com",
@@ -468,6 +483,20 @@ static void test_refusals(void)
 		"[http]\n"
 		"processes = 1025\n",
 		(const char *[]){":2:", "[http] processes", "out of range", NULL});
+	refused("staging_bytes_per_user below max_upload_bytes",
+		"[limits]\n"
+		"max_upload_bytes = 2147483648\n",
+		(const char *[]){"[limits] staging_bytes_per_user", "less than max_upload_bytes",
+				 NULL});
+	refused("bytes_per_hour below max_upload_bytes",
+		"[limits]\n"
+		"staging_bytes_per_user = 0\n"
+		"bytes_per_hour = 1000\n",
+		(const char *[]){"[limits] bytes_per_hour", "less than max_upload_bytes", NULL});
+	refused("listen_allow with a bad entry",
+		"[http]\n"
+		"listen_allow = 10.0.0.0/99\n",
+		(const char *[]){"[http] listen_allow", NULL});
 	refused("jobs.lease_seconds = 4",
 		"[jobs]\n"
 		"lease_seconds = 4\n",

@@ -100,8 +100,58 @@ static void test_steps(void)
 	ok(request_steps_text(&r, text, 0) == text, "a zero-size buffer is left alone");
 }
 
+/* What the authorizer hands the responder, and what the authorizer itself
+ * is told (no CONTENT_LENGTH: lighttpd's header, Apache's variable). */
+static void test_roles(void)
+{
+	struct request r;
+	FCGX_Request f;
+	char *gated[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/videos", "CONTENT_LENGTH=900",
+			 "VINGEST_USER=42", "VINGEST_AUTH=basic", "VINGEST_COUNTED=900",
+			 "VINGEST_REQUEST_ID=abc123", "HTTP_X_REQUEST_ID=client-id", NULL};
+	char *forged[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/videos", "HTTP_VINGEST_USER=42",
+			  "HTTP_VINGEST_AUTH=bearer", NULL};
+	char *bad_auth[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/videos", "VINGEST_USER=42",
+			    "VINGEST_AUTH=root", NULL};
+	char *bad_user[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/videos", "VINGEST_USER=0",
+			    "VINGEST_AUTH=bearer", NULL};
+	char *authz_lighttpd[] = {"FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=PATCH",
+				  "REQUEST_URI=/v1/uploads/x", "HTTP_CONTENT_LENGTH=5000",
+				  "VINGEST_USER=7", "VINGEST_AUTH=bearer", NULL};
+	char *authz_apache[] = {"FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=POST",
+				"REQUEST_URI=/v1/videos", "VINGEST_CONTENT_LENGTH=123", NULL};
+	char *refused[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/.vingest-refused",
+			   "REDIRECT_VINGEST_REFUSAL=U3RhdHVzOiA0MDE=",
+			   "REDIRECT_VINGEST_REQUEST_ID=gate-1", NULL};
+
+	init_with(&r, &f, gated);
+	is_int(r.gated, 1, "VINGEST_USER and VINGEST_AUTH: admitted by an authorizer");
+	is_int(r.user_id, 42, "the user is the authorizer's");
+	is_int(r.auth_basic, 1, "VINGEST_AUTH=basic: a browser form (the Origin check was made)");
+	is_int(r.counted_bytes, 900, "VINGEST_COUNTED: bytes already counted");
+	is_str(r.request_id, "abc123", "the authorizer's request id wins over the client's");
+	is_int(r.authorizer, 0, "no FCGI_ROLE: the responder");
+	init_with(&r, &f, forged);
+	is_int(r.gated, 0, "client headers (HTTP_VINGEST_*) are not the authorizer's variables");
+	is_int(r.user_id, 0, "and set no user");
+	init_with(&r, &f, bad_auth);
+	is_int(r.gated, 0, "an unknown VINGEST_AUTH is not trusted");
+	init_with(&r, &f, bad_user);
+	is_int(r.gated, 0, "VINGEST_USER=0 is not a user");
+	init_with(&r, &f, authz_lighttpd);
+	is_int(r.authorizer, 1, "FCGI_ROLE=AUTHORIZER: the authorizer role");
+	is_int(r.content_length, 5000, "an authorizer reads lighttpd's HTTP_CONTENT_LENGTH");
+	is_int(r.gated, 0, "an authorizer never trusts VINGEST_USER itself");
+	init_with(&r, &f, authz_apache);
+	is_int(r.content_length, 123, "an authorizer reads Apache's VINGEST_CONTENT_LENGTH");
+	init_with(&r, &f, refused);
+	is_str(r.refusal, "U3RhdHVzOiA0MDE=", "a refusal handed on (after Apache's redirect)");
+	is_str(r.request_id, "gate-1", "with the authorizer's request id");
+}
+
 int main(void)
 {
+	test_roles();
 	test_request_line();
 	test_steps();
 	return tap_done();

@@ -321,8 +321,30 @@ static void test_token(void)
 	ok(!vg_text_token(big, 255), "299-byte token with max 255 refused");
 }
 
+/* vg_text_log_escape: a client's path in an access line cannot end the
+ * quoted field or forge another one, in kv or JSON logs alike. */
+static void test_log_escape(void)
+{
+	char esc[64];
+
+	is_str(vg_text_log_escape("/v1/videos/01ABC", esc, sizeof(esc)), "/v1/videos/01ABC",
+	       "a plain path is kept as it is");
+	is_str(vg_text_log_escape("/v1/x\" status=200 user=1", esc, sizeof(esc)),
+	       "/v1/x%22%20status=200%20user=1", "a quote and spaces cannot forge a field");
+	is_str(vg_text_log_escape("/a\\b", esc, sizeof(esc)), "/a%5Cb", "a backslash is escaped");
+	is_str(vg_text_log_escape("/a\r\nlevel=error\t", esc, sizeof(esc)), "/a%0D%0Alevel=error%09",
+	       "CR, LF and tab are escaped: no forged line");
+	is_str(vg_text_log_escape("/caf\xc3\xa9\x7f\x01", esc, sizeof(esc)), "/caf%C3%A9%7F%01",
+	       "non-ASCII, DEL and controls are escaped");
+	is_str(vg_text_log_escape("%2F", esc, sizeof(esc)), "%2F", "an escape the client sent stays as sent");
+	is_str(vg_text_log_escape("abcdef", esc, 4), "abc", "cut to outsz - 1 bytes");
+	is_str(vg_text_log_escape("ab\"cd", esc, 5), "ab", "never half an escape at the end");
+	is_str(vg_text_log_escape("", esc, sizeof(esc)), "", "an empty string stays empty");
+}
+
 int main(void)
 {
+	test_log_escape();
 	test_keep();
 	test_drop();
 	test_max_chars();
