@@ -19,7 +19,15 @@
  * counted as `abandoned` (neither ok nor failed): it bounds the 300 MiB x 64
  * point, where all uploads would otherwise run to the end whatever it costs.
  *
- *   loadgen multipart|tus URL FILE -c CONNS -n REQUESTS [-t SECONDS] [-T HARD] [-H HEADER]...
+ * Many clients, not one: -K KEYFILE gives each upload the next API key of
+ * the file (one a line) as "Authorization: Bearer", and -S PREFIX binds
+ * connection i to the address PREFIX.(i % 250 + 1) (a loopback /24 such as
+ * 127.0.1). vingest's shipped per-key and per-address limits are meant for
+ * real clients; a bench that were one key on one address would measure them,
+ * not the server.
+ *
+ *   loadgen multipart|tus URL FILE -c CONNS -n REQUESTS [-t SECONDS] [-T HARD]
+ *           [-K KEYFILE] [-S PREFIX] [-H HEADER]...
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -39,12 +47,17 @@
 #define LOCATION_MAX 2048
 #define BODY_KEEP    512 /* bytes of an answer kept to show a failure */
 #define CONNS_MAX    1024
+#define KEYS_MAX     4096
+#define KEY_LEN_MAX  256
 
 enum mode { MODE_MULTIPART, MODE_TUS };
 enum step { STEP_IDLE, STEP_POST, STEP_PATCH };
 
 struct slot {
 	CURL *easy;
+	int index;           /* its place among the connections */
+	char auth[KEY_LEN_MAX + 32]; /* "Authorization: Bearer KEY" of this upload, or "" */
+	char iface[32];      /* the source address (-S), or "" */
 	enum step step;
 	double started;
 	curl_mime *mime;
@@ -64,6 +77,10 @@ struct run {
 	long requests;
 	double seconds;
 	double hard; /* abandon what is in flight after this many seconds */
+	char **keys; /* -K: one API key per upload, in turn */
+	int nkeys;
+	long next_key;
+	const char *src_prefix; /* -S */
 	const char *payload; /* the file, mapped (tus PATCH bodies point into it) */
 	curl_off_t size;
 	CURLM *multi;
@@ -139,6 +156,10 @@ static void easy_base(struct run *r, struct slot *s, const char *url)
 	s->headers = curl_slist_append(NULL, "Expect:");
 	for (int i = 0; i < r->nheaders; i++)
 		s->headers = curl_slist_append(s->headers, r->headers[i]);
+	if (s->auth[0])
+		s->headers = curl_slist_append(s->headers, s->auth);
+	if (s->iface[0])
+		curl_easy_setopt(s->easy, CURLOPT_INTERFACE, s->iface);
 }
 
 static void start_multipart(struct run *r, struct slot *s)
@@ -213,6 +234,9 @@ static int start_next(struct run *r, struct slot *s)
 	}
 	r->started++;
 	s->started = now();
+	if (r->nkeys)
+		snprintf(s->auth, sizeof(s->auth), "Authorization: Bearer %s",
+			 r->keys[r->next_key++ % r->nkeys]);
 	if (r->mode == MODE_MULTIPART)
 		start_multipart(r, s);
 	else
@@ -293,8 +317,29 @@ static double percentile(const double *v, long n, double p)
 static void usage(void)
 {
 	fprintf(stderr, "usage: loadgen multipart|tus URL FILE -c CONNS -n REQUESTS "
-			"[-t SECONDS] [-T HARD] [-H HEADER]...\n");
+			"[-t SECONDS] [-T HARD] [-K KEYFILE] [-S PREFIX] [-H HEADER]...\n");
 	exit(2);
+}
+
+/* -K FILE: the API keys, one a line (bounded: KEYS_MAX keys of KEY_LEN_MAX). */
+static void read_keys(struct run *r, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[KEY_LEN_MAX + 2];
+
+	if (!f)
+		die("cannot read the key file");
+	r->keys = calloc(KEYS_MAX, sizeof(char *));
+	if (!r->keys)
+		die("out of memory");
+	while (r->nkeys < KEYS_MAX && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0])
+			r->keys[r->nkeys++] = strdup(line);
+	}
+	fclose(f);
+	if (!r->nkeys)
+		die("the key file has no keys");
 }
 
 int main(int argc, char **argv)
@@ -305,7 +350,7 @@ int main(int argc, char **argv)
 	double elapsed;
 	int opt, fd, running = 0;
 
-	while ((opt = getopt(argc, argv, "c:n:t:T:H:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:n:t:T:H:K:S:")) != -1) {
 		switch (opt) {
 		case 'c':
 			r.conns = atoi(optarg);
@@ -323,6 +368,12 @@ int main(int argc, char **argv)
 			if (r.nheaders == HEADERS_MAX)
 				die("too many -H");
 			r.headers[r.nheaders++] = optarg;
+			break;
+		case 'K':
+			read_keys(&r, optarg);
+			break;
+		case 'S':
+			r.src_prefix = optarg;
 			break;
 		default:
 			usage();
@@ -363,6 +414,10 @@ int main(int argc, char **argv)
 		slots[i].easy = curl_easy_init();
 		if (!slots[i].easy)
 			die("curl_easy_init failed");
+		slots[i].index = i;
+		if (r.src_prefix)
+			snprintf(slots[i].iface, sizeof(slots[i].iface), "%s.%d", r.src_prefix,
+				 i % 250 + 1);
 		start_next(&r, &slots[i]);
 	}
 	/* Loop while any slot has an upload: a transfer can end in the same

@@ -25,7 +25,8 @@ B=$VINGEST_VAR
 PHP_PORT=28100
 TUS_PORT=28110
 OUT=$REPO/bench/RESULTS.md
-CHILDREN=4 # vingest-fcgi http.processes on the dev stack, and php-fpm's children
+CHILDREN=16 # vingest-fcgi's http.processes (its shipped default), and php-fpm's children
+BENCH_KEYS=512 # users the load comes from, one API key each (see loadgen -K)
 
 say() { printf '==> %s\n' "$*"; }
 point() { printf '    %-44s %s\n' "$1" "$2"; }
@@ -235,6 +236,17 @@ done
 
 VG_AUTH="Authorization: Bearer $VINGEST_API_KEY"
 PHP_AUTH="Authorization: Bearer bench-php-key"
+# vingest runs its shipped limits, which are per key and per client address:
+# the load comes from BENCH_KEYS users (each upload the next key) on as many
+# loopback addresses as connections (loadgen -K, -S), as real load would.
+# The peers get the same client; they have no such limits.
+say "bench: $BENCH_KEYS users with an API key each"
+for ((i = 0; i < BENCH_KEYS; i++)); do
+	"$VINGEST_CTL" -c "$VINGEST_CONFIG" user add "bench-$i" >/dev/null &&
+		"$VINGEST_CTL" -c "$VINGEST_CONFIG" key create "bench-$i"
+done >"$B/keys" || die "could not create the bench users"
+VG_CLIENT=(-K "$B/keys" -S 127.0.1)
+PEER_CLIENT=(-S 127.0.1)
 # Warm up: one upload each (PHP's opcache, the persistent connections).
 "$LOADGEN" multipart "$VINGEST_URL/v1/videos" "$B/payloads/64k.mp4" -c 1 -n 2 -H "$VG_AUTH" >/dev/null ||
 	die "vingest does not take the 64 KiB payload"
@@ -300,14 +312,14 @@ for s in "${SIZES[@]}"; do
 		from=$(log_lines)
 		t0=$(cpu_ticks "$CPU_VG")
 		R[mp_vg_${s}_$c]=$("$LOADGEN" multipart "$VINGEST_URL/v1/videos" "$B/payloads/$s.mp4" \
-			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" -H "$VG_AUTH") || true
+			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" "${VG_CLIENT[@]}") || true
 		R[cpu_mp_vg_${s}_$c]=$(cpu_line "$t0" "$CPU_VG" "${R[mp_vg_${s}_$c]}")
 		point "vingest ${LABEL[$s]} x$c" "${R[mp_vg_${s}_$c]}"
 		R[steps_mp_${s}_$c]=$(steps "$from" 201)
 		clean_stores
 		t0=$(cpu_ticks "$CPU_PHP")
 		R[mp_php_${s}_$c]=$("$LOADGEN" multipart "$PHP_URL" "$B/payloads/$s.mp4" \
-			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" -H "$PHP_AUTH") || true
+			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" "${PEER_CLIENT[@]}" -H "$PHP_AUTH") || true
 		R[cpu_mp_php_${s}_$c]=$(cpu_line "$t0" "$CPU_PHP" "${R[mp_php_${s}_$c]}")
 		point "php ${LABEL[$s]} x$c" "${R[mp_php_${s}_$c]}"
 		clean_stores
@@ -323,7 +335,7 @@ for s in 1m 10m; do
 		from=$(log_lines)
 		t0=$(cpu_ticks "$CPU_VG")
 		R[tus_vg_${s}_$c]=$("$LOADGEN" tus "$VINGEST_URL/v1/uploads" "$B/payloads/$s.mp4" \
-			-c "$c" -n "$n" -t "$POINT_SECONDS" -H "$VG_AUTH") || true
+			-c "$c" -n "$n" -t "$POINT_SECONDS" "${VG_CLIENT[@]}") || true
 		R[cpu_tus_vg_${s}_$c]=$(cpu_line "$t0" "$CPU_VG" "${R[tus_vg_${s}_$c]}")
 		point "vingest tus ${LABEL[$s]} x$c" "${R[tus_vg_${s}_$c]}"
 		R[steps_tus_post_${s}_$c]=$(steps "$from" 201)
@@ -331,7 +343,7 @@ for s in 1m 10m; do
 		clean_stores
 		t0=$(cpu_ticks "$CPU_NODE")
 		R[tus_node_${s}_$c]=$("$LOADGEN" tus "$TUS_URL" "$B/payloads/$s.mp4" \
-			-c "$c" -n "$n" -t "$POINT_SECONDS") || true
+			-c "$c" -n "$n" -t "$POINT_SECONDS" "${PEER_CLIENT[@]}") || true
 		R[cpu_tus_node_${s}_$c]=$(cpu_line "$t0" "$CPU_NODE" "${R[tus_node_${s}_$c]}")
 		point "@tus/server ${LABEL[$s]} x$c" "${R[tus_node_${s}_$c]}"
 		clean_stores

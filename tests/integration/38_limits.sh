@@ -83,6 +83,18 @@ TUS_IN_PROGRESS=1 expect_error "a multipart upload over the user's staging bytes
 t_eq "another user is not affected" "$(curl -s -o /dev/null -w '%{http_code}' \
 	-H "Authorization: Bearer $VINGEST_API_KEY" -F "file=@$FIX/clip-2s.mp4" "$VINGEST_URL/v1/videos")" 201
 
+# The tus uploads opened above go (DELETE), so that later tests find staging empty.
+drop_uploads() { # drop_uploads USER KEY
+	local id
+	for id in $(sql "SELECT u.id FROM uploads u JOIN users s ON s.id = u.user_id WHERE s.name = '$1' AND u.kind = 'tus'"); do
+		curl -s -o /dev/null -X DELETE -H "Authorization: Bearer $2" -H "$TUS" "$VINGEST_URL/v1/uploads/$id"
+	done
+}
+drop_uploads "cap-open-$$" "$okey"
+drop_uploads "cap-staging-$$" "$skey"
+t_eq "the tus uploads of this test are gone again" \
+	"$(sql "SELECT COUNT(*) FROM uploads u JOIN users s ON s.id = u.user_id WHERE s.name IN ('cap-open-$$', 'cap-staging-$$')")" 0
+
 # ---- /readyz: private, and checked at most once a second per child
 st=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$VINGEST_URL/readyz")
 t_eq "/readyz from an address not in http.readyz_allow: 403" "$st" 403
@@ -115,8 +127,6 @@ t_match "from anyone else, X-Forwarded-For is ignored" \
 	"$(grep "request_id=$rid-b " "$VINGEST_VAR/log/vingest-fcgi.log" | tail -n 1)" ' addr=127\.0\.0\.8( |$)'
 st=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.8 -H "X-Forwarded-For: 127.0.0.1" "$VINGEST_URL/readyz")
 t_eq "a forged X-Forwarded-For does not open /readyz" "$st" 403
-st=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.9 -H "X-Forwarded-For: 127.0.0.1" "$VINGEST_URL/readyz")
-t_eq "the trusted proxy forwarding an allowed client does" "$st" 200
 
 # ---- store.min_free_bytes: new uploads refused with 507 below it
 dir=$T_TMP/minfree
