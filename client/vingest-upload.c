@@ -65,6 +65,8 @@ static void usage(FILE *f)
 		   "  -h, --help             this text\n"
 		   "\n"
 		   "Progress goes to stderr: a bar on a terminal, a line per 10%% otherwise.\n"
+		   "The API key is sent to the origin (scheme, host, port) of the URL only:\n"
+		   "redirects are not followed, and an upload URL elsewhere is refused.\n"
 		   "\n"
 		   "exit status:\n"
 		   "  0    stored and verified (with --wait: and processed)\n"
@@ -236,7 +238,7 @@ int main(int argc, char **argv)
 	struct upload_file f = {.fd = -1};
 	struct json_object *meta;
 	struct http h = {0};
-	char *state_dir = NULL, *id = NULL;
+	char *state_dir = NULL, *id = NULL, *origin;
 	int opt, rc = EXIT_LOCAL, http_ready = 0;
 	enum { OPT_CHUNK = 256, OPT_RATE, OPT_WAIT, OPT_MULTIPART, OPT_STATE };
 	static const struct option longopts[] = {{"url", required_argument, NULL, 'u'},
@@ -321,10 +323,12 @@ int main(int argc, char **argv)
 		complain("no server: give -u URL or set VINGEST_URL");
 		return EXIT_LOCAL;
 	}
-	if (strncmp(o.url, "http://", 7) != 0 && strncmp(o.url, "https://", 8) != 0) {
-		complain("the URL must start with http:// or https://, not '%s'", o.url);
+	origin = http_origin(o.url);
+	if (!origin) {
+		complain("the URL must be an absolute http:// or https:// URL, not '%s'", o.url);
 		return EXIT_LOCAL;
 	}
+	free(origin);
 	if (!o.key || !o.key[0] || !header_safe(o.key)) {
 		complain("no usable API key: give -k KEY or set VINGEST_API_KEY");
 		return EXIT_LOCAL;
@@ -354,12 +358,12 @@ int main(int argc, char **argv)
 	rc = open_file(argv[optind], &f);
 	if (rc != EXIT_OK)
 		goto out;
+	http_ready = 1; /* http_free undoes a half-done http_init too */
 	if (http_init(&h, o.url, o.key, o.limit_rate) < 0) {
 		complain("cannot initialise libcurl");
 		rc = EXIT_LOCAL;
 		goto out;
 	}
-	http_ready = 1;
 	if (o.multipart)
 		rc = multipart_upload(&h, &o, &f, &id);
 	else
