@@ -7,11 +7,13 @@
 # every byte of the file exactly once; --multipart works; a bad key and a
 # refused file end with exit 2 and the server's message.
 #
-# The API key goes to the origin of -u only. A fake tus server (socat,
-# below) answers creation with a Location on another port, or redirects
-# creation or a PATCH there, and a listener on that port records whatever
-# reaches it: nothing may, above all no Authorization header. A resume state
-# file naming an upload on that port is not used.
+# The API key: it is read from --key-file (or $VINGEST_API_KEY), never from
+# the command line (-k/--key are refused, and the running client's
+# /proc/PID/cmdline holds no key); and it goes to the origin of -u only. A
+# fake tus server (socat, below) answers creation with a Location on another
+# port, or redirects creation or a PATCH there, and a listener on that port
+# records whatever reaches it: nothing may, above all no Authorization
+# header. A resume state file naming an upload on that port is not used.
 #
 # The client is the one built next to vingestctl (build/client/), or
 # $VINGEST_UPLOAD_BIN when set (a hand-built one, say).
@@ -187,6 +189,81 @@ api GET "/v1/videos/$id"
 t_eq "--multipart: the video's sha256 is the file's" "$(json .sha256)" "$(sha_of "$file")"
 t_eq "--multipart: title and metadata" "$(json '[.title, .metadata.k] | join(",")')" "multipart,v"
 t_eq "--multipart: the file part's media type" "$(json .content_type)" video/webm
+
+# ---------------------------------------------------------------- the key: from a file, never argv
+
+# The first line, with trailing white space (a CRLF file, spaces) dropped.
+KEYFILE=$T_TMP/api.key
+(
+	umask 077
+	printf '%s \t\r\nnot the key\n' "$VINGEST_API_KEY" >"$KEYFILE"
+)
+big=$T_TMP/keyfile.mp4
+make_mp4 $((2 * 1024 * 1024)) "$big"
+# VINGEST_API_KEY unset: the key can only come from the file. --limit-rate
+# keeps the client running for about 2 s, to read its command line.
+env -u VINGEST_API_KEY "$CLIENT" --state-dir "$STATE" --chunk-size 65536 --limit-rate 1M \
+	--key-file "$KEYFILE" "$big" >"$T_TMP/keyfile.out" 2>"$T_TMP/keyfile.err" &
+pid=$!
+for ((i = 0; i < 200; i++)); do
+	grep -q '^uploaded [1-9]' "$T_TMP/keyfile.err" && break # a PATCH was acknowledged
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.05
+done
+cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+environ=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null)
+wait "$pid"
+rc=$?
+t_eq "--key-file (first line, trailing CR and blanks dropped, no VINGEST_API_KEY): exit 0" "$rc" 0
+[[ $rc == 0 ]] || sed 's/^/#   /' "$T_TMP/keyfile.err" | tail -n 20
+id=$(cat "$T_TMP/keyfile.out")
+api GET "/v1/videos/$id"
+t_eq "--key-file: the video is stored, the file's sha256" "$(json .sha256)" "$(sha_of "$big")"
+t_match "--key-file: the running client's /proc/PID/cmdline was read" "$cmdline" "--key-file $KEYFILE "
+if [[ -n $cmdline && $cmdline != *"$VINGEST_API_KEY"* ]]; then
+	t_pass "--key-file: the key is not in the running client's /proc/PID/cmdline"
+else
+	t_fail "--key-file: the key is not in the running client's /proc/PID/cmdline" "cmdline: '$cmdline'"
+fi
+t_eq "--key-file: no VINGEST_API_KEY in the client's environment (the key came from the file)" \
+	"$(grep -c '^VINGEST_API_KEY=' <<<"$environ")" 0
+
+# The file wins over the environment.
+id=$(VINGEST_API_KEY=vgk_not_a_real_key upload --multipart --key-file "$KEYFILE" "$FIX/clip-2s.mp4" 2>"$T_TMP/keyfile2.err")
+t_eq "--key-file is used over \$VINGEST_API_KEY: exit 0" "$?" 0
+
+# A key anybody on the machine can read is refused; one its group can read
+# is used, with a warning.
+chmod 644 "$KEYFILE"
+BEFORE=$(snap)
+out=$(env -u VINGEST_API_KEY "$CLIENT" --state-dir "$STATE" --key-file "$KEYFILE" "$FIX/clip-2s.mp4" 2>"$T_TMP/keyfile3.err")
+t_eq "--key-file readable by every user (644): exit 1" "$?" 1
+t_match "--key-file 644: says why and what to do" "$(cat "$T_TMP/keyfile3.err")" "open to every user \\(mode 644\\).*chmod 600"
+t_eq "--key-file 644: nothing uploaded (rows, stored files)" "$(snap)" "$BEFORE"
+chmod 640 "$KEYFILE"
+id=$(env -u VINGEST_API_KEY "$CLIENT" --state-dir "$STATE" --multipart --key-file "$KEYFILE" "$FIX/clip-2s.mp4" 2>"$T_TMP/keyfile4.err")
+t_eq "--key-file readable by its group (640): exit 0" "$?" 0
+t_match "--key-file 640: a warning" "$(cat "$T_TMP/keyfile4.err")" "warning: the key file .* is open to its group"
+chmod 600 "$KEYFILE"
+out=$(env -u VINGEST_API_KEY "$CLIENT" --state-dir "$STATE" --key-file "$T_TMP" "$FIX/clip-2s.mp4" 2>"$T_TMP/keyfile5.err")
+t_eq "--key-file naming a directory: exit 1" "$?" 1
+t_match "--key-file naming a directory: not a regular file" "$(cat "$T_TMP/keyfile5.err")" "is not a regular file"
+
+# A key on the command line is refused in every spelling (--key would
+# otherwise pass as an abbreviation of --key-file), before any request.
+BEFORE=$(snap)
+for form in "-k $VINGEST_API_KEY" "--key $VINGEST_API_KEY" "--key=$VINGEST_API_KEY" "-k$VINGEST_API_KEY"; do
+	label=${form//$VINGEST_API_KEY/KEY}
+	# shellcheck disable=SC2086 # the form is one or two words
+	out=$(upload $form "$FIX/clip-2s.mp4" 2>"$T_TMP/dashk.err")
+	rc=$?
+	t_eq "$label on the command line: exit 1" "$rc" 1
+	t_eq "$label: nothing on stdout" "$out" ""
+	t_match "$label: the message says to use --key-file or VINGEST_API_KEY" \
+		"$(cat "$T_TMP/dashk.err")" "-k/--key is not accepted.*--key-file FILE.*VINGEST_API_KEY"
+done
+t_eq "-k/--key: nothing uploaded (rows, stored files)" "$(snap)" "$BEFORE"
+t_eq "-k/--key: no state file" "$(state_files)" 0
 
 # ---------------------------------------------------------------- the key stays at its origin
 
@@ -377,7 +454,7 @@ msg=$(json .error.message)
 for mode in tus multipart; do
 	args=()
 	[[ $mode == multipart ]] && args=(--multipart)
-	out=$(upload -k vgk_not_a_real_key "${args[@]}" "$FIX/clip-2s.mp4" 2>"$T_TMP/badkey.err")
+	out=$(VINGEST_API_KEY=vgk_not_a_real_key upload "${args[@]}" "$FIX/clip-2s.mp4" 2>"$T_TMP/badkey.err")
 	rc=$?
 	t_eq "bad key ($mode): exit 2" "$rc" 2
 	t_eq "bad key ($mode): nothing on stdout" "$out" ""
