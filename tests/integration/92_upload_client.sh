@@ -230,7 +230,7 @@ t_eq "--key-file: no VINGEST_API_KEY in the client's environment (the key came f
 
 # The file wins over the environment.
 id=$(VINGEST_API_KEY=vgk_not_a_real_key upload --multipart --key-file "$KEYFILE" "$FIX/clip-2s.mp4" 2>"$T_TMP/keyfile2.err")
-t_eq "--key-file is used over \$VINGEST_API_KEY: exit 0" "$?" 0
+t_eq "--key-file wins over \$VINGEST_API_KEY (a bad key there): exit 0" "$?" 0
 
 # A key anybody on the machine can read is refused; one its group can read
 # is used, with a warning.
@@ -278,6 +278,8 @@ t_eq "-k/--key: no state file" "$(state_files)" 0
 #                   and host in other letter case); PATCH: 204 to the end;
 #                   GET /v1/videos/ID: the video, sha256 $FAKE_SHA
 # Every answer closes the connection, so each request is one connection.
+# (A relative Location is what vingest itself answers: every tus upload
+# above follows one.)
 cat >"$T_TMP/fake-http" <<'FAKE'
 #!/usr/bin/env bash
 mode=$1 log=$2 len=0 off=0
