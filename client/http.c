@@ -7,6 +7,16 @@
  * them: a chunk never sits in memory whole. A signal stops a transfer through
  * the transfer-info callback, which libcurl calls at least once a second even
  * while nothing moves.
+ *
+ * The Authorization header is one of our own headers: libcurl sends it with
+ * the request wherever the URL points. So the key's confinement to the base
+ * URL's origin is decided here, where every request passes: origins are
+ * compared as libcurl's URL parser (CURLU) reads them, the same parser that
+ * decides where the request connects, and redirects are not followed
+ * (libcurl before 7.83 sends our Authorization header on to a redirect's
+ * target on the same host and another port, before 7.58 to any host; newer
+ * ones drop it there, but the request, its other headers and the file's
+ * bytes would still go).
  */
 #include "config.h"
 #include "http.h"
@@ -28,11 +38,57 @@
 #define RETRY_AFTER_MAX	    600L
 #define BACKOFF_MAX_SECONDS 30
 
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+char *http_origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *ret = NULL;
+
+	if (!u)
+		abort(); /* out of memory, as vg_malloc would */
+	/* Without CURLU_GUESS_SCHEME or CURLU_DEFAULT_SCHEME: a URL without a
+	 * scheme is not absolute, and has no origin. */
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	lower(scheme);
+	lower(host);
+	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+		goto out;
+	ret = vg_asprintf("%s://%s:%s", scheme, host, port);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+int http_on_origin(const struct http *h, const char *url)
+{
+	char *origin = http_origin(url);
+	int same = origin && strcmp(origin, h->origin) == 0;
+
+	free(origin);
+	return same;
+}
+
 int http_init(struct http *h, const char *base, const char *key, long long limit_rate)
 {
 	size_t n = strlen(base);
 
 	memset(h, 0, sizeof(*h));
+	h->origin = http_origin(base);
+	if (!h->origin)
+		return -1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -1;
 	h->curl = curl_easy_init();
@@ -55,8 +111,10 @@ void http_free(struct http *h)
 	h->curl = NULL;
 	free(h->base);
 	h->base = NULL;
+	free(h->origin);
+	h->origin = NULL;
 	if (h->auth) /* the key should not linger in freed memory */
-		memset(h->auth, 0, strlen(h->auth));
+		explicit_bzero(h->auth, strlen(h->auth));
 	free(h->auth);
 	h->auth = NULL;
 	curl_global_cleanup();
@@ -209,6 +267,12 @@ int http_do(struct http *h, const char *method, const char *url, struct curl_sli
 	int ret = -1;
 
 	resp_reset(r);
+	if (!http_on_origin(h, url)) {
+		r->off_origin = 1;
+		snprintf(r->error, sizeof(r->error),
+			 "not sending the API key to %s: it is not on %s", url, h->origin);
+		return -1;
+	}
 	curl_easy_reset(c);
 	hl = curl_slist_append(hl, h->auth);
 	for (s = headers; s; s = s->next)
@@ -219,6 +283,12 @@ int http_do(struct http *h, const char *method, const char *url, struct curl_sli
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "vingest-upload/" PACKAGE_VERSION);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* The default, said out loud: a redirect is an answer, not a new
+	 * destination for the request (see the top of this file). */
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	/* Also a default: through a proxy's CONNECT tunnel, our headers go to
+	 * the server only, never to the proxy. */
+	curl_easy_setopt(c, CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -303,7 +373,7 @@ char *http_resolve(const struct http *h, const char *location)
 
 int http_transient(const struct http_resp *r)
 {
-	if (r->stopped)
+	if (r->stopped || r->off_origin)
 		return 0;
 	if (r->status == 0 || r->status == 429)
 		return 1;
@@ -314,8 +384,20 @@ void http_describe(const struct http_resp *r, char *buf, size_t n)
 {
 	struct json_object *root = NULL, *err, *msg, *code;
 
+	if (r->off_origin) {
+		snprintf(buf, n, "%s", r->error);
+		return;
+	}
 	if (r->status == 0) {
 		snprintf(buf, n, "no answer: %s", r->error[0] ? r->error : "unknown error");
+		return;
+	}
+	if (r->status >= 300 && r->status < 400 && r->location) {
+		/* Not followed (see http_do): say where it pointed. */
+		snprintf(buf, n,
+			 "HTTP %ld, a redirect to %s: not followed (vingest-upload follows no "
+			 "redirects; if the API has moved, give its new URL with -u)",
+			 r->status, r->location);
 		return;
 	}
 	if (r->body)

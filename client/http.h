@@ -3,6 +3,11 @@
  * request reuses one kept-alive connection), request bodies streamed from a
  * file range, the few response headers the client acts on, retry decisions
  * and the back-off between attempts.
+ *
+ * Every request carries the API key, so every request goes to the origin
+ * (scheme, host, port) of the base URL the user gave, and nowhere else: a
+ * URL on another origin is refused before a byte is sent, and redirects are
+ * never followed.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -16,6 +21,7 @@
 struct http {
 	CURL *curl;
 	char *base;	      /* the API's base URL, no trailing slash */
+	char *origin;	      /* the base URL's origin, as http_origin() spells it */
 	char *auth;	      /* "Authorization: Bearer KEY" */
 	long long limit_rate; /* bytes per second for request bodies, 0: unlimited */
 	/* Called as request body bytes go out (sent: of this request's body). */
@@ -34,6 +40,7 @@ struct http_body {
 struct http_resp {
 	long status;				/* 0: no answer (transport error or stopped) */
 	int stopped;				/* a signal stopped the transfer */
+	int off_origin;				/* not sent: the URL is on another origin */
 	char error[CURL_ERROR_SIZE];		/* the transport error, when status is 0 */
 	long long upload_offset, upload_length; /* -1: header absent */
 	long retry_after;			/* seconds, -1: absent */
@@ -42,15 +49,34 @@ struct http_resp {
 	size_t body_len;
 };
 
+/*
+ * The origin of an absolute http:// or https:// URL as "scheme://host:port":
+ * scheme and host in lower case, the scheme's default port written out, so
+ * two URLs share an origin exactly when these strings are equal. NULL when
+ * url is not such a URL (relative, another scheme, malformed). The caller
+ * frees it.
+ */
+char *http_origin(const char *url);
+
+/* base must be an absolute http(s) URL (see http_origin); key is copied
+ * into the Authorization header and wiped from memory by http_free. */
 int http_init(struct http *h, const char *base, const char *key, long long limit_rate);
 void http_free(struct http *h);
 void http_resp_free(struct http_resp *r);
+
+/* True when url is absolute and on the base URL's origin: the only place
+ * the API key may go. */
+int http_on_origin(const struct http *h, const char *url);
 
 /*
  * One request. method is "GET", "HEAD", "POST", "PATCH" or "DELETE"; url is
  * absolute; headers are added to the Authorization header; body (a file
  * range) or mime (a multipart form) is the request body, or neither. Returns
- * 0 when an answer came (any status, see r->status), -1 when none did.
+ * 0 when an answer came (any status, see r->status), -1 when none did. A url
+ * off the base URL's origin is not requested at all (r->off_origin): callers
+ * check with http_on_origin first and say why; this is the last guard. A
+ * redirect is an answer like any other (its status and Location), never
+ * followed.
  */
 int http_do(struct http *h, const char *method, const char *url, struct curl_slist *headers,
 	    struct http_body *body, curl_mime *mime, struct http_resp *r);
@@ -60,10 +86,12 @@ char *http_url(const struct http *h, const char *path);
 /* A Location header resolved against the base URL; NULL if it is not a URL. */
 char *http_resolve(const struct http *h, const char *location);
 
-/* True for an answer worth retrying: none at all, 429, or a 5xx that is not
- * permanent by definition (501, 505). */
+/* True for an answer worth retrying: none at all (unless the request was
+ * refused as off the origin), 429, or a 5xx that is not permanent by
+ * definition (501, 505). */
 int http_transient(const struct http_resp *r);
-/* "message (HTTP 404, not_found)" from a JSON error body, or what there is. */
+/* "message (HTTP 404, not_found)" from a JSON error body, or what there is;
+ * for a redirect, where it pointed. */
 void http_describe(const struct http_resp *r, char *buf, size_t n);
 /* Reports why a request failed for good ("what: message") and returns the
  * exit code: EXIT_REFUSED for a refusal (an error status not retried),

@@ -52,7 +52,9 @@ static void break_line(void)
 	}
 }
 
-static void emit(const char *fmt, va_list ap)
+/* format(printf, 1, 0): the callers' formats are checked at their call
+ * sites; this tells clang's -Wformat-nonliteral that fmt is one of them. */
+__attribute__((format(printf, 1, 0))) static void emit(const char *fmt, va_list ap)
 {
 	break_line();
 	fputs("vingest-upload: ", stderr);

@@ -14,7 +14,9 @@
 char *state_path(const char *dir, const char *sha256_hex, const char *base_url);
 
 /* The upload URL recorded for a file of this size and SHA-256, or NULL if
- * there is no state file or it describes something else. */
+ * there is no state file or it describes something else. The URL is what
+ * the file says: the caller checks it is on the API's origin before sending
+ * the key to it (the file may be old, or edited). */
 char *state_load(const char *path, long long size, const char *sha256_hex);
 
 /* Records url atomically (temporary file, fsync, rename); creates the

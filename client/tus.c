@@ -19,6 +19,11 @@
  *
  * The PATCH landing the last byte is answered once the video is committed,
  * so its id (the upload URL's last segment) is then a video to GET and check.
+ *
+ * The upload's URL comes from the server (creation's Location) or from the
+ * state file, and every request to it carries the API key: one that is not
+ * on the base URL's origin is refused here with its own message (and by
+ * http_do in any case), never followed.
  */
 #include "tus.h"
 #include "progress.h"
@@ -200,6 +205,14 @@ static int create(struct tus *t)
 				complain("POST %s answered 201 without a usable Location",
 					 endpoint);
 				rc = EXIT_LOCAL;
+			} else if (!http_on_origin(t->h, t->url)) {
+				/* Every PATCH would carry the key there. */
+				complain("POST %s answered 201 with Location %s, which is not on "
+					 "%s: not sending the API key there, so not uploading",
+					 endpoint, t->url, t->h->origin);
+				free(t->url);
+				t->url = NULL;
+				rc = EXIT_LOCAL;
 			}
 		} else if (http_transient(&r) && attempt < HTTP_RETRIES) {
 			if (http_backoff(++attempt, &r) == 0)
@@ -366,6 +379,16 @@ int tus_upload(struct http *h, const struct options *o, const struct upload_file
 	t.state = state_path(o->state_dir, f->sha256, h->base);
 	trace("state file %s", t.state);
 	t.url = state_load(t.state, f->size, f->sha256);
+	if (t.url && !http_on_origin(h, t.url)) {
+		/* Not written by this version (create() keeps such a Location
+		 * out), or edited: resuming would send the key off the origin. */
+		complain("the state file %s names an upload at %s, which is not on %s: "
+			 "ignoring it and starting a new upload",
+			 t.state, t.url, h->origin);
+		state_remove(t.state);
+		free(t.url);
+		t.url = NULL;
+	}
 	if (t.url) {
 		t.saved = 1;
 		rc = head(&t, &gone);

@@ -11,6 +11,12 @@
  *
  * This file: options, signals, opening and hashing the file, and the order
  * of the steps. The exit codes are listed in usage() and client.h.
+ *
+ * The API key never comes from argv, which every user of the machine can
+ * read (ps, /proc/PID/cmdline): it comes from a file (--key-file) or the
+ * environment ($VINGEST_API_KEY, readable by the same user only). -k/--key
+ * are still known, only to say so instead of being taken for something else
+ * (getopt_long would read --key as an abbreviation of --key-file).
  */
 #include "config.h"
 #include "client.h"
@@ -35,6 +41,7 @@
 
 #define HASH_BLOCK (1024 * 1024)
 #define BYTES_MAX  (1LL << 40) /* the largest --chunk-size or --limit-rate */
+#define KEY_MAX	   1024	       /* longest first line of a --key-file, far above any key */
 
 volatile sig_atomic_t client_stop;
 
@@ -49,7 +56,10 @@ static void usage(FILE *f)
 		   "\n"
 		   "options:\n"
 		   "  -u, --url URL          the API's base URL (default: $VINGEST_URL)\n"
-		   "  -k, --key KEY          API key (default: $VINGEST_API_KEY)\n"
+		   "      --key-file FILE    the API key: FILE's first line (default:\n"
+		   "                         $VINGEST_API_KEY); refused if every user may read\n"
+		   "                         FILE. -k/--key KEY is refused: a command line is\n"
+		   "                         visible to every user of the machine\n"
 		   "  -t, --title TITLE      the video's title\n"
 		   "  -m, --metadata JSON    the video's metadata, a JSON object\n"
 		   "      --chunk-size BYTES bytes per request (suffix K, M or G; default 8M)\n"
@@ -65,6 +75,8 @@ static void usage(FILE *f)
 		   "  -h, --help             this text\n"
 		   "\n"
 		   "Progress goes to stderr: a bar on a terminal, a line per 10%% otherwise.\n"
+		   "The API key is sent to the origin (scheme, host, port) of the URL only:\n"
+		   "redirects are not followed, and an upload URL elsewhere is refused.\n"
 		   "\n"
 		   "exit status:\n"
 		   "  0    stored and verified (with --wait: and processed)\n"
@@ -133,6 +145,74 @@ static long long parse_bytes(const char *s)
 static int header_safe(const char *s)
 {
 	return strpbrk(s, "\r\n") == NULL;
+}
+
+/*
+ * The API key: the first line of path, trailing white space removed. The
+ * caller wipes (explicit_bzero) and frees it. NULL, with the reason printed,
+ * for anything but a regular file, a file others may read or write, or no
+ * key on the first line. A file its group may read or write only gets a
+ * warning, as a key shared through a group can be meant; one open to every
+ * user of the machine is the leak --key-file exists to avoid.
+ */
+static char *read_key_file(const char *path)
+{
+	char buf[KEY_MAX + 2], *key = NULL;
+	size_t len = 0;
+	struct stat st;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		complain("cannot open the key file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		complain("the key file %s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & S_IRWXO) {
+		complain("the key file %s is open to every user (mode %03o): not using it; "
+			 "chmod 600 %s",
+			 path, (unsigned)(st.st_mode & 0777), path);
+		goto out;
+	}
+	if (st.st_mode & S_IRWXG)
+		complain("warning: the key file %s is open to its group (mode %03o); "
+			 "chmod 600 %s unless the group is meant to share the key",
+			 path, (unsigned)(st.st_mode & 0777), path);
+	while (len < sizeof(buf) - 1) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			complain("cannot read the key file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	len = strcspn(buf, "\n");
+	if (len > KEY_MAX) {
+		complain("the key file %s: its first line is longer than %d bytes, not a key", path,
+			 KEY_MAX);
+		goto out;
+	}
+	while (len > 0 && strchr(" \t\r\v\f", buf[len - 1]))
+		len--;
+	if (len == 0) {
+		complain("the key file %s holds no key on its first line", path);
+		goto out;
+	}
+	key = vg_strndup(buf, len);
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return key;
 }
 
 static char *default_state_dir(void)
@@ -236,33 +316,43 @@ int main(int argc, char **argv)
 	struct upload_file f = {.fd = -1};
 	struct json_object *meta;
 	struct http h = {0};
-	char *state_dir = NULL, *id = NULL;
+	char *state_dir = NULL, *id = NULL, *file_key = NULL, *origin;
+	const char *key_file = NULL;
 	int opt, rc = EXIT_LOCAL, http_ready = 0;
-	enum { OPT_CHUNK = 256, OPT_RATE, OPT_WAIT, OPT_MULTIPART, OPT_STATE };
-	static const struct option longopts[] = {{"url", required_argument, NULL, 'u'},
-						 {"key", required_argument, NULL, 'k'},
-						 {"title", required_argument, NULL, 't'},
-						 {"metadata", required_argument, NULL, 'm'},
-						 {"chunk-size", required_argument, NULL, OPT_CHUNK},
-						 {"limit-rate", required_argument, NULL, OPT_RATE},
-						 {"wait", no_argument, NULL, OPT_WAIT},
-						 {"multipart", no_argument, NULL, OPT_MULTIPART},
-						 {"state-dir", required_argument, NULL, OPT_STATE},
-						 {"quiet", no_argument, NULL, 'q'},
-						 {"verbose", no_argument, NULL, 'v'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	enum { OPT_CHUNK = 256, OPT_RATE, OPT_WAIT, OPT_MULTIPART, OPT_STATE, OPT_KEY_FILE };
+	static const struct option longopts[] = {
+	    {"url", required_argument, NULL, 'u'},
+	    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+	    {"key", optional_argument, NULL, 'k'},
+	    {"title", required_argument, NULL, 't'},
+	    {"metadata", required_argument, NULL, 'm'},
+	    {"chunk-size", required_argument, NULL, OPT_CHUNK},
+	    {"limit-rate", required_argument, NULL, OPT_RATE},
+	    {"wait", no_argument, NULL, OPT_WAIT},
+	    {"multipart", no_argument, NULL, OPT_MULTIPART},
+	    {"state-dir", required_argument, NULL, OPT_STATE},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 
 	o.url = getenv("VINGEST_URL");
 	o.key = getenv("VINGEST_API_KEY");
-	while ((opt = getopt_long(argc, argv, "u:k:t:m:qvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "u:k::t:m:qvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'u':
 			o.url = optarg;
 			break;
-		case 'k':
-			o.key = optarg;
+		case OPT_KEY_FILE:
+			key_file = optarg;
 			break;
+		case 'k': /* known only to be refused (see the top of this file) */
+			fprintf(stderr,
+				"vingest-upload: -k/--key is not accepted: a key on the "
+				"command line is visible to every user of the machine (ps); "
+				"give --key-file FILE (the key on its first line) or set "
+				"VINGEST_API_KEY\n");
+			return EXIT_LOCAL;
 		case 't':
 			o.title = optarg;
 			break;
@@ -321,20 +411,28 @@ int main(int argc, char **argv)
 		complain("no server: give -u URL or set VINGEST_URL");
 		return EXIT_LOCAL;
 	}
-	if (strncmp(o.url, "http://", 7) != 0 && strncmp(o.url, "https://", 8) != 0) {
-		complain("the URL must start with http:// or https://, not '%s'", o.url);
+	origin = http_origin(o.url);
+	if (!origin) {
+		complain("the URL must be an absolute http:// or https:// URL, not '%s'", o.url);
 		return EXIT_LOCAL;
 	}
+	free(origin);
+	if (key_file) {
+		file_key = read_key_file(key_file);
+		if (!file_key)
+			return EXIT_LOCAL;
+		o.key = file_key;
+	}
 	if (!o.key || !o.key[0] || !header_safe(o.key)) {
-		complain("no usable API key: give -k KEY or set VINGEST_API_KEY");
-		return EXIT_LOCAL;
+		complain("no usable API key: give --key-file FILE or set VINGEST_API_KEY");
+		goto out;
 	}
 	if (o.metadata) {
 		meta = json_tokener_parse(o.metadata);
 		if (!meta || !json_object_is_type(meta, json_type_object)) {
 			complain("-m wants a JSON object, like '{\"camera\":\"front\"}'");
 			json_object_put(meta);
-			return EXIT_LOCAL;
+			goto out;
 		}
 		json_object_put(meta);
 	}
@@ -342,7 +440,7 @@ int main(int argc, char **argv)
 		state_dir = default_state_dir();
 		if (!state_dir && !o.multipart) {
 			complain("no state directory: set HOME or give --state-dir DIR");
-			return EXIT_LOCAL;
+			goto out;
 		}
 		o.state_dir = state_dir;
 	}
@@ -354,12 +452,12 @@ int main(int argc, char **argv)
 	rc = open_file(argv[optind], &f);
 	if (rc != EXIT_OK)
 		goto out;
+	http_ready = 1; /* http_free undoes a half-done http_init too */
 	if (http_init(&h, o.url, o.key, o.limit_rate) < 0) {
 		complain("cannot initialise libcurl");
 		rc = EXIT_LOCAL;
 		goto out;
 	}
-	http_ready = 1;
 	if (o.multipart)
 		rc = multipart_upload(&h, &o, &f, &id);
 	else
@@ -377,6 +475,9 @@ out:
 		close(f.fd);
 	free(id);
 	free(state_dir);
+	if (file_key) /* the key should not linger in freed memory */
+		explicit_bzero(file_key, strlen(file_key));
+	free(file_key);
 	/* A stop by SIGTERM says so in the conventional way (143). */
 	if (rc == EXIT_INTERRUPTED && client_stop)
 		rc = 128 + client_stop;

@@ -7,6 +7,14 @@
 # every byte of the file exactly once; --multipart works; a bad key and a
 # refused file end with exit 2 and the server's message.
 #
+# The API key: it is read from --key-file (or $VINGEST_API_KEY), never from
+# the command line (-k/--key are refused, and the running client's
+# /proc/PID/cmdline holds no key); and it goes to the origin of -u only. A
+# fake tus server (socat, below) answers creation with a Location on another
+# port, or redirects creation or a PATCH there, and a listener on that port
+# records whatever reaches it: nothing may, above all no Authorization
+# header. A resume state file naming an upload on that port is not used.
+#
 # The client is the one built next to vingestctl (build/client/), or
 # $VINGEST_UPLOAD_BIN when set (a hand-built one, say).
 . "$(dirname "$0")/lib.sh"
@@ -182,6 +190,265 @@ t_eq "--multipart: the video's sha256 is the file's" "$(json .sha256)" "$(sha_of
 t_eq "--multipart: title and metadata" "$(json '[.title, .metadata.k] | join(",")')" "multipart,v"
 t_eq "--multipart: the file part's media type" "$(json .content_type)" video/webm
 
+# ---------------------------------------------------------------- the key: from a file, never argv
+
+# The first line, with trailing white space (a CRLF file, spaces) dropped.
+KEYFILE=$T_TMP/api.key
+(
+	umask 077
+	printf '%s \t\r\nnot the key\n' "$VINGEST_API_KEY" >"$KEYFILE"
+)
+big=$T_TMP/keyfile.mp4
+make_mp4 $((2 * 1024 * 1024)) "$big"
+# VINGEST_API_KEY unset: the key can only come from the file. --limit-rate
+# keeps the client running for about 2 s, to read its command line.
+env -u VINGEST_API_KEY "$CLIENT" --state-dir "$STATE" --chunk-size 65536 --limit-rate 1M \
+	--key-file "$KEYFILE" "$big" >"$T_TMP/keyfile.out" 2>"$T_TMP/keyfile.err" &
+pid=$!
+for ((i = 0; i < 200; i++)); do
+	grep -q '^uploaded [1-9]' "$T_TMP/keyfile.err" && break # a PATCH was acknowledged
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.05
+done
+cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+environ=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null)
+wait "$pid"
+rc=$?
+t_eq "--key-file (first line, trailing CR and blanks dropped, no VINGEST_API_KEY): exit 0" "$rc" 0
+[[ $rc == 0 ]] || sed 's/^/#   /' "$T_TMP/keyfile.err" | tail -n 20
+id=$(cat "$T_TMP/keyfile.out")
+api GET "/v1/videos/$id"
+t_eq "--key-file: the video is stored, the file's sha256" "$(json .sha256)" "$(sha_of "$big")"
+t_match "--key-file: the running client's /proc/PID/cmdline was read" "$cmdline" "--key-file $KEYFILE "
+if [[ -n $cmdline && $cmdline != *"$VINGEST_API_KEY"* ]]; then
+	t_pass "--key-file: the key is not in the running client's /proc/PID/cmdline"
+else
+	t_fail "--key-file: the key is not in the running client's /proc/PID/cmdline" "cmdline: '$cmdline'"
+fi
+t_eq "--key-file: no VINGEST_API_KEY in the client's environment (the key came from the file)" \
+	"$(grep -c '^VINGEST_API_KEY=' <<<"$environ")" 0
+
+# The file wins over the environment.
+id=$(VINGEST_API_KEY=vgk_not_a_real_key upload --multipart --key-file "$KEYFILE" "$FIX/clip-2s.mp4" 2>"$T_TMP/keyfile2.err")
+t_eq "--key-file wins over \$VINGEST_API_KEY (a bad key there): exit 0" "$?" 0
+
+# A key anybody on the machine can read is refused; one its group can read
+# is used, with a warning.
+chmod 644 "$KEYFILE"
+BEFORE=$(snap)
+out=$(env -u VINGEST_API_KEY "$CLIENT" --state-dir "$STATE" --key-file "$KEYFILE" "$FIX/clip-2s.mp4" 2>"$T_TMP/keyfile3.err")
+t_eq "--key-file readable by every user (644): exit 1" "$?" 1
+t_match "--key-file 644: says why and what to do" "$(cat "$T_TMP/keyfile3.err")" "open to every user \\(mode 644\\).*chmod 600"
+t_eq "--key-file 644: nothing uploaded (rows, stored files)" "$(snap)" "$BEFORE"
+chmod 640 "$KEYFILE"
+id=$(env -u VINGEST_API_KEY "$CLIENT" --state-dir "$STATE" --multipart --key-file "$KEYFILE" "$FIX/clip-2s.mp4" 2>"$T_TMP/keyfile4.err")
+t_eq "--key-file readable by its group (640): exit 0" "$?" 0
+t_match "--key-file 640: a warning" "$(cat "$T_TMP/keyfile4.err")" "warning: the key file .* is open to its group"
+chmod 600 "$KEYFILE"
+out=$(env -u VINGEST_API_KEY "$CLIENT" --state-dir "$STATE" --key-file "$T_TMP" "$FIX/clip-2s.mp4" 2>"$T_TMP/keyfile5.err")
+t_eq "--key-file naming a directory: exit 1" "$?" 1
+t_match "--key-file naming a directory: not a regular file" "$(cat "$T_TMP/keyfile5.err")" "is not a regular file"
+
+# A key on the command line is refused in every spelling (--key would
+# otherwise pass as an abbreviation of --key-file), before any request.
+BEFORE=$(snap)
+for form in "-k $VINGEST_API_KEY" "--key $VINGEST_API_KEY" "--key=$VINGEST_API_KEY" "-k$VINGEST_API_KEY"; do
+	label=${form//$VINGEST_API_KEY/KEY}
+	# shellcheck disable=SC2086 # the form is one or two words
+	out=$(upload $form "$FIX/clip-2s.mp4" 2>"$T_TMP/dashk.err")
+	rc=$?
+	t_eq "$label on the command line: exit 1" "$rc" 1
+	t_eq "$label: nothing on stdout" "$out" ""
+	t_match "$label: the message says to use --key-file or VINGEST_API_KEY" \
+		"$(cat "$T_TMP/dashk.err")" "-k/--key is not accepted.*--key-file FILE.*VINGEST_API_KEY"
+done
+t_eq "-k/--key: nothing uploaded (rows, stored files)" "$(snap)" "$BEFORE"
+t_eq "-k/--key: no state file" "$(state_files)" 0
+
+# ---------------------------------------------------------------- the key stays at its origin
+
+# fake-http MODE LOG: one HTTP connection on stdin/stdout (socat runs one per
+# connection): the request line and headers go to LOG, the body is read and
+# dropped, and the answer is MODE's:
+#   catch           404 to anything: the listener nothing may reach
+#   elsewhere       creation: 201, Location on the catcher's port
+#   redirect-create creation: 307 to the catcher
+#   redirect-patch  creation: 201, Location relative; PATCH: 308 to the catcher
+#   same-origin     creation: 201, Location absolute on this origin (scheme
+#                   and host in other letter case); PATCH: 204 to the end;
+#                   GET /v1/videos/ID: the video, sha256 $FAKE_SHA
+# Every answer closes the connection, so each request is one connection.
+# (A relative Location is what vingest itself answers: every tus upload
+# above follows one.)
+cat >"$T_TMP/fake-http" <<'FAKE'
+#!/usr/bin/env bash
+mode=$1 log=$2 len=0 off=0
+IFS= read -r line || exit 0
+line=${line%$'\r'}
+printf '%s\n' "$line" >>"$log"
+while IFS= read -r h; do
+	h=${h%$'\r'}
+	[[ -z $h ]] && break
+	printf '%s\n' "$h" >>"$log"
+	case ${h,,} in
+	content-length:*) len=${h//[^0-9]/} ;;
+	upload-offset:*) off=${h//[^0-9]/} ;;
+	esac
+done
+((len > 0)) && head -c "$len" >/dev/null
+read -r method path _ <<<"$line"
+answer() { # STATUS [HEADER...]; a body in $body
+	local status=$1 hdr
+	shift
+	printf 'HTTP/1.1 %s\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\n' "$status"
+	for hdr in "$@"; do printf '%s\r\n' "$hdr"; done
+	printf 'Content-Length: %s\r\n\r\n%s' "${#body}" "$body"
+}
+body=
+id=01FAKE0UPLQAD0000000000000
+case $mode:$method in
+catch:*) answer '404 Not Found' ;;
+elsewhere:POST) answer '201 Created' "Location: http://127.0.0.1:$CATCH_PORT/v1/uploads/$id" ;;
+redirect-create:POST) answer '307 Temporary Redirect' "Location: http://127.0.0.1:$CATCH_PORT/v1/uploads" ;;
+redirect-patch:POST) answer '201 Created' "Location: /v1/uploads/$id" ;;
+redirect-patch:PATCH) answer '308 Permanent Redirect' "Location: http://127.0.0.1:$CATCH_PORT$path" ;;
+same-origin:POST) answer '201 Created' "Location: HTTP://LocalHost:$FAKE_PORT/v1/uploads/$id" ;;
+same-origin:PATCH) answer '204 No Content' "Upload-Offset: $((off + len))" ;;
+same-origin:GET)
+	body="{\"id\":\"$id\",\"status\":\"queued\",\"size\":$FAKE_SIZE,\"sha256\":\"$FAKE_SHA\"}"
+	answer '200 OK' 'Content-Type: application/json'
+	;;
+*) answer '400 Bad Request' ;;
+esac
+FAKE
+chmod +x "$T_TMP/fake-http"
+
+port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
+# listen PORT MODE LOG: socat on 127.0.0.1:PORT running fake-http per
+# connection; status 0 once it listens. Sets LISTEN_PID.
+listen() {
+	local port=$1 i
+	LISTEN_PID=
+	port_free "$port" || return 1
+	: >"$3"
+	socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
+		"EXEC:$T_TMP/fake-http $2 $3" 2>>"$T_TMP/socat.err" &
+	LISTEN_PID=$!
+	for ((i = 0; i < 50; i++)); do
+		ss -Hltn "sport = :$port" | grep -q . && return 0
+		kill -0 "$LISTEN_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+LISTEN_PIDS=()
+trap 'kill "${LISTEN_PIDS[@]}" 2>/dev/null; rm -rf -- "$T_TMP"' EXIT
+
+# Two free ports in 18700..18799 (moved by PORT_OFF): the fake tus server and
+# the catcher.
+FAKE_PORT=''
+CATCH_PORT=''
+CATCH_LOG=$T_TMP/catch.log FAKE_LOG=$T_TMP/fake.log
+for _ in 1 2 3 4 5; do
+	port=$((18700 + PORT_OFF + RANDOM % 50))
+	if listen "$port" catch "$CATCH_LOG"; then
+		CATCH_PORT=$port
+		LISTEN_PIDS+=("$LISTEN_PID")
+		break
+	fi
+	[[ -n $LISTEN_PID ]] && kill "$LISTEN_PID" 2>/dev/null
+done
+for _ in 1 2 3 4 5; do
+	FAKE_PORT=$((18750 + PORT_OFF + RANDOM % 50))
+	port_free "$FAKE_PORT" && break
+done
+export CATCH_PORT FAKE_PORT
+FAKE=http://127.0.0.1:$FAKE_PORT
+
+# fake_run MODE [client args...]: the client (demo key in the environment)
+# against the fake tus server in MODE; sets rc and leaves its stderr in
+# $T_TMP/fake.err.
+fake_run() {
+	local mode=$1 pid
+	shift
+	listen "$FAKE_PORT" "$mode" "$FAKE_LOG" || echo "# the fake tus server does not listen on $FAKE_PORT"
+	pid=$LISTEN_PID
+	"$CLIENT" --state-dir "$T_TMP/fake-state" -u "$FAKE" "$@" >"$T_TMP/fake.out" 2>"$T_TMP/fake.err"
+	rc=$?
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	wait_until 5 port_free "$FAKE_PORT"
+}
+# nothing_reached NAME: the catcher got no connection at all (so no key).
+nothing_reached() {
+	t_eq "$1: nothing reached port $CATCH_PORT (no request)" "$(wc -c <"$CATCH_LOG")" 0
+	t_eq "$1: no Authorization header reached port $CATCH_PORT" "$(grep -ci '^authorization:' "$CATCH_LOG")" 0
+	: >"$CATCH_LOG"
+}
+
+if [[ -z $CATCH_PORT ]]; then
+	t_fail "a listener starts on a port in $((18700 + PORT_OFF))..$((18749 + PORT_OFF))" "$(tail -n 5 "$T_TMP/socat.err")"
+else
+	file=$FIX/clip-2s.mp4
+
+	fake_run elsewhere "$file"
+	name="creation answers a Location on another port"
+	t_eq "$name: exit 1" "$rc" 1
+	t_match "$name: the message names the origin the key is kept to" "$(cat "$T_TMP/fake.err")" \
+		"Location http://127.0.0.1:$CATCH_PORT/v1/uploads/.* is not on http://127.0.0.1:$FAKE_PORT: not sending the API key there"
+	t_eq "$name: the fake server saw the creation (the client talked to it)" "$(grep -c '^POST /v1/uploads ' "$FAKE_LOG")" 1
+	nothing_reached "$name"
+	t_eq "$name: no state file names it" "$(find "$T_TMP/fake-state" -name '*.upload' 2>/dev/null | wc -l)" 0
+
+	fake_run redirect-create "$file"
+	name="creation answers 307 to another port"
+	t_eq "$name: exit 1" "$rc" 1
+	t_match "$name: the message says the redirect is not followed" "$(cat "$T_TMP/fake.err")" \
+		"HTTP 307, a redirect to http://127.0.0.1:$CATCH_PORT/v1/uploads: not followed"
+	nothing_reached "$name"
+
+	fake_run redirect-patch --chunk-size 4096 "$file"
+	name="a PATCH answered 308 to another port"
+	t_eq "$name: exit 1" "$rc" 1
+	t_eq "$name: the fake server saw one PATCH" "$(grep -c '^PATCH /v1/uploads/' "$FAKE_LOG")" 1
+	t_match "$name: the message says the redirect is not followed" "$(cat "$T_TMP/fake.err")" \
+		"HTTP 308, a redirect to http://127.0.0.1:$CATCH_PORT/v1/uploads/[0-9A-Z]+: not followed"
+	nothing_reached "$name"
+	rm -rf "$T_TMP/fake-state"
+
+	# The origin compares scheme and host without regard to letter case.
+	FAKE_SHA=$(sha_of "$file") FAKE_SIZE=$(stat -c %s "$file")
+	export FAKE_SHA FAKE_SIZE
+	FAKE=http://localhost:$FAKE_PORT fake_run same-origin --chunk-size 1M "$file"
+	name="a Location on the same origin, absolute (HTTP://LocalHost:$FAKE_PORT for -u http://localhost:$FAKE_PORT)"
+	t_eq "$name: exit 0" "$rc" 0
+	[[ $rc == 0 ]] || sed 's/^/#   /' "$T_TMP/fake.err" | tail -n 20
+	t_eq "$name: the PATCH went there with the key" \
+		"$(awk '/^[A-Z]+ \// { patch = /^PATCH / } patch' "$FAKE_LOG" | grep -cxF "Authorization: Bearer $VINGEST_API_KEY")" 1
+	nothing_reached "$name"
+
+	# A resume state file (as an older client could write one, or edited)
+	# naming an upload on the catcher's port, for this file and server.
+	file=$FIX/clip-2s.webm
+	sha=$(sha_of "$file")
+	sfile=$STATE/$(printf '%s %s' "$sha" "${VINGEST_URL%/}" | sha256sum | cut -d' ' -f1).upload
+	mkdir -p "$STATE"
+	printf 'vingest-upload 1\nurl http://127.0.0.1:%s/v1/uploads/01FAKE0UPLQAD0000000000000\nsize %s\nsha256 %s\nfile %s\n' \
+		"$CATCH_PORT" "$(stat -c %s "$file")" "$sha" "$file" >"$sfile"
+	id=$(upload -v "$file" 2>"$T_TMP/state-off.err")
+	rc=$?
+	name="a state file naming an upload on another port"
+	t_eq "$name: exit 0" "$rc" 0
+	t_eq "$name: the client read that state file" "$(grep -c "state file $sfile\$" "$T_TMP/state-off.err")" 1
+	t_match "$name: says it is ignored" "$(cat "$T_TMP/state-off.err")" \
+		"names an upload at http://127.0.0.1:$CATCH_PORT/.* which is not on .*: ignoring it and starting a new upload"
+	t_eq "$name: a new upload was created instead" "$(grep -c ' POST .* -> 201 ' "$T_TMP/state-off.err")" 1
+	api GET "/v1/videos/$id"
+	t_eq "$name: the new upload stored the file" "$(json .sha256)" "$sha"
+	nothing_reached "$name"
+	t_eq "$name: no state file is left" "$(state_files)" 0
+fi
+
 # ---------------------------------------------------------------- refusals
 
 API_KEY=vgk_not_a_real_key api GET /v1/videos
@@ -189,7 +456,7 @@ msg=$(json .error.message)
 for mode in tus multipart; do
 	args=()
 	[[ $mode == multipart ]] && args=(--multipart)
-	out=$(upload -k vgk_not_a_real_key "${args[@]}" "$FIX/clip-2s.mp4" 2>"$T_TMP/badkey.err")
+	out=$(VINGEST_API_KEY=vgk_not_a_real_key upload "${args[@]}" "$FIX/clip-2s.mp4" 2>"$T_TMP/badkey.err")
 	rc=$?
 	t_eq "bad key ($mode): exit 2" "$rc" 2
 	t_eq "bad key ($mode): nothing on stdout" "$out" ""
