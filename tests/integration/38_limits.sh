@@ -128,6 +128,23 @@ t_match "from anyone else, X-Forwarded-For is ignored" \
 st=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.8 -H "X-Forwarded-For: 127.0.0.1" "$VINGEST_URL/readyz")
 t_eq "a forged X-Forwarded-For does not open /readyz" "$st" 403
 
+# ---- what the audit asked of the answers and the logs
+api GET "/v1/videos?limit=1"
+t_eq "a JSON answer carries X-Content-Type-Options: nosniff" "$(header X-Content-Type-Options)" nosniff
+api GET /v1/videos/not-an-id
+t_eq "an error too" "$(header X-Content-Type-Options)" nosniff
+curl -s -o /dev/null -D "$T_TMP/page.h" "$VINGEST_URL/"
+t_match "the upload page forbids framing (CSP frame-ancestors 'none')" \
+	"$(header Content-Security-Policy "$T_TMP/page.h")" "frame-ancestors 'none'"
+t_match "and scripts from elsewhere (default-src 'self')" "$(header Content-Security-Policy "$T_TMP/page.h")" "default-src 'self'"
+sig=secret$RANDOM$RANDOM
+curl -s -o /dev/null "$VINGEST_URL/v1/objects/videos/AA/BB/0000000000000000000000000X?expires=1&sig=$sig"
+ACCESS_LOG=$VINGEST_VAR/log/$VINGEST_WEB-access.log
+wait_until 10 grep -q '/v1/objects/videos/AA/BB/0000000000000000000000000X' "$ACCESS_LOG"
+t_ok "the web server logged the object request ($ACCESS_LOG)" \
+	grep -q '/v1/objects/videos/AA/BB/0000000000000000000000000X' "$ACCESS_LOG"
+t_eq "without its query: no signature in the access log" "$(grep -c "$sig" "$ACCESS_LOG")" 0
+
 # ---- store.min_free_bytes: new uploads refused with 507 below it
 dir=$T_TMP/minfree
 port=$((18300 + PORT_OFF + RANDOM % 100))

@@ -404,9 +404,14 @@ spawn_instance_apache() {
 }
 
 spawn_stop() {
-	[[ -n ${SPAWN_LIGHTTPD_PID:-} ]] && kill "$SPAWN_LIGHTTPD_PID" 2>/dev/null
+	local p
+	# Gone, not just told to go: a spawn_instance on the same port next
+	# would otherwise find the old server still holding it.
+	for p in ${SPAWN_LIGHTTPD_PID:-} ${SPAWN_APACHE_PID:-}; do
+		kill "$p" 2>/dev/null
+		wait_until 10 eval "! kill -0 $p"
+	done
 	SPAWN_LIGHTTPD_PID=
-	[[ -n ${SPAWN_APACHE_PID:-} ]] && kill "$SPAWN_APACHE_PID" 2>/dev/null
 	SPAWN_APACHE_PID=
 	if [[ -n ${SPAWN_FCGI_PID:-} ]]; then
 		kill "$SPAWN_FCGI_PID" 2>/dev/null
