@@ -18,7 +18,9 @@ struct caller {
 	unsigned active; /* transfers in the multi handle */
 };
 
-/* A finished transfer: curl_code is the CURLcode (0: an HTTP answer came). */
+/* A finished transfer: curl_code is the CURLcode (0: an HTTP answer came
+ * whole), http_status the answer's status, 0 if none came (an answer cut
+ * off, say over ANSWER_BODY_MAX, has both). */
 typedef void (*call_done_fn)(void *ud, struct job *j, int curl_code, long http_status);
 
 int call_init(struct caller *c, const struct vg_config *cfg);
