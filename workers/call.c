@@ -97,6 +97,14 @@ static CURL *new_easy(struct caller *c, struct job *j)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->cfg->processor.timeout_seconds);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* Never follow a redirect: a Location is the service naming another
+	 * place to send the call, which is exactly what a status_url may not do
+	 * unless it is on the service's origin (status_url.h). Off is libcurl's
+	 * default; it is said here so that it stays so, and should it ever be
+	 * turned on, no redirect may leave http(s) or be followed at all. */
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 0L);
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "vingest-workers/" PACKAGE_VERSION);
 	return e;

@@ -28,7 +28,8 @@ void call_free(struct caller *c);
 
 /* POSTs the contract's JSON for j to processor.url with Idempotency-Key: <job id>. */
 int call_start_post(struct caller *c, struct job *j, const char *object_url);
-/* GETs j->status_url (202 polling). */
+/* GETs j->status_url (202 polling), which on_accepted took only after
+ * status_url_check() (status_url.h) found it on processor.url's origin. */
 int call_start_poll(struct caller *c, struct job *j);
 /* Removes j's transfer, if any (lease lost, drain). */
 void call_abort(struct caller *c, struct job *j);

@@ -56,7 +56,7 @@ struct job {
 	int response_truncated; /* the answer was longer: the transfer was stopped */
 	long retry_after_s;  /* from a Retry-After header, -1 if none */
 	long long call_ms;   /* how long the last transfer ran */
-	char *status_url;    /* after a 202 */
+	char *status_url;    /* after a 202: resolved and on processor.url's origin (status_url.h) */
 	int64_t poll_at_ms;  /* next status poll (monotonic), 0: none pending */
 	int64_t call_deadline_ms; /* give up on the whole call (202 polling included) */
 	int64_t claimed_ms;

@@ -7,11 +7,14 @@
  *
  *   2xx with a JSON object      done: job done, video processed, result kept
  *                               as json-c writes it (answer.h)
- *   202 + status_url            poll it (every 2 s or Retry-After) until 200/4xx/5xx
+ *   202 + status_url            poll it (every 2 s or Retry-After) until 200/4xx/5xx,
+ *                               if it is on processor.url's origin (status_url.h)
  *   408, 429, 5xx, timeout,     back to ready after exponential back-off with
  *   connection error, a 2xx     full jitter (Retry-After honoured)
- *   that is not a result
- *   other 4xx, 3xx              dead at once (a request the service will never take)
+ *   that is not a result, a
+ *   status_url off the origin
+ *   other 4xx, 3xx              dead at once (a request the service will never take;
+ *                               a redirect is never followed)
  *   attempts used up            dead
  *
  * What the service says reaches jobs.last_error and videos.result only
@@ -42,6 +45,7 @@
 #include "job.h"
 #include "lease.h"
 #include "scoreboard.h"
+#include "status_url.h"
 #include "vg_alloc.h"
 #include "vg_cache.h"
 #include "vg_config.h"
@@ -267,26 +271,48 @@ static void finish_dead(struct worker *w, struct job *j, int status, const char 
 	forget(w, j);
 }
 
+/*
+ * A 202 to the POST: poll its status_url, if it is one the worker may
+ * follow. One that is not on processor.url's origin (status_url.h) is never
+ * requested: the attempt fails, counted, so a service that keeps naming
+ * other places dead-letters its jobs rather than parking them; and it is
+ * not a breaker failure, since the service is up - it is wrong, and every
+ * job it answers so shows why in last_error. last_error does not name the
+ * host (users read it, and a host on the inside is none of theirs); the
+ * log line, for operators, does.
+ */
 static void on_accepted(struct worker *w, struct job *j)
 {
 	struct json_object *o = answer_object(j->response, j->response_len, 8);
 	struct json_object *u = NULL;
-	const char *url;
+	enum status_url_verdict v;
+	char host[256];
+	char *url = NULL;
 
-	if (o && json_object_object_get_ex(o, "status_url", &u) && json_object_is_type(u, json_type_string))
-		url = json_object_get_string(u);
-	else
-		url = NULL;
-	if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
-	    strlen(url) > 2048) {
+	if (!o || !json_object_object_get_ex(o, "status_url", &u) ||
+	    !json_object_is_type(u, json_type_string)) {
 		json_object_put(o);
 		breaker_failure(&w->breaker);
 		finish_retry(w, j, 202, "202 without a usable status_url", 0);
 		return;
 	}
-	free(j->status_url);
-	j->status_url = vg_strdup(url);
+	v = status_url_check(w->cfg->processor.url, json_object_get_string(u), &url, host,
+			     sizeof(host));
 	json_object_put(o);
+	if (v != STATUS_URL_OK) {
+		char err[ANSWER_ERROR_SIZE];
+
+		vg_warn("msg=\"status_url refused: not on the processing service's origin\" "
+			"job_id=%lld shard=%u video_id=%s host=%s reason=\"%s\"",
+			j->id, j->shard, j->video_id, host, status_url_why(v));
+		snprintf(err, sizeof(err),
+			 "status_url refused: not on the processing service's origin (%s)",
+			 status_url_why(v));
+		finish_retry(w, j, 202, err, 0);
+		return;
+	}
+	free(j->status_url);
+	j->status_url = url;
 	j->poll_at_ms = vg_mono_ms() +
 			1000 * (j->retry_after_s > 0 ? j->retry_after_s : POLL_DEFAULT_S);
 }
@@ -324,7 +350,8 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 		return;
 	}
 	if (status == 202 && j->status_url) {
-		/* a poll: still processing; ask again later */
+		/* a poll: still processing; ask again later (its body, a new
+		 * status_url included, is not read: the first one stands) */
 		j->poll_at_ms = vg_mono_ms() +
 				1000 * (j->retry_after_s > 0 ? j->retry_after_s : POLL_DEFAULT_S);
 		return;
