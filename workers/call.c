@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include "call.h"
+#include "answer.h"
 #include "job.h"
 #include "wmetrics.h"
 #include "vg_alloc.h"
@@ -15,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define RESPONSE_MAX (1024 * 1024) /* a result larger than this is an error, not a result */
 
 int call_init(struct caller *c, const struct vg_config *cfg)
 {
@@ -45,7 +44,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	struct job *j = ud;
 	size_t n = size * nmemb;
 
-	if (j->response_len + n > RESPONSE_MAX) {
+	/* A result is at most ANSWER_RESULT_MAX and an error is read for an
+	 * excerpt: past ANSWER_BODY_MAX the answer is of no use, and reading
+	 * on would let the service fill the worker's memory. */
+	if (j->response_len + n > ANSWER_BODY_MAX) {
 		j->response_truncated = 1;
 		return 0; /* abort the transfer: CURLE_WRITE_ERROR */
 	}
@@ -78,6 +80,7 @@ static void reset_response(struct job *j)
 	j->response_len = 0;
 	j->response_truncated = 0;
 	j->retry_after_s = -1;
+	j->call_ms = 0;
 }
 
 static CURL *new_easy(struct caller *c, struct job *j)
@@ -94,6 +97,14 @@ static CURL *new_easy(struct caller *c, struct job *j)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->cfg->processor.timeout_seconds);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* Never follow a redirect: a Location is the service naming another
+	 * place to send the call, which is exactly what a status_url may not do
+	 * unless it is on the service's origin (status_url.h). Off is libcurl's
+	 * default; it is said here so that it stays so, and should it ever be
+	 * turned on, no redirect may leave http(s) or be followed at all. */
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 0L);
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "vingest-workers/" PACKAGE_VERSION);
 	return e;
@@ -236,8 +247,9 @@ void call_perform(struct caller *c, int timeout_ms, call_done_fn done, void *ud)
 
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_TOTAL_TIME_T, &us);
 			wmetrics_call((int)rc, rc == CURLE_OK ? status : 0, (double)us / 1e6);
+			j->call_ms = (long long)(us / 1000);
 		}
 		detach(c, j);
-		done(ud, j, (int)rc, rc == CURLE_OK ? status : 0);
+		done(ud, j, (int)rc, status);
 	}
 }

@@ -18,7 +18,9 @@ struct caller {
 	unsigned active; /* transfers in the multi handle */
 };
 
-/* A finished transfer: curl_code is the CURLcode (0: an HTTP answer came). */
+/* A finished transfer: curl_code is the CURLcode (0: an HTTP answer came
+ * whole), http_status the answer's status, 0 if none came (an answer cut
+ * off, say over ANSWER_BODY_MAX, has both). */
 typedef void (*call_done_fn)(void *ud, struct job *j, int curl_code, long http_status);
 
 int call_init(struct caller *c, const struct vg_config *cfg);
@@ -26,7 +28,8 @@ void call_free(struct caller *c);
 
 /* POSTs the contract's JSON for j to processor.url with Idempotency-Key: <job id>. */
 int call_start_post(struct caller *c, struct job *j, const char *object_url);
-/* GETs j->status_url (202 polling). */
+/* GETs j->status_url (202 polling), which on_accepted took only after
+ * status_url_check() (status_url.h) found it on processor.url's origin. */
 int call_start_poll(struct caller *c, struct job *j);
 /* Removes j's transfer, if any (lease lost, drain). */
 void call_abort(struct caller *c, struct job *j);

@@ -51,11 +51,12 @@ struct job {
 	void *easy;          /* CURL * of the request in flight, or NULL */
 	void *headers;       /* struct curl_slist * */
 	char *request_body;  /* the JSON sent */
-	char *response;      /* bounded response body */
+	char *response;      /* the answer's body, at most ANSWER_BODY_MAX (answer.h) */
 	size_t response_len;
-	int response_truncated;
+	int response_truncated; /* the answer was longer: the transfer was stopped */
 	long retry_after_s;  /* from a Retry-After header, -1 if none */
-	char *status_url;    /* after a 202 */
+	long long call_ms;   /* how long the last transfer ran */
+	char *status_url;    /* after a 202: resolved and on processor.url's origin (status_url.h) */
 	int64_t poll_at_ms;  /* next status poll (monotonic), 0: none pending */
 	int64_t call_deadline_ms; /* give up on the whole call (202 polling included) */
 	int64_t claimed_ms;

@@ -5,12 +5,21 @@
  * rate cap allows, renew leases that are a third used, let libcurl run for
  * up to 200 ms, and act on every answer:
  *
- *   2xx with a JSON body        done: job done, video processed, result kept
- *   202 + status_url            poll it (every 2 s or Retry-After) until 200/4xx/5xx
+ *   2xx with a JSON object      done: job done, video processed, result kept
+ *                               as json-c writes it (answer.h)
+ *   202 + status_url            poll it (every 2 s or Retry-After) until 200/4xx/5xx,
+ *                               if it is on processor.url's origin (status_url.h)
  *   408, 429, 5xx, timeout,     back to ready after exponential back-off with
- *   connection error, garbage   full jitter (Retry-After honoured)
- *   other 4xx                   dead at once (a request the service will never take)
+ *   connection error, a 2xx     full jitter (Retry-After honoured)
+ *   that is not a result, a
+ *   status_url off the origin
+ *   other 4xx, 3xx              dead at once (a request the service will never take;
+ *                               a redirect is never followed)
  *   attempts used up            dead
+ *
+ * What the service says reaches jobs.last_error and videos.result only
+ * through answer.h: the worker's own words for an error (with a short,
+ * cleaned excerpt of a JSON error's message), json-c's rendering of a result.
  *
  * An attempt does not count when the call never reached the service
  * (connection refused, name not resolved), when the service throttles
@@ -28,6 +37,7 @@
  * starve the rest. With one shard all of this is the old single loop.
  */
 #include "worker.h"
+#include "answer.h"
 #include "backoff.h"
 #include "breaker.h"
 #include "call.h"
@@ -35,6 +45,7 @@
 #include "job.h"
 #include "lease.h"
 #include "scoreboard.h"
+#include "status_url.h"
 #include "vg_alloc.h"
 #include "vg_cache.h"
 #include "vg_config.h"
@@ -134,12 +145,12 @@ static void lease_lost(struct worker *w, struct job *j, const char *when)
 
 /* A 2xx: queued for flush_done(), which writes every done outcome of this
  * turn in one transaction. The job keeps its lease until then (a turn is at
- * most TURN_MS, the lease minutes). */
-static void finish_done(struct worker *w, struct job *j, int status, const char *result)
+ * most TURN_MS, the lease minutes). result (answer_result()'s) is the job's now. */
+static void finish_done(struct worker *w, struct job *j, int status, char *result)
 {
 	unlink_job(w, j);
 	j->done_status = status;
-	j->done_result = vg_strdup(result);
+	j->done_result = result; /* ours now */
 	j->next = w->finished;
 	w->finished = j;
 }
@@ -211,9 +222,11 @@ static void finish_retry(struct worker *w, struct job *j, int status, const char
 	int rc;
 
 	if (!refund && j->attempt >= j->max_attempts) {
-		char why[600];
+		char why[ANSWER_ERROR_SIZE + 64];
 
-		snprintf(why, sizeof(why), "attempts used up (%u); last: %.500s", j->attempt, error);
+		/* error is at most ANSWER_ERROR_SIZE bytes: never cut here, where a
+		 * cut could split a UTF-8 character the column would refuse */
+		snprintf(why, sizeof(why), "attempts used up (%u); last: %s", j->attempt, error);
 		rc = lease_dead(job_db(w, j), j, status, why);
 		if (rc == 1)
 			vg_warn("msg=\"job dead\" job_id=%lld shard=%u video_id=%s attempts=%u "
@@ -258,54 +271,74 @@ static void finish_dead(struct worker *w, struct job *j, int status, const char 
 	forget(w, j);
 }
 
-/* A 2xx body must be a JSON object: anything else is the service misbehaving. */
-static char *result_of(const struct job *j)
-{
-	struct json_tokener *tok;
-	struct json_object *o;
-	char *s = NULL;
-
-	if (!j->response || j->response_len == 0)
-		return vg_strdup("{}");
-	tok = json_tokener_new_ex(32);
-	if (!tok)
-		abort();
-	o = json_tokener_parse_ex(tok, j->response, (int)j->response_len);
-	if (o && json_object_is_type(o, json_type_object))
-		s = vg_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	json_tokener_free(tok);
-	return s;
-}
-
+/*
+ * A 202 to the POST: poll its status_url, if it is one the worker may
+ * follow. One that is not on processor.url's origin (status_url.h) is never
+ * requested: the attempt fails, counted, so a service that keeps naming
+ * other places dead-letters its jobs rather than parking them; and it is
+ * not a breaker failure, since the service is up - it is wrong, and every
+ * job it answers so shows why in last_error. last_error does not name the
+ * host (users read it, and a host on the inside is none of theirs); the
+ * log line, for operators, does.
+ */
 static void on_accepted(struct worker *w, struct job *j)
 {
-	struct json_object *o = j->response ? json_tokener_parse(j->response) : NULL;
+	struct json_object *o = answer_object(j->response, j->response_len, 8);
 	struct json_object *u = NULL;
-	const char *url;
+	enum status_url_verdict v;
+	char host[256];
+	char *url = NULL;
 
-	if (o && json_object_object_get_ex(o, "status_url", &u) && json_object_is_type(u, json_type_string))
-		url = json_object_get_string(u);
-	else
-		url = NULL;
-	if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
-	    strlen(url) > 2048) {
+	if (!o || !json_object_object_get_ex(o, "status_url", &u) ||
+	    !json_object_is_type(u, json_type_string)) {
 		json_object_put(o);
 		breaker_failure(&w->breaker);
 		finish_retry(w, j, 202, "202 without a usable status_url", 0);
 		return;
 	}
-	free(j->status_url);
-	j->status_url = vg_strdup(url);
+	v = status_url_check(w->cfg->processor.url, json_object_get_string(u), &url, host,
+			     sizeof(host));
 	json_object_put(o);
+	if (v != STATUS_URL_OK) {
+		char err[ANSWER_ERROR_SIZE];
+
+		vg_warn("msg=\"status_url refused: not on the processing service's origin\" "
+			"job_id=%lld shard=%u video_id=%s host=%s reason=\"%s\"",
+			j->id, j->shard, j->video_id, host, status_url_why(v));
+		snprintf(err, sizeof(err),
+			 "status_url refused: not on the processing service's origin (%s)",
+			 status_url_why(v));
+		finish_retry(w, j, 202, err, 0);
+		return;
+	}
+	free(j->status_url);
+	j->status_url = url;
 	j->poll_at_ms = vg_mono_ms() +
 			1000 * (j->retry_after_s > 0 ? j->retry_after_s : POLL_DEFAULT_S);
+}
+
+/* A transfer that ended without a whole answer. */
+static void on_transfer_failed(struct worker *w, struct job *j, int curl_code, int status)
+{
+	int unreached = curl_code == CURLE_COULDNT_CONNECT ||
+			curl_code == CURLE_COULDNT_RESOLVE_HOST ||
+			curl_code == CURLE_COULDNT_RESOLVE_PROXY;
+	char err[ANSWER_ERROR_SIZE];
+	int open;
+
+	if (j->response_truncated)
+		snprintf(err, sizeof(err), "processing service answered %d with a body over %d KiB",
+			 status, ANSWER_BODY_MAX / 1024);
+	else
+		answer_transfer_error(err, sizeof(err), curl_code, j->call_ms);
+	open = breaker_failure(&w->breaker);
+	finish_retry(w, j, j->response_truncated ? status : 0, err, unreached || open);
 }
 
 static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 {
 	struct worker *w = ud;
-	char err[300];
+	char what[128], err[ANSWER_ERROR_SIZE];
 	int status = (int)http_status;
 
 	if (VG_FAILPOINT("worker.after_call") < 0) {
@@ -313,19 +346,12 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 		return;
 	}
 	if (curl_code != CURLE_OK) {
-		int unreached = curl_code == CURLE_COULDNT_CONNECT ||
-				curl_code == CURLE_COULDNT_RESOLVE_HOST ||
-				curl_code == CURLE_COULDNT_RESOLVE_PROXY;
-		int open;
-
-		snprintf(err, sizeof(err), "%s%s", curl_easy_strerror((CURLcode)curl_code),
-			 j->response_truncated ? " (response over 1 MiB)" : "");
-		open = breaker_failure(&w->breaker);
-		finish_retry(w, j, 0, err, unreached || open);
+		on_transfer_failed(w, j, curl_code, status);
 		return;
 	}
 	if (status == 202 && j->status_url) {
-		/* a poll: still processing; ask again later */
+		/* a poll: still processing; ask again later (its body, a new
+		 * status_url included, is not read: the first one stands) */
 		j->poll_at_ms = vg_mono_ms() +
 				1000 * (j->retry_after_s > 0 ? j->retry_after_s : POLL_DEFAULT_S);
 		return;
@@ -336,27 +362,33 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 	}
 	if (j->status_url && status == 404) {
 		/* the service forgot an accepted job: call again (same Idempotency-Key) */
-		finish_retry(w, j, status, "status_url answered 404", 0);
+		answer_error(err, sizeof(err), "status_url answered 404", j->response,
+			     j->response_len);
+		finish_retry(w, j, status, err, 0);
 		return;
 	}
 	if (status >= 200 && status < 300) {
-		char *result = result_of(j);
+		char *result = NULL;
+		enum answer_result rc = answer_result(j->response, j->response_len, &result);
 
-		if (!result) {
-			snprintf(err, sizeof(err), "%d with a body that is not a JSON object", status);
+		if (rc != ANSWER_RESULT_OK) {
+			/* Not taken as done: the worker cannot tell a proxy's page or a
+			 * cut-off answer from the service's own, and "done" would record
+			 * an effect that may not have happened. So it counts as a 5xx
+			 * does: the retry is harmless (same Idempotency-Key), a job
+			 * answered so every time is dead-lettered with this reason, and
+			 * a service answering every job so opens the breaker. */
+			snprintf(err, sizeof(err), "processing service answered %d with %s", status,
+				 answer_result_why(rc));
 			finish_retry(w, j, status, err, breaker_failure(&w->breaker));
 			return;
 		}
 		breaker_success(&w->breaker);
 		finish_done(w, j, status, result);
-		free(result);
 		return;
 	}
-	snprintf(err, sizeof(err), "processing service answered %d%s%.200s", status,
-		 j->response_len ? ": " : "", j->response ? j->response : "");
-	for (char *p = err; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = ' ';
+	snprintf(what, sizeof(what), "processing service answered %d", status);
+	answer_error(err, sizeof(err), what, j->response, j->response_len);
 	if (status == 429) {
 		/* Throttled: the service is fine and the job is fine; wait as told. */
 		finish_retry(w, j, status, err, 1);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # 70_stub: the stub processing service itself speaks the contract and obeys
 # /control: ok, exactly-once effect per Idempotency-Key, 400s, throttle, fail,
-# async with status polling, stall, garbage, down, delays that do not
-# serialise, a lost answer that still makes its effect, the -L call log, and
-# a clean exit on SIGTERM. It starts its own stub (the stack's one, if any, is
+# async with status polling, stall, garbage, down, the status_url a 202 names
+# and mode redirect, canned bad bodies (html, nasty, array, deep, large, huge,
+# controls), delays that do not serialise, a lost answer that still makes its
+# effect, the -L call log, and a clean exit on SIGTERM. It starts its own stub (the stack's one, if any, is
 # left alone); the binary is $VINGEST_STUB_BIN or the build dir's.
 . "$(dirname "$0")/lib.sh"
 
@@ -255,6 +256,80 @@ t_eq "down: curl gets an empty reply (exit 52)" "$S_RC" 52
 scall GET /control
 t_eq "down: /control still answers" "$S_STATUS" 200
 t_eq "down: /control says down" "$(json .mode "$S_BODY")" down
+
+# --- status_url and redirect: what a 202 or a 307 points at
+
+ctl '{"mode":"async","delay_ms":0,"status_url":"/status/{key}"}'
+process 1501
+t_eq "status_url /status/{key}: POST answers 202" "$S_STATUS" 202
+t_eq "status_url /status/{key}: a relative status_url with the key" "$(json .status_url "$S_BODY")" /status/1501
+ctl '{"status_url":"http://127.0.0.2:1/elsewhere/{key}?x=1"}'
+process 1502
+t_eq "status_url on another host: as set, the key filled in" "$(json .status_url "$S_BODY")" \
+	"http://127.0.0.2:1/elsewhere/1502?x=1"
+ctl '{"mode":"redirect"}'
+process 1503
+t_eq "redirect: POST answers 307" "$S_STATUS" 307
+t_eq "redirect: Location is the status_url" "$(header Location "$S_HEADERS")" "http://127.0.0.2:1/elsewhere/1503?x=1"
+scall GET /status/1501
+t_eq "redirect: a status poll answers 307 too" "$S_STATUS" 307
+scall POST /control -d '{"status_url":"http://x/\r\nSet-Cookie: a=b"}'
+t_eq "control: a status_url with control characters is 400" "$S_STATUS" 400
+ctl '{"mode":"async","status_url":""}'
+process 1504
+t_eq "status_url \"\": the stub's own /status/<key> again" "$(json .status_url "$S_BODY")" "$STUB/status/1504"
+
+# --- body: canned bad answers in place of results and injected failures
+
+# has_bytes FILE STRING...: every STRING (raw bytes) is in FILE
+has_bytes() {
+	local f=$1 b
+	shift
+	for b in "$@"; do
+		LC_ALL=C grep -qF -- "$b" "$f" || return 1
+	done
+}
+
+ctl '{"mode":"fail","fail_status":500}'
+process 1601
+t_eq "an injected failure is {\"error\":{\"code\",\"message\"}}" \
+	"$(jq -r '.error.code + "|" + (.error.message | type)' "$S_BODY")" "injected_failure|string"
+ctl '{"body":"html"}'
+process 1602
+t_eq "body html on fail: 500" "$S_STATUS" 500
+t_eq "body html: Content-Type text/html" "$(header Content-Type "$S_HEADERS")" text/html
+t_ok "body html: a script and raw control bytes (ESC, BEL)" has_bytes "$S_BODY" '<script>' $'\e[2J' $'\a'
+ctl '{"body":"nasty"}'
+process 1603
+t_eq "body nasty: a JSON error whose code has markup and a BEL" "$(json .error.code "$S_BODY")" $'bad\a<b>code</b>'
+t_match "body nasty: its message has a script and an escape sequence" "$(json .error.message "$S_BODY")" \
+	$'^<script>alert.*\e\\[31m'
+ctl '{"mode":"ok","body":"array"}'
+process 1604
+t_eq "body array on ok: 200 with a JSON array" "$S_STATUS $(jq -r type "$S_BODY")" "200 array"
+ctl '{"body":"deep"}'
+process 1605
+t_eq "body deep: JSON 100 levels deep" "$(jq '[paths | length] | max + 1' "$S_BODY")" 100
+ctl '{"body":"large"}'
+process 1606
+t_eq "body large: a 100 KiB JSON object" "$(jq -r type "$S_BODY") $(wc -c <"$S_BODY")" "object 102400"
+ctl '{"body":"huge"}'
+process 1607
+t_eq "body huge: a 2 MB JSON object" "$(wc -c <"$S_BODY")" 2000000
+ctl '{"body":"controls"}'
+process 1608
+# (raw control bytes in a string are not JSON to jq; json-c takes them)
+t_ok "body controls: a JSON object with raw control bytes in a string" \
+	has_bytes "$S_BODY" '{"status":"done","note":"tab'$'\t''here'$'\x01\e[2J'
+ctl '{"mode":"async","delay_ms":0,"body":"array"}'
+process 1609
+scall GET /status/1609
+t_eq "body array: a status poll's 200 carries it too" "$S_STATUS $(jq -r type "$S_BODY")" "200 array"
+scall POST /control -d '{"body":"sideways"}'
+t_eq "control: an unknown body is 400" "$S_STATUS" 400
+ctl '{"mode":"ok","body":"normal"}'
+process 1610
+t_eq "body normal: the result again" "$(json .idempotency_key "$S_BODY")" 1610
 
 # --- delays
 

@@ -18,6 +18,14 @@
  * the same key must survive. With -L, every /process call appends one line
  * to a file, so fault tests can check that no job had two effects.
  *
+ * Two settings make it misbehave the way a compromised or broken service
+ * would, so the workers' defences can be tested against it: `status_url`
+ * names what a 202 (and a 307 in mode redirect) points at - another port,
+ * another host, a relative path - and `body` swaps the body of results and
+ * injected failures for a canned bad one: an HTML page with control bytes,
+ * a JSON error with a nasty message, an array, JSON 100 levels deep, 100
+ * KiB or 2 MB of it.
+ *
  * With -F, the first call of each key fetches its object_url (blocking, with
  * libcurl) and checks the bytes against the call's size and sha256 before it
  * makes any effect, as the real service would before decoding: a mismatch or
@@ -68,13 +76,41 @@
 #define LINGER_MS	2000 /* after a closing answer, read and drop what the client still sends */
 #define DELAY_MAX_MS	(24LL * 3600 * 1000)
 #define RETRY_AFTER_MAX 86400
+#define STATUS_URL_MAX	1024
+#define LARGE_BYTES	(100 * 1024)  /* body large: over the workers' 64 KiB result cap */
+#define HUGE_BYTES	(2000 * 1000) /* body huge: over their 256 KiB read cap */
+#define DEEP_LEVELS	100
 
 enum level { L_DEBUG, L_INFO, L_WARN, L_ERROR };
 
-enum mode { MODE_OK, MODE_FAIL, MODE_THROTTLE, MODE_ASYNC, MODE_STALL, MODE_GARBAGE, MODE_DOWN };
+enum mode {
+	MODE_OK,
+	MODE_FAIL,
+	MODE_THROTTLE,
+	MODE_ASYNC,
+	MODE_STALL,
+	MODE_GARBAGE,
+	MODE_DOWN,
+	MODE_REDIRECT
+};
 
 static const char *const mode_names[] = {"ok",	  "fail",    "throttle", "async",
-					 "stall", "garbage", "down"};
+					 "stall", "garbage", "down",	 "redirect"};
+
+/* What results and injected failures carry (the body setting). */
+enum body {
+	BODY_NORMAL,
+	BODY_HTML,
+	BODY_CONTROLS,
+	BODY_NASTY,
+	BODY_ARRAY,
+	BODY_DEEP,
+	BODY_LARGE,
+	BODY_HUGE
+};
+
+static const char *const body_names[] = {"normal", "html", "controls", "nasty",
+					 "array",  "deep", "large",    "huge"};
 
 struct settings {
 	enum mode mode;
@@ -82,6 +118,8 @@ struct settings {
 	double fail_rate;
 	int fail_status;
 	long long retry_after;
+	enum body body;
+	char status_url[STATUS_URL_MAX + 1]; /* "" : http://HOST:PORT/status/<key> */
 };
 
 struct counters {
@@ -334,6 +372,17 @@ static int parse_mode(const char *s, enum mode *out)
 }
 
 /* xorshift64*: fail_rate draws; no need for more. */
+static int parse_body(const char *v, enum body *out)
+{
+	for (size_t i = 0; i < sizeof(body_names) / sizeof(body_names[0]); i++) {
+		if (strcmp(v, body_names[i]) == 0) {
+			*out = (enum body)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static double draw(struct stub *s)
 {
 	s->rng ^= s->rng >> 12;
@@ -653,6 +702,8 @@ static const char *reason(int status)
 		return "OK";
 	case 202:
 		return "Accepted";
+	case 307:
+		return "Temporary Redirect";
 	case 400:
 		return "Bad Request";
 	case 404:
@@ -768,14 +819,17 @@ static void respond_json(struct stub *s, struct conn *c, int status, struct json
 	json_object_put(o);
 }
 
-static void respond_error_ext(struct stub *s, struct conn *c, int status, const char *error,
-			      const char *detail, const char *extra)
+/* {"error":{"code":...,"message":...}}: the shape vingest's own API uses,
+ * and the one the workers take an excerpt of for last_error. */
+static void respond_error_ext(struct stub *s, struct conn *c, int status, const char *code,
+			      const char *message, const char *extra)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = json_object_new_object(), *e = json_object_new_object();
 
-	json_object_object_add(o, "error", json_object_new_string(error));
-	if (detail)
-		json_object_object_add(o, "detail", json_object_new_string(detail));
+	json_object_object_add(e, "code", json_object_new_string(code));
+	if (message)
+		json_object_object_add(e, "message", json_object_new_string(message));
+	json_object_object_add(o, "error", e);
 	respond_json(s, c, status, o, extra);
 }
 
@@ -792,6 +846,82 @@ static void respond_fatal(struct stub *s, struct conn *c, int status, const char
 	respond_error(s, c, status, status == 400 ? "bad_request" : "protocol", detail);
 }
 
+/* The canned body b (not BODY_NORMAL), a new string of *len bytes. Raw
+ * control bytes where they say so: they are what the workers must never
+ * pass on as they came. */
+static char *canned_body(enum body b, size_t *len, const char **ctype)
+{
+	static const char html[] =
+	    "<html><head><title>500</title></head><body><script>alert(document.cookie)</script>"
+	    "\x1b[2J\x1b]0;owned\x07\r\nInternal Server Error</body></html>\n";
+	static const char controls[] = "{\"status\":\"done\",\"note\":\"tab\there\x01\x1b[2J\x07 "
+				       "<script>alert(1)</script>\"}\n";
+	static const char nasty[] =
+	    "{\"error\":{\"code\":\"bad\\u0007<b>code</b>\",\"message\":\"<script>alert('x')"
+	    "</script>\\n\\u001b[31mred\\u001b[0m \\\"quoted\\\" C:\\\\path\\r\\n\\tline2 "
+	    /* U+202E, right-to-left override: a string of its own, d and e are hex */
+	    "\xe2\x80\xae"
+	    "desrever `rm -rf` a&b\"}}\n";
+	static const char array[] = "[{\"status\":\"done\"}]\n";
+	char *out;
+	size_t n = 0, fill;
+
+	*ctype = "application/json";
+	switch (b) {
+	case BODY_HTML:
+		*ctype = "text/html";
+		*len = sizeof(html) - 1;
+		return xstrndup(html, *len);
+	case BODY_CONTROLS:
+		*len = sizeof(controls) - 1;
+		return xstrndup(controls, *len);
+	case BODY_NASTY:
+		*len = sizeof(nasty) - 1;
+		return xstrndup(nasty, *len);
+	case BODY_ARRAY:
+		*len = sizeof(array) - 1;
+		return xstrndup(array, *len);
+	case BODY_DEEP: /* {"a": and DEEP_LEVELS - 1 arrays: DEEP_LEVELS levels */
+		out = xcalloc(1, 2 * DEEP_LEVELS + 16);
+		n = (size_t)sprintf(out, "{\"a\":");
+		memset(out + n, '[', DEEP_LEVELS - 1);
+		n += DEEP_LEVELS - 1;
+		memset(out + n, ']', DEEP_LEVELS - 1);
+		n += DEEP_LEVELS - 1;
+		memcpy(out + n, "}\n", 3);
+		*len = n + 2;
+		return out;
+	case BODY_LARGE:
+	case BODY_HUGE: /* {"s":"xxx..."} of exactly that many bytes */
+		*len = b == BODY_LARGE ? LARGE_BYTES : HUGE_BYTES;
+		out = xcalloc(1, *len + 1);
+		fill = *len - 8;
+		memcpy(out, "{\"s\":\"", 6);
+		memset(out + 6, 'x', fill);
+		memcpy(out + 6 + fill, "\"}", 2);
+		return out;
+	case BODY_NORMAL:
+		break;
+	}
+	*len = 0;
+	return xstrndup("", 0);
+}
+
+/* Answers status with the body setting's canned body; 0 (nothing sent) for body normal. */
+static int respond_canned(struct stub *s, struct conn *c, int status, const char *extra)
+{
+	const char *ctype;
+	size_t len;
+	char *body;
+
+	if (s->set.body == BODY_NORMAL)
+		return 0;
+	body = canned_body(s->set.body, &len, &ctype);
+	respond(s, c, status, ctype, body, len, extra);
+	free(body);
+	return 1;
+}
+
 /* An injected failure; Retry-After on 429 and 503 when retry_after > 0. */
 static void respond_failure(struct stub *s, struct conn *c, int status, long long retry_after)
 {
@@ -800,8 +930,36 @@ static void respond_failure(struct stub *s, struct conn *c, int status, long lon
 	if ((status == 429 || status == 503) && retry_after > 0)
 		snprintf(extra, sizeof(extra), "Retry-After: %lld\r\n", retry_after);
 	c->req.effect = "none";
+	if (status != 429 && respond_canned(s, c, status, extra))
+		return;
 	respond_error_ext(s, c, status, status == 429 ? "throttled" : "injected_failure",
 			  "the stub was told to answer so (POST /control)", extra);
+}
+
+/* What a 202 (or, in mode redirect, a 307) points at for key: the status_url
+ * setting with {key} replaced, or this stub's own /status/<key>. */
+static char *status_url_for(struct stub *s, const char *key)
+{
+	const char *t = s->set.status_url, *k;
+
+	if (!t[0])
+		return xasprintf("http://%s/status/%s", s->addr, key);
+	k = strstr(t, "{key}");
+	if (!k)
+		return xasprintf("%s", t);
+	return xasprintf("%.*s%s%s", (int)(k - t), t, key, k + 5);
+}
+
+/* Mode redirect: 307 to status_url_for(key), no effect. */
+static void respond_redirect(struct stub *s, struct conn *c, const char *key)
+{
+	char *url = status_url_for(s, key ? key : "-");
+	char *extra = xasprintf("Location: %s\r\n", url);
+
+	c->req.effect = "none";
+	respond(s, c, 307, "application/json", "{\"status\":\"moved\"}\n", 19, extra);
+	free(extra);
+	free(url);
 }
 
 static void respond_garbage(struct stub *s, struct conn *c)
@@ -939,7 +1097,7 @@ static void call_effect(struct stub *s, struct conn *c)
 		r->effect = "new";
 		s->cnt.effects++;
 	}
-	if (c->fd >= 0) {
+	if (c->fd >= 0 && !respond_canned(s, c, 200, NULL)) {
 		char *text = result_answer(e);
 
 		respond(s, c, 200, "application/json", text, strlen(text), NULL);
@@ -1013,7 +1171,7 @@ static void call_async(struct stub *s, struct conn *c)
 		r->effect = "repeat";
 		s->cnt.duplicates++;
 	}
-	url = xasprintf("http://%s/status/%s", s->addr, r->key);
+	url = status_url_for(s, r->key);
 	o = json_object_new_object();
 	json_object_object_add(o, "status_url", json_object_new_string(url));
 	free(url);
@@ -1105,6 +1263,9 @@ static int handle_process(struct stub *s, struct conn *c, const char *body, size
 	case MODE_THROTTLE:
 		respond_failure(s, c, 429, s->set.retry_after);
 		return 0;
+	case MODE_REDIRECT:
+		respond_redirect(s, c, r->key && !r->key_bad ? r->key : NULL);
+		return 0;
 	default:
 		break;
 	}
@@ -1176,6 +1337,9 @@ static int handle_status(struct stub *s, struct conn *c, const char *key)
 	case MODE_GARBAGE:
 		respond_garbage(s, c);
 		return 0;
+	case MODE_REDIRECT:
+		respond_redirect(s, c, key_valid(key, strlen(key)) ? key : NULL);
+		return 0;
 	default:
 		break;
 	}
@@ -1190,6 +1354,8 @@ static int handle_status(struct stub *s, struct conn *c, const char *key)
 		respond_json(s, c, 202, o, NULL);
 		return 0;
 	}
+	if (respond_canned(s, c, 200, NULL))
+		return 0;
 	text = result_answer(e);
 	respond(s, c, 200, "application/json", text, strlen(text), NULL);
 	free(text);
@@ -1219,6 +1385,8 @@ static struct json_object *control_view(struct stub *s)
 	json_object_object_add(o, "fail_rate", json_object_new_double(s->set.fail_rate));
 	json_object_object_add(o, "fail_status", json_object_new_int(s->set.fail_status));
 	json_object_object_add(o, "retry_after", json_object_new_int64(s->set.retry_after));
+	json_object_object_add(o, "body", json_object_new_string(body_names[s->set.body]));
+	json_object_object_add(o, "status_url", json_object_new_string(s->set.status_url));
 	json_object_object_add(o, "calls", json_object_new_int64((int64_t)s->cnt.calls));
 	json_object_object_add(o, "effects", json_object_new_int64((int64_t)s->cnt.effects));
 	json_object_object_add(o, "duplicates", json_object_new_int64((int64_t)s->cnt.duplicates));
@@ -1277,6 +1445,22 @@ static int control_update(struct stub *s, struct json_object *o, char *err, size
 			    json_object_get_int64(v) > RETRY_AFTER_MAX)
 				goto bad;
 			set.retry_after = json_object_get_int64(v);
+		} else if (strcmp(name, "body") == 0) {
+			if (!json_object_is_type(v, json_type_string) ||
+			    parse_body(json_object_get_string(v), &set.body) < 0)
+				goto bad;
+		} else if (strcmp(name, "status_url") == 0) {
+			/* anything but control characters (it goes into a Location
+			 * header too): broken URLs are what a test may want */
+			const char *u = json_object_get_string(v);
+
+			if (!json_object_is_type(v, json_type_string) ||
+			    json_object_get_string_len(v) > STATUS_URL_MAX)
+				goto bad;
+			for (const char *q = u; *q; q++)
+				if ((unsigned char)*q < 0x20 || *q == 0x7f)
+					goto bad;
+			snprintf(set.status_url, sizeof(set.status_url), "%s", u);
 		} else if (strcmp(name, "reset_counters") == 0) {
 			if (!json_object_is_type(v, json_type_boolean))
 				goto bad;
@@ -1299,10 +1483,12 @@ static int control_update(struct stub *s, struct json_object *o, char *err, size
 	bad:
 		snprintf(
 		    err, errlen,
-		    "bad %s (mode: ok|fail|throttle|async|stall|garbage|down, delay_ms: 0..%lld, "
-		    "fail_rate: 0..1, fail_status: 400..599, retry_after: 0..%d, "
-		    "reset_counters, forget_keys, fetch (with -F): true|false)",
-		    name, DELAY_MAX_MS, RETRY_AFTER_MAX);
+		    "bad %s (mode: ok|fail|throttle|async|stall|garbage|down|redirect, delay_ms: "
+		    "0..%lld, fail_rate: 0..1, fail_status: 400..599, retry_after: 0..%d, body: "
+		    "normal|html|controls|nasty|array|deep|large|huge, status_url: at most %d "
+		    "characters, no controls, reset_counters, forget_keys, fetch (with -F): "
+		    "true|false)",
+		    name, DELAY_MAX_MS, RETRY_AFTER_MAX, STATUS_URL_MAX);
 		return -1;
 	}
 	s->set = set;
@@ -1312,11 +1498,16 @@ static int control_update(struct stub *s, struct json_object *o, char *err, size
 		memset(&s->cnt, 0, sizeof(s->cnt));
 	if (forget)
 		keys_clear(&s->keys);
-	say(L_INFO,
-	    "msg=\"settings changed\" mode=%s delay_ms=%lld fail_rate=%g fail_status=%d "
-	    "retry_after=%lld reset_counters=%d forget_keys=%d",
-	    mode_names[set.mode], set.delay_ms, set.fail_rate, set.fail_status, set.retry_after,
-	    reset, forget);
+	{
+		char url[128];
+
+		log_value(url, sizeof(url), set.status_url[0] ? set.status_url : "-");
+		say(L_INFO,
+		    "msg=\"settings changed\" mode=%s delay_ms=%lld fail_rate=%g fail_status=%d "
+		    "retry_after=%lld body=%s status_url=%s reset_counters=%d forget_keys=%d",
+		    mode_names[set.mode], set.delay_ms, set.fail_rate, set.fail_status,
+		    set.retry_after, body_names[set.body], url, reset, forget);
+	}
 	return 0;
 }
 
@@ -1911,8 +2102,8 @@ static int settings_from_env(struct settings *set)
 	set->retry_after = 0;
 	if ((v = getenv("STUB_MODE")) && *v && parse_mode(v, &set->mode) < 0) {
 		fprintf(stderr,
-			PROG
-			": STUB_MODE=%s: not one of ok fail throttle async stall garbage down\n",
+			PROG ": STUB_MODE=%s: not one of ok fail throttle async stall garbage down "
+			     "redirect\n",
 			v);
 		return -1;
 	}
@@ -1978,8 +2169,9 @@ static void usage(FILE *f)
 	    "  -L FILE       append one line per POST /process call to FILE\n"
 	    "  -F            fetch each new call's object_url and check its size and sha256\n"
 	    "                (422 object_mismatch when they differ or the fetch fails)\n"
-	    "Environment: STUB_MODE (ok|fail|throttle|async|stall|garbage|down), STUB_DELAY_MS,\n"
-	    "  STUB_FAIL_RATE, STUB_FAIL_STATUS, STUB_RETRY_AFTER, STUB_MAX_KEYS, STUB_SEED.\n"
+	    "Environment: STUB_MODE (ok|fail|throttle|async|stall|garbage|down|redirect),\n"
+	    "  STUB_DELAY_MS, STUB_FAIL_RATE, STUB_FAIL_STATUS, STUB_RETRY_AFTER, STUB_MAX_KEYS,\n"
+	    "  STUB_SEED.\n"
 	    "Change them at run time with POST /control; see tests/stub/README.md.\n");
 }
 
