@@ -146,6 +146,23 @@ write_report() {
 	echo "| vingest-fcgi child RSS, max − min through a 300 MiB upload | ${rssd:--} KiB ($(kv "${R[rss]}" min_kib) → $(kv "${R[rss]}" max_kib) KiB) | | | ≤ 2048 KiB | $(met "${rssd:--}" '<=' 2048) |"
 	echo "| one worker, 500 calls in flight: CPU of one core | ${cpu:--} % (RSS $(kv "${R[worker]}" rss_kib) KiB) | | | < 5 % | $(met "${cpu:--}" '<' 5) |"
 	echo
+	echo "What the defences against slow and anonymous clients cost (docs/operations.md,"
+	echo "\"Abuse and limits\"): the shipped front (every body first put to vingest-fcgi as"
+	echo "a FastCGI Authorizer; tus bodies spooled) against the front before them (no"
+	echo "authorizer, tus PATCHes streamed), the same vingest-fcgi behind both, 8"
+	echo "connections, in turns; the median of three runs each."
+	echo
+	echo "| point | shipped front | old front | shipped/old |"
+	echo "|---|---|---|---|"
+	local point mode sz med_new med_old
+	for point in "multipart 64k" "multipart 10m" "tus 10m"; do
+		read -r mode sz <<<"$point"
+		med_new=$(for rep in 1 2 3; do kv "${R[ab_new_${mode}_${sz}_$rep]:-}" req_per_s; done | sort -g | sed -n 2p)
+		med_old=$(for rep in 1 2 3; do kv "${R[ab_old_${mode}_${sz}_$rep]:-}" req_per_s; done | sort -g | sed -n 2p)
+		printf '| %s %s ×8 | %s/s | %s/s | %s |\n' "$mode" "${LABEL[$sz]}" "${med_new:--}" "${med_old:--}" \
+			"$(calc "${med_new:-0}" "${med_old:-0}")"
+	done
+	echo
 	echo "CPU per job on the job path (from /proc): MariaDB's, and the rest of the"
 	echo "path's (workers, the stub answering, memcached), which the raw probe does not have."
 	echo
@@ -162,10 +179,11 @@ write_report() {
 	echo "dd if=/dev/zero of=\$B/dd.bin bs=1M count=$dd_mib conv=fsync"
 	echo "\$B/bin/probe fsync \$B/fsync-probe $fs_secs {1,8} 65536"
 	echo "\$B/bin/probe claim \$SOCKET bench_probe N 8 {1,$JOBS_BATCH}"
-	echo "\$B/bin/loadgen multipart \$URL/v1/videos \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -H 'Authorization: Bearer …'"
-	echo "\$B/bin/loadgen multipart http://127.0.0.1:$PHP_PORT/upload.php \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -H 'Authorization: Bearer …'"
-	echo "\$B/bin/loadgen tus \$URL/v1/uploads \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -H 'Authorization: Bearer …'"
-	echo "\$B/bin/loadgen tus http://127.0.0.1:$TUS_PORT/files \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS"
+	echo "\$B/bin/loadgen multipart \$URL/v1/videos \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -K \$B/keys -S 127.0.1"
+	echo "\$B/bin/loadgen multipart http://127.0.0.1:$PHP_PORT/upload.php \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -S 127.0.1 -H 'Authorization: Bearer …'"
+	echo "\$B/bin/loadgen tus \$URL/v1/uploads \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -K \$B/keys -S 127.0.1"
+	echo "\$B/bin/loadgen tus http://127.0.0.1:$TUS_PORT/files \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -S 127.0.1"
+	echo "\$B/bin/loadgen {multipart,tus} {\$URL,http://127.0.0.1:\$((PORT + 1))}/v1/{videos,uploads} \$B/payloads/SIZE.mp4 -c 8 -n N -t $ab_secs -K \$B/keys -S 127.0.1   # the fronts, in turns"
 	echo "bench/jobs.sh $jobs_n $jobs_m"
 	echo '```'
 	echo
@@ -191,6 +209,9 @@ write_report() {
 				[[ -n ${R[$key]:-} ]] && printf '%-16s %s\n' "$key" "${R[$key]}"
 			done
 		done
+	done
+	for key in $(printf '%s\n' "${!R[@]}" | grep '^ab_' | sort); do
+		printf '%-28s %s\n' "$key" "${R[$key]}"
 	done
 	steps_keys | while read -r key; do
 		[[ -n ${R[$key]:-} ]] && printf '%-24s %s\n' "$key" "${R[$key]}"

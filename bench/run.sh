@@ -353,6 +353,50 @@ stop_pid "$PEERS_RUN/tus-server.pid" 5
 stop_pid "$PEERS_RUN/lighttpd-php.pid" 5
 stop_pid "$PEERS_RUN/php-fpm.pid" 5
 
+# ---------------------------------------------------------------- the abuse defences' cost
+
+# What the front's defences against slow and anonymous clients cost
+# (docs/operations.md, "Abuse and limits"): the shipped lighttpd (every body
+# first put to vingest-fcgi as a FastCGI Authorizer, tus bodies spooled)
+# against the same lighttpd without the authorizer and with tus PATCHes
+# streamed (stream-request-body = 1), the front as it was before them, both
+# in front of the one vingest-fcgi. Without the authorizer the responder
+# makes the same checks itself, so both do the same work but for the extra
+# FastCGI exchange and the spooled PATCH. Run in turns, three times each.
+say "bench: the abuse defences' cost (authorizer, spooled tus), shipped front vs the old one"
+OLD_PORT=$((VINGEST_HTTP_PORT + 1))
+awk -v port="$OLD_PORT" -v run="$PEERS_RUN" '
+	/^\$HTTP\["request-method"\]/ { skip = 1 }
+	skip { if ($0 == "}") skip = 0; next }
+	/^server.port/ { print "server.port = " port; next }
+	/^server.pid-file/ { print "server.pid-file = \"" run "/lighttpd-old.pid\""; next }
+	{ print }
+	END { print "$HTTP[\"url\"] =^ \"/v1/uploads\" {\n\tserver.stream-request-body = 1\n}" }' \
+	"$VINGEST_VAR/lighttpd.conf" >"$PEERS_RUN/lighttpd-old.conf"
+lighttpd -f "$PEERS_RUN/lighttpd-old.conf" || die "the old front (lighttpd without the authorizer) did not start"
+OLD_URL=http://127.0.0.1:$OLD_PORT
+for ((i = 0; i < 100; i++)); do
+	curl -sf -o /dev/null "$OLD_URL/healthz" && break
+	sleep 0.1
+done
+ab_secs=$((QUICK ? 2 : 8))
+for point in "multipart 64k" "multipart 10m" "tus 10m"; do
+	read -r mode s <<<"$point"
+	path=/v1/videos
+	[[ $mode == tus ]] && path=/v1/uploads
+	for rep in 1 2 3; do
+		for front in new old; do
+			url=$VINGEST_URL
+			[[ $front == old ]] && url=$OLD_URL
+			R[ab_${front}_${mode}_${s}_$rep]=$("$LOADGEN" "$mode" "$url$path" "$B/payloads/$s.mp4" \
+				-c 8 -n "${NREQ[$s]}" -t "$ab_secs" "${VG_CLIENT[@]}") || true
+			point "$front front, $mode ${LABEL[$s]} x8 ($rep)" "${R[ab_${front}_${mode}_${s}_$rep]}"
+			clean_stores
+		done
+	done
+done
+stop_pid "$PEERS_RUN/lighttpd-old.pid" 5
+
 # ---------------------------------------------------------------- FastCGI child memory
 
 say "bench: vingest-fcgi children's RSS through one 300 MiB upload"
