@@ -199,18 +199,27 @@ static int64_t body_due_ms(const struct request *r)
 	return r->started_ms + cfg->http.body_grace_seconds * 1000 + r->body_read * 1000 / rate;
 }
 
-/* Before a read that may block: the socket's receive timeout is set to the
- * time left until the next byte is due, so a blocked read returns then.
- * 0, or -1 when that time has passed already. */
+/* Before a read that may block: the socket's receive timeout must let the
+ * read wait until the next byte is due, and not much longer. It is set again
+ * only when it falls outside [left, left + left/8 + 1 s]: a body arriving
+ * fast pushes its due time ahead by the rate's reciprocal at every read (half
+ * a second per 8 KiB at 16 KiB/s), and a setsockopt(2) for each libfcgi
+ * buffer was a third of a large upload's system calls. A blocked read is
+ * thus never cut before the byte is due, and at most an eighth (and a
+ * second) after. 0, or -1 when the time has passed already. */
 static int arm_deadline(struct request *r, int64_t due)
 {
 	int64_t left = due - vg_mono_ms();
+	int64_t slack = left / 8 + 1000;
 	struct timeval tv;
 
 	if (left <= 0)
 		return -1;
-	tv.tv_sec = (time_t)(left / 1000);
-	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	if (r->armed_ms >= left && r->armed_ms <= left + slack)
+		return 0;
+	r->armed_ms = left + slack / 2;
+	tv.tv_sec = (time_t)(r->armed_ms / 1000);
+	tv.tv_usec = (suseconds_t)(r->armed_ms % 1000) * 1000;
 	setsockopt(r->fcgi->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return 0;
 }

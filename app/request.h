@@ -54,6 +54,7 @@ struct request {
 	size_t capture_len;
 	int capture_overflow;
 	int64_t started_ms;       /* vg_mono_ms() when the request was accepted */
+	int64_t armed_ms;         /* the socket's receive timeout as last set, 0: not set */
 	long long bytes_out;      /* body bytes answered, for the access log */
 	char request_id[40];
 	char video_id[32];        /* the video the request is about, once known ("" before) */
