@@ -13,12 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-	C_ID, C_STATUS, C_SIZE, C_SHA256, C_CTYPE, C_CONTAINER, C_DURATION, C_FILENAME, C_TITLE,
-	C_METADATA, C_CREATED, C_EXPIRES, C_RESULT, C_JSTATE, C_ATTEMPTS, C_RUN_AFTER,
-	C_LAST_ERROR, C_FINISHED,
-};
-
 static struct json_object *str_or_null(const char *s)
 {
 	return s ? json_object_new_string(s) : NULL;
@@ -53,36 +47,45 @@ static struct json_object *json_or_null(const char *s)
 	return o;
 }
 
-struct json_object *video_json_row(const struct vg_db_result *res, unsigned long row)
+struct json_object *video_json_cells(const char *const cell[VIDEO_JSON_NCOLS])
 {
 	struct json_object *v = json_object_new_object(), *p = json_object_new_object();
-	const char *jstate = vg_db_cell(res, row, C_JSTATE);
+	const char *jstate = cell[VJ_JSTATE];
 
-#define CELL(c) vg_db_cell(res, row, c)
-	json_object_object_add(v, "id", str_or_null(CELL(C_ID)));
-	json_object_object_add(v, "status", str_or_null(CELL(C_STATUS)));
-	json_object_object_add(v, "size", int_or_null(CELL(C_SIZE)));
-	json_object_object_add(v, "sha256", str_or_null(CELL(C_SHA256)));
-	json_object_object_add(v, "content_type", str_or_null(CELL(C_CTYPE)));
-	json_object_object_add(v, "container", str_or_null(CELL(C_CONTAINER)));
-	json_object_object_add(v, "duration_ms", int_or_null(CELL(C_DURATION)));
-	json_object_object_add(v, "filename", str_or_null(CELL(C_FILENAME)));
-	json_object_object_add(v, "title", str_or_null(CELL(C_TITLE)));
-	json_object_object_add(v, "metadata", json_or_null(CELL(C_METADATA)));
-	json_object_object_add(v, "created_at", time_or_null(CELL(C_CREATED)));
-	json_object_object_add(v, "expires_at", time_or_null(CELL(C_EXPIRES)));
+#define CELL(c) cell[VJ_##c]
+	json_object_object_add(v, "id", str_or_null(CELL(ID)));
+	json_object_object_add(v, "status", str_or_null(CELL(STATUS)));
+	json_object_object_add(v, "size", int_or_null(CELL(SIZE)));
+	json_object_object_add(v, "sha256", str_or_null(CELL(SHA256)));
+	json_object_object_add(v, "content_type", str_or_null(CELL(CTYPE)));
+	json_object_object_add(v, "container", str_or_null(CELL(CONTAINER)));
+	json_object_object_add(v, "duration_ms", int_or_null(CELL(DURATION)));
+	json_object_object_add(v, "filename", str_or_null(CELL(FILENAME)));
+	json_object_object_add(v, "title", str_or_null(CELL(TITLE)));
+	json_object_object_add(v, "metadata", json_or_null(CELL(METADATA)));
+	json_object_object_add(v, "created_at", time_or_null(CELL(CREATED)));
+	json_object_object_add(v, "expires_at", time_or_null(CELL(EXPIRES)));
 
 	json_object_object_add(p, "state", str_or_null(jstate));
-	json_object_object_add(p, "attempts", int_or_null(CELL(C_ATTEMPTS)));
+	json_object_object_add(p, "attempts", int_or_null(CELL(ATTEMPTS)));
 	json_object_object_add(p, "next_attempt_at",
-			       jstate && strcmp(jstate, "ready") == 0 ? time_or_null(CELL(C_RUN_AFTER))
+			       jstate && strcmp(jstate, "ready") == 0 ? time_or_null(CELL(RUN_AFTER))
 								      : NULL);
-	json_object_object_add(p, "last_error", str_or_null(CELL(C_LAST_ERROR)));
-	json_object_object_add(p, "finished_at", time_or_null(CELL(C_FINISHED)));
+	json_object_object_add(p, "last_error", str_or_null(CELL(LAST_ERROR)));
+	json_object_object_add(p, "finished_at", time_or_null(CELL(FINISHED)));
 	json_object_object_add(v, "processing", p);
-	json_object_object_add(v, "result", json_or_null(CELL(C_RESULT)));
+	json_object_object_add(v, "result", json_or_null(CELL(RESULT)));
 #undef CELL
 	return v;
+}
+
+struct json_object *video_json_row(const struct vg_db_result *res, unsigned long row)
+{
+	const char *cell[VIDEO_JSON_NCOLS];
+
+	for (unsigned i = 0; i < VIDEO_JSON_NCOLS; i++)
+		cell[i] = vg_db_cell(res, row, i);
+	return video_json_cells(cell);
 }
 
 static const char load_sql[] =

@@ -18,6 +18,19 @@ struct vg_db_result;
 	"v.filename, v.title, v.metadata, v.created_at, v.expires_at, v.result, "               \
 	"j.state, j.attempts, j.run_after, j.last_error, j.finished_at"
 
+/* The columns of VIDEO_JSON_COLUMNS, in order. */
+enum {
+	VJ_ID, VJ_STATUS, VJ_SIZE, VJ_SHA256, VJ_CTYPE, VJ_CONTAINER, VJ_DURATION, VJ_FILENAME,
+	VJ_TITLE, VJ_METADATA, VJ_CREATED, VJ_EXPIRES, VJ_RESULT, VJ_JSTATE, VJ_ATTEMPTS,
+	VJ_RUN_AFTER, VJ_LAST_ERROR, VJ_FINISHED,
+	VIDEO_JSON_NCOLS
+};
+
+/* Builds the JSON of one video from its cells as the query returns them
+ * (NULL for SQL NULL): an upload's answer is built this way from what it
+ * has just written, with no SELECT. The caller puts the result. */
+struct json_object *video_json_cells(const char *const cell[VIDEO_JSON_NCOLS]);
+
 /* Builds the JSON of row `row` of res; the caller puts the result. */
 struct json_object *video_json_row(const struct vg_db_result *res, unsigned long row);
 

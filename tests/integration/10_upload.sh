@@ -29,6 +29,7 @@ for f in clip-2s.mp4 clip-2s-moov-at-end.mp4 clip-2s.mov clip-2s.webm clip-15s.m
 		continue
 	fi
 	uploaded=$((uploaded + 1))
+	created=$API_BODY
 	t_eq "$f: Location header names the new video" "$(header Location)" "/v1/videos/$id"
 	t_eq "$f: answer says status queued" "$(json .status)" queued
 	t_eq "$f: answer size equals the file size" "$(json .size)" "$size"
@@ -79,6 +80,10 @@ for f in clip-2s.mp4 clip-2s-moov-at-end.mp4 clip-2s.mov clip-2s.webm clip-15s.m
 		"$(json '[.id, .status, .processing.state] | join(" ")')" "$id queued ready"
 	t_eq "$f: GET answers the same size and sha256" \
 		"$(json '[.size, .sha256] | map(tostring) | join(" ")')" "$size $sha"
+	# The 201 is built from what the upload wrote, not read back: it must
+	# be the very video GET reads from the rows, field for field.
+	t_eq "$f: the 201's video is GET's, every field (times to the microsecond)" \
+		"$(jq -S -c . "$created")" "$(jq -S -c . "$API_BODY")"
 done
 
 t_eq "v_queue shows the new ready jobs" \
