@@ -6,8 +6,9 @@
  * after it, the video exists and its job will run. If the connection drops
  * during COMMIT the outcome is unknown, so the row is looked up before
  * deciding which answer is true; if even that is impossible the caller must
- * leave bytes and the uploads row alone (the collector decides later: the
- * uploads row is deleted in the very same transaction).
+ * leave the bytes, the staging file and any uploads row alone: the janitor
+ * decides later, from whether the video exists (a tus upload's row is
+ * deleted in the very same transaction).
  */
 #include "finish.h"
 #include "child.h"
@@ -84,18 +85,27 @@ static const char insert_job_sql[] =
 static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
 static const char video_exists_sql[] = "SELECT 1 FROM videos WHERE id = ?";
 
-static enum finish_result commit_once(struct request *r, const struct finish *f)
+/* *stale: set when BEGIN found the connection dead (nothing was sent that
+ * could have landed, so a fresh connection may simply try again). */
+static enum finish_result commit_once(struct request *r, struct finish *f, int *stale)
 {
 	struct vg_db *db = r->db;
 	const struct vg_config *cfg = r->child->cfg;
-	char now[32];
+	const char *now = f->created;
 	long long rc;
 
-	vg_time_sql(vg_now_us(), now, sizeof(now));
+	f->created_us = vg_now_us();
+	vg_time_sql(f->created_us, f->created, sizeof(f->created));
 	if (VG_FAILPOINT("db.begin") < 0)
 		return FINISH_DB_DOWN;
-	if (vg_db_begin(db) < 0)
-		return vg_db_down(db) ? FINISH_DB_DOWN : FINISH_FAILED;
+	{
+		int had = db->my != NULL;
+
+		if (vg_db_begin(db) < 0) {
+			*stale = had && db->my == NULL;
+			return vg_db_down(db) ? FINISH_DB_DOWN : FINISH_FAILED;
+		}
+	}
 	{
 		struct vg_db_param p[] = {
 			vg_p_str(f->id),
@@ -130,10 +140,19 @@ static enum finish_result commit_once(struct request *r, const struct finish *f)
 	/* store.backend = db: the object's bytes join this transaction. */
 	if (rc == 1 && vg_store_put_rows(&r->child->store, db, f->id, f->key) != VG_STORE_OK)
 		rc = -1;
-	if (rc == 1) {
+	if (rc == 1 && f->upload_row) {
+		/* The row must still be there: a tus DELETE that won the race
+		 * ended the upload, and no video may come of it. */
 		struct vg_db_param p[] = {vg_p_str(f->id)};
 
-		rc = vg_db_exec(db, unmark_sql, p, VG_DB_NPARAMS(p)) < 0 ? -1 : 1;
+		rc = vg_db_exec(db, unmark_sql, p, VG_DB_NPARAMS(p));
+		if (rc == 0) {
+			vg_warn("msg=\"upload ended meanwhile (its row is gone); not committed\" "
+				"upload_id=%s",
+				f->id);
+			vg_db_rollback(db);
+			return FINISH_GONE;
+		}
 	}
 	if (rc == 1 && VG_FAILPOINT("db.commit") < 0)
 		rc = -1;
@@ -157,8 +176,8 @@ static enum finish_result commit_once(struct request *r, const struct finish *f)
 			return FINISH_OK;
 		}
 		if (n < 0) {
-			vg_error("msg=\"commit outcome unknown; leaving object and uploads row to "
-				 "the collector\" video_id=%s",
+			vg_error("msg=\"commit outcome unknown; leaving the bytes and the staging "
+				 "file to the janitor\" video_id=%s",
 				 f->id);
 			return FINISH_UNKNOWN;
 		}
@@ -176,14 +195,16 @@ static enum finish_result commit_once(struct request *r, const struct finish *f)
 	return FINISH_FAILED;
 }
 
-enum finish_result finish_commit(struct request *r, const struct finish *f)
+enum finish_result finish_commit(struct request *r, struct finish *f)
 {
 	enum finish_result fr = FINISH_FAILED;
 	int64_t t = vg_mono_us();
 
 	for (int attempt = 0; attempt < COMMIT_TRIES; attempt++) {
-		fr = commit_once(r, f);
-		if (fr != FINISH_DB_DOWN || r->db->my == NULL)
+		int stale = 0;
+
+		fr = commit_once(r, f, &stale);
+		if (fr != FINISH_DB_DOWN || (r->db->my == NULL && !(stale && attempt == 0)))
 			break; /* done, or down for real: retrying now would not help */
 	}
 	request_step(r, STEP_COMMIT, t);
@@ -213,9 +234,38 @@ static int wants_redirect(const struct request *r, int status)
 	       strcmp(r->path, "/v1/videos") == 0 && accept && strstr(accept, "text/html");
 }
 
-void finish_answer(struct request *r, const char *id, int status, const char *extra_headers)
+/* The video as the transaction just wrote it: the answer needs no SELECT. */
+static struct json_object *video_from_finish(const struct finish *f, long long retention_days)
 {
-	struct json_object *v;
+	const char *cell[VIDEO_JSON_NCOLS] = {0};
+	char size[24], duration[24], expires[32];
+
+	snprintf(size, sizeof(size), "%llu", f->size);
+	snprintf(duration, sizeof(duration), "%lld", f->media.duration_ms);
+	/* DATETIME + INTERVAL n DAY in UTC is n * 86400 s: no zone, no DST */
+	vg_time_sql(f->created_us + retention_days * 86400LL * 1000000LL, expires, sizeof(expires));
+	cell[VJ_ID] = f->id;
+	cell[VJ_STATUS] = "queued";
+	cell[VJ_SIZE] = size;
+	cell[VJ_SHA256] = f->sha256;
+	cell[VJ_CTYPE] = f->content_type;
+	cell[VJ_CONTAINER] = f->media.container;
+	cell[VJ_DURATION] = f->media.duration_ms >= 0 ? duration : NULL;
+	cell[VJ_FILENAME] = f->filename;
+	cell[VJ_TITLE] = f->title;
+	cell[VJ_METADATA] = f->metadata;
+	cell[VJ_CREATED] = f->created;
+	cell[VJ_EXPIRES] = expires;
+	cell[VJ_JSTATE] = "ready";
+	cell[VJ_ATTEMPTS] = "0";
+	cell[VJ_RUN_AFTER] = f->created;
+	return video_json_cells(cell);
+}
+
+/* Answers with video v, which it puts (NULL: load it; no body for 204 or HEAD). */
+static void answer(struct request *r, const char *id, int status, const char *extra_headers,
+		   struct json_object *v)
+{
 	int has_location = extra_headers && strstr(extra_headers, "Location:") != NULL;
 	char *hdr;
 
@@ -223,6 +273,7 @@ void finish_answer(struct request *r, const char *id, int status, const char *ex
 		hdr = vg_asprintf("Location: /status.html?id=%s\r\n", id);
 		request_head(r, 303, NULL, hdr);
 		free(hdr);
+		json_object_put(v);
 		return;
 	}
 	hdr = vg_asprintf("%s%s%s%s", has_location ? "" : "Location: /v1/videos/",
@@ -231,9 +282,10 @@ void finish_answer(struct request *r, const char *id, int status, const char *ex
 	if (status == 204 || strcmp(r->method, "HEAD") == 0) {
 		request_head(r, status, NULL, hdr);
 		free(hdr);
+		json_object_put(v);
 		return;
 	}
-	if (video_json_load(r->db, id, r->user_id, &v) <= 0) {
+	if (!v && video_json_load(r->db, id, r->user_id, &v) <= 0) {
 		/* Committed but unreadable right now: still tell the truth about the id. */
 		v = json_object_new_object();
 		json_object_object_add(v, "id", json_object_new_string(id));
@@ -242,4 +294,18 @@ void finish_answer(struct request *r, const char *id, int status, const char *ex
 	request_json(r, status, v, hdr);
 	json_object_put(v);
 	free(hdr);
+}
+
+void finish_answer(struct request *r, const struct finish *f, int status, const char *extra_headers)
+{
+	struct json_object *v = NULL;
+
+	if (status != 204 && strcmp(r->method, "HEAD") != 0)
+		v = video_from_finish(f, r->child->cfg->retention.days);
+	answer(r, f->id, status, extra_headers, v);
+}
+
+void finish_answer_prior(struct request *r, const char *id, int status)
+{
+	answer(r, id, status, NULL, NULL);
 }

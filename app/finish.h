@@ -8,6 +8,8 @@
 
 #include "vg_media.h"
 
+#include <stdint.h>
+
 struct request;
 
 /* A staged upload on its way to becoming a video. Strings are borrowed. */
@@ -22,7 +24,11 @@ struct finish {
 	const char *metadata;     /* a normalised JSON object, or NULL */
 	const char *idem_key;     /* Idempotency-Key, or NULL */
 	const char *fingerprint;  /* with idem_key: what the request asked for */
+	int upload_row;           /* an uploads row (tus) goes in the same commit */
 	struct vg_media_info media; /* filled by finish_inspect() */
+	/* set by finish_commit(): the rows' instant (created_at, run_after) */
+	int64_t created_us;
+	char created[32];
 	/* a refusal: status, snake_case code and message for request_error() */
 	int status;
 	const char *code;
@@ -34,8 +40,9 @@ enum finish_result {
 	FINISH_DUPLICATE, /* the Idempotency-Key is taken (a racing twin committed) */
 	FINISH_DB_DOWN,   /* not committed; the database is unreachable */
 	FINISH_UNKNOWN,   /* the connection died around COMMIT and cannot be asked:
-			   * leave the bytes and the uploads row to the collector */
+			   * leave the bytes and the staging file to the janitor */
 	FINISH_FAILED,    /* not committed, for a reason retrying will not fix */
+	FINISH_GONE,      /* not committed: the upload's row is gone (a tus DELETE won) */
 };
 
 /*
@@ -46,16 +53,21 @@ enum finish_result {
 int finish_inspect(struct request *r, struct finish *f, int fd);
 
 /*
- * BEGIN; INSERT videos; INSERT jobs; (the db store's chunks;) DELETE uploads;
- * COMMIT - the moment the upload becomes a video. The caller settles the
+ * BEGIN; INSERT videos; INSERT jobs; (the db store's chunks;) (tus: DELETE
+ * uploads;) COMMIT - the moment the upload becomes a video. The caller settles the
  * store (vg_store_settle) after FINISH_OK. Deadlocks are retried; a connection lost during
  * COMMIT is resolved by looking for the row.
  */
-enum finish_result finish_commit(struct request *r, const struct finish *f);
+enum finish_result finish_commit(struct request *r, struct finish *f);
 
-/* Answers status (201, 200; 204 for tus) with the video JSON (none for 204
- * or HEAD) and Location: /v1/videos/{id} unless extra_headers ("Name: v\r\n"
- * lines, or NULL) carries a Location of its own. */
-void finish_answer(struct request *r, const char *id, int status, const char *extra_headers);
+/* After FINISH_OK: answers status (201; 204 for tus) with the video JSON
+ * (none for 204 or HEAD), built from f as just committed (no SELECT), and
+ * Location: /v1/videos/{id} unless extra_headers ("Name: v\r\n" lines, or
+ * NULL) carries a Location of its own. */
+void finish_answer(struct request *r, const struct finish *f, int status, const char *extra_headers);
+
+/* Answers status (200: an Idempotency-Key repeat) with video id as the
+ * database has it now. */
+void finish_answer_prior(struct request *r, const char *id, int status);
 
 #endif

@@ -82,16 +82,44 @@ static int headers_ok(struct request *r, enum gate_kind kind, const char *id)
 	}
 }
 
-/* One child more serving this user's uploads: counted in the authorizer
- * (it serves none itself), taken in the responder for the request's life. */
-static int concurrency_ok(struct request *r)
+/* One child more serving this user's uploads, and for a multipart upload
+ * its Content-Length more of staging on this host: counted in the
+ * authorizer (it serves none itself), taken in the responder for the
+ * request's life. */
+static int concurrency_ok(struct request *r, enum gate_kind kind)
 {
-	long long cap = r->child->cfg->limits.concurrent_uploads_per_user;
-	int over = r->authorizer ? cap > 0 && scoreboard_count(r->user_id) >= (unsigned)cap
-				 : scoreboard_enter(r->user_id, (unsigned)cap) < 0;
+	const struct vg_config *cfg = r->child->cfg;
+	long long cap = cfg->limits.concurrent_uploads_per_user;
+	long long bytes_cap = cfg->limits.staging_bytes_per_user;
+	long long bytes = kind == GATE_MULTIPART && r->content_length > 0 ? r->content_length : 0;
+	long long held = 0;
+	int over;
+	char msg[200];
 
-	if (!over)
+	if (r->authorizer) {
+		unsigned n = scoreboard_count(r->user_id, &held);
+
+		over = cap > 0 && n >= (unsigned)cap ? -1
+		       : bytes_cap > 0 && bytes > 0 && held + bytes > bytes_cap ? -2
+										: 0;
+	} else {
+		over = scoreboard_enter(r->user_id, (unsigned)cap, bytes, bytes_cap);
+		if (over == -2)
+			scoreboard_count(r->user_id, &held);
+	}
+	if (over == 0)
 		return 1;
+	if (over == -2) {
+		vg_info("msg=\"upload refused: staging bytes of this user's uploads in progress on "
+			"this host at the cap\" request_id=%s user=%lld held=%lld asked=%lld cap=%lld",
+			r->request_id, r->user_id, held, bytes, bytes_cap);
+		snprintf(msg, sizeof(msg),
+			 "this key's uploads in progress hold %lld of its %lld bytes; "
+			 "try again when one is done",
+			 held, bytes_cap);
+		request_error_retry(r, 507, "staging_quota_exceeded", msg, 60);
+		return 0;
+	}
 	vg_info("msg=\"upload refused: concurrent uploads of this user at the cap\" request_id=%s "
 		"user=%lld cap=%lld",
 		r->request_id, r->user_id, cap);
@@ -132,7 +160,7 @@ static int check(struct request *r, enum gate_kind kind, const char *id)
 		return -1;
 	if ((kind == GATE_MULTIPART || kind == GATE_TUS_CREATE) && !room_for_new_upload(r))
 		return -1;
-	if (!concurrency_ok(r) || !budgets_ok(r, kind))
+	if (!concurrency_ok(r, kind) || !budgets_ok(r, kind))
 		return -1;
 	return 0;
 }

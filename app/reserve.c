@@ -1,5 +1,5 @@
 /*
- * reserve.c - an upload's first row, checked against the user's caps (see reserve.h).
+ * reserve.c - a tus upload's first row, checked against the user's caps (see reserve.h).
  */
 #include "reserve.h"
 #include "child.h"
@@ -20,9 +20,9 @@
 static const char insert_sql[] =
 	"INSERT INTO uploads (id, user_id, kind, state, object_key, upload_length, upload_offset, "
 	"metadata, created_at, expires_at) "
-	"SELECT ?, ?, ?, 'receiving', ?, ?, 0, ?, UTC_TIMESTAMP(6), "
+	"SELECT ?, ?, 'tus', 'receiving', ?, ?, 0, ?, UTC_TIMESTAMP(6), "
 	"UTC_TIMESTAMP(6) + INTERVAL ? SECOND FROM DUAL "
-	"WHERE (? = 0 OR (SELECT COUNT(*) " LIVE_ROWS " AND kind = 'tus') < ?) "
+	"WHERE (SELECT COUNT(*) " LIVE_ROWS " AND kind = 'tus') < ? "
 	"AND (SELECT COALESCE(SUM(COALESCE(upload_length, ?)), 0) " LIVE_ROWS ") + ? <= ?";
 
 static const char usage_sql[] =
@@ -47,7 +47,7 @@ static void refuse(struct request *r, const struct reservation *v, long long res
 		held = strtoll(vg_db_cell(&res, 0, 1), NULL, 10);
 	}
 	vg_db_result_free(&res);
-	if (v->tus && cfg->limits.open_uploads_per_user > 0 &&
+	if (cfg->limits.open_uploads_per_user > 0 &&
 	    open >= cfg->limits.open_uploads_per_user) {
 		vg_info("msg=\"upload refused: open tus uploads at the cap\" request_id=%s user=%lld "
 			"open=%lld cap=%lld",
@@ -71,16 +71,14 @@ int reserve_upload(struct request *r, const struct reservation *v)
 {
 	const struct vg_config *cfg = r->child->cfg;
 	long long reserve = v->length >= 0 ? v->length : cfg->limits.max_upload_bytes;
-	long long open_cap = v->tus ? cap_or_none(cfg->limits.open_uploads_per_user) : UNCAPPED;
+	long long open_cap = cap_or_none(cfg->limits.open_uploads_per_user);
 	struct vg_db_param p[] = {
 		vg_p_str(v->id),
 		vg_p_i64(r->user_id),
-		vg_p_str(v->tus ? "tus" : "multipart"),
 		vg_p_str(v->key),
 		v->length >= 0 ? vg_p_i64(v->length) : vg_p_str(NULL),
 		vg_p_str(v->metadata),
 		vg_p_i64(v->ttl_seconds),
-		vg_p_i64(v->tus),
 		vg_p_i64(r->user_id),
 		vg_p_i64(open_cap),
 		vg_p_i64(cfg->limits.max_upload_bytes),

@@ -1,18 +1,19 @@
 /*
- * reserve.h - the uploads row that starts an upload, within the user's caps.
+ * reserve.h - the uploads row that starts a tus upload, within the user's caps.
  *
- * Every upload, multipart or tus, starts by committing its `uploads` row:
- * from then on a crash leaves a row naming the bytes, for the orphan
- * collector. The same INSERT is where a user's share of staging is
- * enforced: it inserts nothing when the user's unfinished uploads already
- * reserve limits.staging_bytes_per_user (each reserves its declared length;
- * a tus upload of deferred length reserves limits.max_upload_bytes), or,
- * for a tus upload, when the user already has limits.open_uploads_per_user
- * unfinished ones. One statement, no lock: two uploads racing for the last
- * room can both get it, which over-commits by one upload at worst.
+ * A tus upload lives across requests, so its state is a committed `uploads`
+ * row; the same INSERT is where the user's share of staging is enforced: it
+ * inserts nothing when the user's unfinished uploads already reserve
+ * limits.staging_bytes_per_user (each reserves its declared length; a
+ * deferred length reserves limits.max_upload_bytes), or when the user already
+ * has limits.open_uploads_per_user of them. One statement, no lock: two
+ * uploads racing for the last room can both get it, which over-commits by
+ * one upload at worst.
  *
  * The caps hold per metadata shard: a user's uploads on two shards are
- * counted apart (docs/operations.md, "Abuse and limits").
+ * counted apart (docs/operations.md, "Abuse and limits"). A multipart upload
+ * lives for one request and writes no row: its staging bytes are capped per
+ * host, in the scoreboard (scoreboard.h).
  */
 #ifndef VG_APP_RESERVE_H
 #define VG_APP_RESERVE_H
@@ -22,7 +23,6 @@ struct request;
 struct reservation {
 	const char *id;       /* the upload id (the future video's) */
 	const char *key;      /* its object key */
-	int tus;              /* a tus upload (else a multipart body) */
 	long long length;     /* bytes reserved; -1: a tus length not known yet */
 	const char *metadata; /* the row's JSON, or NULL */
 	long long ttl_seconds; /* expires_at = now + this */

@@ -12,7 +12,8 @@
 
 struct scoreboard {
 	pthread_mutex_t lock;
-	long long user[SLOTS_MAX]; /* user whose upload the child serves, 0: none */
+	long long user[SLOTS_MAX];  /* user whose upload the child serves, 0: none */
+	long long bytes[SLOTS_MAX]; /* ... the staging bytes it may take */
 };
 
 static struct scoreboard *board;
@@ -44,41 +45,52 @@ void scoreboard_clear(unsigned slot)
 		return;
 	vg_shm_lock(&board->lock);
 	board->user[slot] = 0;
+	board->bytes[slot] = 0;
 	vg_shm_unlock(&board->lock);
 }
 
-static unsigned count_locked(long long user_id)
+static unsigned count_locked(long long user_id, long long *bytes)
 {
 	unsigned n = 0;
 
+	*bytes = 0;
 	for (unsigned i = 0; i < SLOTS_MAX; i++)
-		n += board->user[i] == user_id;
+		if (board->user[i] == user_id) {
+			n++;
+			*bytes += board->bytes[i];
+		}
 	return n;
 }
 
-unsigned scoreboard_count(long long user_id)
+unsigned scoreboard_count(long long user_id, long long *bytes)
 {
 	unsigned n;
 
+	*bytes = 0;
 	if (!board || user_id <= 0)
 		return 0;
 	vg_shm_lock(&board->lock);
-	n = count_locked(user_id);
+	n = count_locked(user_id, bytes);
 	vg_shm_unlock(&board->lock);
 	return n;
 }
 
-int scoreboard_enter(long long user_id, unsigned cap)
+int scoreboard_enter(long long user_id, unsigned cap, long long bytes, long long bytes_cap)
 {
 	int rc = 0;
+	long long held;
 
 	if (!board || my_slot >= SLOTS_MAX || user_id <= 0)
 		return 0;
 	vg_shm_lock(&board->lock);
-	if (cap > 0 && count_locked(user_id) >= cap)
+	if (count_locked(user_id, &held) >= cap && cap > 0)
 		rc = -1;
-	else
+	else if (bytes_cap > 0 && bytes > 0 && held + bytes > bytes_cap)
+		rc = -2;
+	else {
 		board->user[my_slot] = user_id;
+		board->bytes[my_slot] = bytes;
+	}
 	vg_shm_unlock(&board->lock);
 	holding = rc == 0;
 	return rc;
@@ -91,5 +103,6 @@ void scoreboard_leave(void)
 	holding = 0;
 	vg_shm_lock(&board->lock);
 	board->user[my_slot] = 0;
+	board->bytes[my_slot] = 0;
 	vg_shm_unlock(&board->lock);
 }

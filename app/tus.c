@@ -419,6 +419,7 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 	}
 	f.id = u->id;
 	f.key = u->key;
+	f.upload_row = 1;
 	f.size = (unsigned long long)u->length;
 	f.sha256 = sha;
 	f.content_type = meta_str(m, "content_type");
@@ -455,12 +456,18 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 	switch (finish_commit(r, &f)) {
 	case FINISH_OK:
 		vg_store_settle(store, u->id);
-		finish_answer(r, u->id, status, extra);
+		finish_answer(r, &f, status, extra);
 		break;
 	case FINISH_UNKNOWN:
 	case FINISH_DB_DOWN:
 		/* The uploads row still says "all bytes in": a retry finishes it. */
 		db_down(r);
+		break;
+	case FINISH_GONE:
+		/* Its DELETE took the staging file, the mark: the object goes too. */
+		vg_store_remove(store, u->key);
+		vg_store_remove_staged(store, u->id);
+		tus_error(r, 404, "not_found", "the upload was deleted meanwhile", NULL);
 		break;
 	default:
 		tus_error(r, 500, "internal", "the video could not be recorded", NULL);
@@ -507,8 +514,17 @@ static int parse_checksum(struct request *r, const EVP_MD **md, unsigned char *w
  * Appends the request body to u at u->offset and acknowledges it: the bytes
  * are fsynced before upload_offset moves. Returns the new offset, or -1 if it
  * answered (an error, or 460).
+ *
+ * A body that completes the upload is not acknowledged here when held is
+ * given: the upload is about to become a video, whose publish fsyncs the
+ * bytes and whose COMMIT deletes the row, so an fsync and a commit of the new
+ * offset of their own would only be paid twice. *held then gets the staging
+ * fd, still locked, for the caller to close once the video is committed (or
+ * not): no other PATCH may write the bytes meanwhile. Should the video not
+ * commit, the row still names the old offset; the client's retry sends the
+ * body again, over the same bytes. *held is -1 otherwise.
  */
-static long long append(struct request *r, struct tus_upload *u)
+static long long append(struct request *r, struct tus_upload *u, int *held)
 {
 	const struct vg_config *cfg = r->child->cfg;
 	long long limit = u->length >= 0 ? u->length : cfg->limits.max_upload_bytes;
@@ -521,6 +537,8 @@ static long long append(struct request *r, struct tus_upload *u)
 	int fd = -1, checksum, cut = 0, synced;
 	int64_t t_sync;
 
+	if (held)
+		*held = -1;
 	if (r->content_length < 0) {
 		tus_error(r, 411, "length_required", "Content-Length is required", NULL);
 		return -1;
@@ -622,6 +640,12 @@ static long long append(struct request *r, struct tus_upload *u)
 					  NULL);
 			goto out;
 		}
+	}
+	if (held && !cut && written > 0 && u->length >= 0 && u->offset + written == u->length) {
+		*held = fd;
+		fd = -1;
+		newoff = u->length;
+		goto out;
 	}
 	/* Durable before acknowledged. */
 	t_sync = vg_mono_us();
@@ -775,7 +799,6 @@ static void tus_create(struct request *r)
 	memset(&v, 0, sizeof(v));
 	v.id = u.id;
 	v.key = u.key;
-	v.tus = 1;
 	v.length = length;
 	v.metadata = meta;
 	v.ttl_seconds = cfg->limits.tus_expiry_seconds;
@@ -826,10 +849,12 @@ static void tus_create(struct request *r)
 		long long offset = 0;
 		char *h;
 
+		int held = -1;
+
 		/* creation-with-upload: the first bytes ride on the POST */
 		if (r->content_length > 0 && ctype &&
 		    strcasecmp(ctype, "application/offset+octet-stream") == 0) {
-			offset = append(r, &u);
+			offset = append(r, &u, &held);
 			if (offset < 0)
 				goto out;
 		}
@@ -842,6 +867,8 @@ static void tus_create(struct request *r)
 		} else {
 			tus_empty(r, 201, h);
 		}
+		if (held >= 0)
+			close(held); /* the lock append() kept through the commit */
 		free(h);
 	}
 out:
@@ -997,7 +1024,7 @@ static void tus_patch(struct request *r, const char *id)
 	const struct vg_config *cfg = r->child->cfg;
 	struct tus_upload u;
 	long long size, newlen, newoff;
-	int st = patch_target(r, id, &u, &size, &newlen);
+	int st = patch_target(r, id, &u, &size, &newlen), held = -1;
 	char *h;
 
 	if (st < 0)
@@ -1027,7 +1054,7 @@ static void tus_patch(struct request *r, const char *id)
 		tus_error(r, 400, "invalid_upload_length", "Upload-Length cannot change", NULL);
 		goto out;
 	}
-	newoff = append(r, &u);
+	newoff = append(r, &u, &held);
 	if (newoff < 0)
 		goto out;
 	u.offset = newoff;
@@ -1036,6 +1063,8 @@ static void tus_patch(struct request *r, const char *id)
 		finish(r, &u, 204, h);
 	else
 		tus_empty(r, 204, h);
+	if (held >= 0)
+		close(held); /* the lock append() kept through the commit */
 	free(h);
 out:
 	upload_free(&u);

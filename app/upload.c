@@ -2,27 +2,27 @@
  * upload.c - POST /v1/videos, in the order the bytes flow:
  *
  *   check   headers only: multipart type, Content-Length, Idempotency-Key
- *   mark    INSERT INTO uploads (committed): from here on a crash leaves a
- *           row naming the id, so the orphan collector can find the bytes
- *   stream  body -> multipart parser -> staging file, SHA-256 on the way;
- *           the file part is never held in memory, fields are capped
+ *   stream  body -> multipart parser -> staging/<id>.part, SHA-256 on the
+ *           way; the file part is never held in memory, fields are capped.
+ *           The staging file is the upload's mark (vg_store.h): from the
+ *           publish on a crash leaves it, durably, naming the id, so the
+ *           janitor can find the bytes. No database write, no commit.
  *   inspect the staged bytes: a complete MP4/MOV/WebM/MKV no longer than
  *           limits.max_duration_seconds, or 415/422 (vg_media)
- *   publish fsync file, rename to its key, fsync directory (vg_store)
- *   commit  BEGIN; INSERT videos; INSERT jobs; DELETE uploads; COMMIT
- *   answer  201 + Location + the video JSON
+ *   publish fsync file, link to its key, fsync staging/ and the directory
+ *   commit  BEGIN; INSERT videos; INSERT jobs; COMMIT
+ *   answer  201 + Location + the video JSON, built from what was written
  *
  * The COMMIT is the linearization point: before it every failure removes
- * the staged or published bytes and the uploads row and answers an error;
- * after it the video exists and its job will run. If the connection drops
- * during COMMIT the outcome is unknown, so the row is looked up before
- * deciding which answer is true.
+ * the staged and published bytes and answers an error; after it the video
+ * exists and its job will run. If the connection drops during COMMIT the
+ * outcome is unknown, so the row is looked up before deciding which answer
+ * is true.
  */
 #include "upload.h"
 #include "child.h"
 #include "finish.h"
 #include "multipart.h"
-#include "reserve.h"
 #include "request.h"
 #include "shard.h"
 #include "vg_alloc.h"
@@ -197,7 +197,6 @@ static const struct multipart_callbacks callbacks = {on_part_begin, on_part_data
 
 /* ---- database steps ---- */
 
-static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
 static const char find_idem_sql[] =
 	"SELECT id, request_sha256 FROM videos WHERE user_id = ? AND idempotency_key = ?";
 /* Looks up the video an Idempotency-Key already made: 1 found (id and its
@@ -251,16 +250,7 @@ static void answer_repeat(struct upload *u, const char *prior, const char *prior
 		     "this Idempotency-Key was used for a different upload");
 		return;
 	}
-	finish_answer(u->r, prior, 200, NULL);
-}
-
-/* Drops the uploads row of an upload that did not commit (best effort: if the
- * database is down, the collector removes it and its bytes later). */
-static void unmark(struct upload *u)
-{
-	struct vg_db_param p[] = {vg_p_str(u->id)};
-
-	vg_db_exec(u->r->db, unmark_sql, p, VG_DB_NPARAMS(p));
+	finish_answer_prior(u->r, prior, 200);
 }
 
 /* ---- the handler ---- */
@@ -429,7 +419,7 @@ void upload_post(struct request *r)
 	char boundary[MULTIPART_BOUNDARY_MAX + 1];
 	char *metadata = NULL;
 	enum vg_store_status st;
-	int marked = 0, published = 0;
+	int published = 0;
 
 	memset(&u, 0, sizeof(u));
 	u.r = r;
@@ -455,29 +445,20 @@ void upload_post(struct request *r)
 		}
 	}
 
-	/* The id names the shard that will hold the video; if that shard stops
-	 * answering before anything is written, an unpinned upload moves on. */
+	/* The id names the shard that will hold the video. With more than one
+	 * shard, an unpinned upload asks its shard first (a ping, no statement)
+	 * and moves on if it is gone, before any byte is read. */
 	for (;;) {
 		if (vg_id_new(u.id, r->db->shard) < 0) {
 			request_error(r, 500, "internal", "could not make an id");
 			return;
 		}
-		vg_store_key(u.id, u.key);
-		{
-			struct reservation v = {u.id, u.key, 0, r->content_length, NULL, 86400};
-			int64_t t = vg_mono_us();
-			int n = reserve_upload(r, &v);
-
-			request_step(r, STEP_MARK, t);
-			if (n == 1)
-				break;
-			if (n == 0)
-				goto out; /* over a cap: answered */
-		}
-		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0)
+		if (r->db_pinned || r->child->shards.n < 2 || vg_db_ping(r->db) == 0)
+			break;
+		if (shard_retry_elsewhere(r) < 0)
 			goto db_down;
 	}
-	marked = 1;
+	vg_store_key(u.id, u.key);
 	st = vg_store_stage_begin(&r->child->store, u.id, &u.w);
 	if (st != VG_STORE_OK) {
 		answer_store_error(&u, st);
@@ -534,9 +515,8 @@ void upload_post(struct request *r)
 	switch (finish_commit(r, &u.fin)) {
 	case FINISH_OK:
 		published = 0;
-		marked = 0;
 		vg_store_settle(&r->child->store, u.id);
-		finish_answer(r, u.id, 201, NULL);
+		finish_answer(r, &u.fin, 201, NULL);
 		break;
 	case FINISH_DUPLICATE: {
 		/* Another request with the same Idempotency-Key won the race. */
@@ -550,14 +530,14 @@ void upload_post(struct request *r)
 	}
 	case FINISH_UNKNOWN:
 		/* The rows may exist: removing the object could orphan a committed
-		 * video. If they do not, the uploads row tells the collector to
-		 * remove the bytes; if they do, that row went in the same commit. */
+		 * video. The staging file stays, and the janitor's sweep decides
+		 * once the database answers: the video's, or an orphan's. */
 		published = 0;
-		marked = 0;
 		goto db_down;
 	case FINISH_DB_DOWN:
 		goto db_down;
 	case FINISH_FAILED:
+	case FINISH_GONE: /* (a multipart upload has no row to lose) */
 		fail(&u, 500, "internal", "the video could not be recorded");
 		break;
 	}
@@ -572,8 +552,6 @@ out:
 		vg_store_remove(&r->child->store, u.key);
 		vg_store_remove_staged(&r->child->store, u.id);
 	}
-	if (marked)
-		unmark(&u);
 	if (!r->answered && u.err_status) {
 		if (u.err_status == 503)
 			request_error_retry(r, 503, u.err_code, u.err_msg, 5);

@@ -174,6 +174,24 @@ int vg_db_ensure(struct vg_db *db)
 	return 0;
 }
 
+int vg_db_ping(struct vg_db *db)
+{
+	/* A connection that was there before may only have outlived a server
+	 * restart: then one fresh connect tells. */
+	for (int tries = db->my ? 2 : 1; tries > 0; tries--) {
+		if (vg_db_ensure(db) < 0)
+			return -1;
+		if (mysql_ping(db->my) == 0) {
+			db->last_errno = 0;
+			return 0;
+		}
+		fail(db, mysql_errno(db->my), mysql_error(db->my), "ping");
+		if (db->my)
+			return -1; /* not a lost connection: no point in another */
+	}
+	return -1;
+}
+
 static MYSQL_STMT *get_stmt(struct vg_db *db, const char *sql, int *cached)
 {
 	MYSQL_STMT *st;

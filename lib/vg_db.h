@@ -128,6 +128,10 @@ void vg_db_forget(struct vg_db *db);
 /* Connects if not connected. Returns 0 or -1 (logged, last_error set). */
 int vg_db_ensure(struct vg_db *db);
 
+/* Is the server there? Connects if needed, then a COM_PING (no statement);
+ * a connection found dead is replaced once. 0, or -1 (vg_db_down() tells). */
+int vg_db_ping(struct vg_db *db);
+
 /* 1 if the last failure means the server is unreachable (the caller should
  * answer 503), 0 if it was the statement's own fault. */
 int vg_db_down(const struct vg_db *db);

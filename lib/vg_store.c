@@ -242,7 +242,7 @@ enum vg_store_status vg_store_stage_publish(struct vg_store *s, struct vg_store_
 		vg_store_stage_abort(w);
 		return st;
 	}
-	/* What is left at the staging path (s3, db) is settled after COMMIT. */
+	/* The staged file stays, the upload's mark, until vg_store_settle(). */
 	free(w->staging_path);
 	w->staging_path = NULL;
 	return VG_STORE_OK;
@@ -375,8 +375,17 @@ enum vg_store_status vg_store_put_rows(struct vg_store *s, struct vg_db *db, con
 
 void vg_store_settle(struct vg_store *s, const char *id)
 {
-	if (s->be->keeps_staging)
-		vg_store_remove_staged(s, id);
+	/* no fsync: a name that comes back after a crash is swept (committed) */
+	vg_store_remove_staged(s, id);
+}
+
+int vg_store_sync_staging(struct vg_store *s)
+{
+	char *dir = vg_asprintf("%s/staging", s->root);
+	int rc = vg_store_fsync_dir(dir);
+
+	free(dir);
+	return rc;
 }
 
 int vg_store_local_fd(struct vg_store *s, const char *key)

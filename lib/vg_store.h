@@ -13,23 +13,28 @@
  *
  *   vg_store_stage_begin / _write   (multipart) or vg_store_staging_open (tus)
  *   vg_store_stage_publish          make the object durable outside the database:
- *   or vg_store_publish_staged        fs: fsync the file, rename it to its key,
- *                                         fsync the directory
- *                                     s3: PUT it (multipart when large), with
- *                                         Content-MD5 so the store refuses bad
- *                                         bytes; retried with back-off
+ *   or vg_store_publish_staged        fs: fsync the file, link it to its key,
+ *                                         fsync staging/ and the directory
+ *                                     s3: fsync staging/, PUT it (multipart
+ *                                         when large), with Content-MD5 so the
+ *                                         store refuses bad bytes; retried
+ *                                         with back-off
  *                                     db: nothing yet
  *   BEGIN; INSERT videos, jobs;
  *   vg_store_put_rows               db: INSERT the chunks, in that transaction
  *   COMMIT
- *   vg_store_settle                 s3, db: drop the staging file (fs: renamed)
+ *   vg_store_settle                 drop the staging file
  *
- * If the commit fails, vg_store_remove() undoes the publish and
- * vg_store_remove_staged() drops the staging file; if the process dies
- * anywhere, the uploads row left behind tells the orphan collector which
- * staging file and which key to remove. Without the fsyncs (fs) a crash could
- * leave a renamed but empty file behind a committed row, or lose the rename.
- * Keys are derived from ids only, never from anything a client sent.
+ * The staging file is the upload's write-ahead mark: it exists, durably,
+ * from before the object does until after COMMIT, and its name is the id the
+ * object's key is derived from. If the commit fails, vg_store_remove() undoes
+ * the publish and vg_store_remove_staged() drops the staging file; if the
+ * process or the machine dies anywhere, the janitor's staging sweep finds the
+ * file, asks the id's shard whether its video exists, and if not removes the
+ * object too. No database write is needed to mark an upload in progress.
+ * Without the fsyncs a crash could leave a linked but empty file behind a
+ * committed row, or an object without its mark. Keys are derived from ids
+ * only, never from anything a client sent.
  */
 #ifndef VG_STORE_H
 #define VG_STORE_H
@@ -143,12 +148,13 @@ void vg_store_staging_remove(struct vg_store *s, const char *name);
  * file; fs, s3: nothing). Fails with the transaction's error. */
 enum vg_store_status vg_store_put_rows(struct vg_store *s, struct vg_db *db, const char *id,
 				       const char *key);
-/* After COMMIT: drops what only mattered until then (s3, db: the staging file). */
+/* After COMMIT: drops the staging file (no fsync: if it comes back after a
+ * crash, the sweep finds its video and removes it alone). */
 void vg_store_settle(struct vg_store *s, const char *id);
 
 /* A read-only fd on a published object if the backend keeps it in a local
  * file (fs), else -1 (the bytes are elsewhere; the staging file stays until
- * COMMIT in those backends, so the caller has that). */
+ * COMMIT, so the caller has that). */
 int vg_store_local_fd(struct vg_store *s, const char *key);
 
 /* Removes a published object and makes the removal durable. Missing is fine. */

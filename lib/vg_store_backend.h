@@ -11,12 +11,11 @@
 
 struct vg_store_backend {
 	const char *name;
-	/* 1 if the staging file must stay until COMMIT (its bytes are not in a
-	 * local file under the key afterwards): vg_store_settle() removes it */
-	int keeps_staging;
 	int (*open)(struct vg_store *s);
 	void (*close)(struct vg_store *s);
-	/* staged: the staging file's path; fd: an open fd on it, or -1 */
+	/* staged: the staging file's path; fd: an open fd on it, or -1. The
+	 * staged file stays until vg_store_settle() (after COMMIT): its name
+	 * must be durable (vg_store_sync_staging) before the object exists. */
 	enum vg_store_status (*publish)(struct vg_store *s, const char *staged, int fd,
 					const char *key, uint64_t size, const char *sha256);
 	/* NULL when the backend keeps nothing in the database */
@@ -40,6 +39,8 @@ extern const struct vg_store_backend vg_store_backend_db;
 enum vg_store_status vg_store_io_status(int err);
 /* fsyncs a directory; 0 or -1 with errno. */
 int vg_store_fsync_dir(const char *path);
+/* fsyncs staging/: the staged names (the uploads' marks) are durable. */
+int vg_store_sync_staging(struct vg_store *s);
 
 /* The s3 backend's presigned GET for key (vg_store_object_url). */
 char *vg_store_s3_presign(const struct vg_config *cfg, const char *key);

@@ -211,7 +211,6 @@ static int db_check(struct vg_store *s)
 
 const struct vg_store_backend vg_store_backend_db = {
 	.name = "db",
-	.keeps_staging = 1,
 	.publish = db_publish,
 	.put_rows = db_put_rows,
 	.remove = db_remove,

@@ -4,7 +4,8 @@
  * Layout under store.fs_root:
  *   staging/<id>.part      bytes being received; never read by anyone else
  *   videos/XY/ZW/<id>      published objects, XY/ZW from the id's random tail
- * staging/ and videos/ are on the same filesystem so rename(2) is atomic.
+ * staging/ and videos/ are on the same filesystem: publishing is link(2), and
+ * the staged name, kept until COMMIT, marks the upload (see fs_publish).
  * (vg_store.c does the staging; this file publishes, reads and removes.)
  */
 #include "vg_store.h"
@@ -61,23 +62,57 @@ static char *object_path(const struct vg_store *s, const char *key)
 	return vg_asprintf("%s/%s", s->root, key);
 }
 
-/* fsync (the bytes reach the disk before any name points at them), rename
- * (publishes atomically), fsync both directories (makes the rename durable). */
+/* Gives the staged file its object name too (a hard link). EEXIST is fine
+ * when the name is the staged file already: an earlier try linked it and then
+ * failed to commit, and this is that upload's retry. */
+static int link_object(const char *staged, const char *final)
+{
+	struct stat a, b;
+
+	if (link(staged, final) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (stat(staged, &a) == 0 && stat(final, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return 0;
+	/* a stale object under an id no video has: replace it */
+	if (unlink(final) < 0 && errno != ENOENT)
+		return -1;
+	return link(staged, final);
+}
+
+/*
+ * Links the object name to the staged file, then fsyncs the file, staging/
+ * and the object's directory: bytes and both names are durable before the
+ * caller commits.
+ *
+ * The staged name stays until after COMMIT: it is the upload's write-ahead
+ * mark (vg_store.h). A crash between here and COMMIT leaves staging/<id>.part
+ * beside an object no video owns, and the janitor's staging sweep, finding no
+ * video for the id, removes both; so the object may be named before its
+ * bytes are durable (nothing points at it until COMMIT), and the order costs
+ * one journal commit instead of two: on a journalling filesystem (ext4, XFS)
+ * the file's fsync commits the journal with the link and the staging entry
+ * in it, and the directory fsyncs find nothing left to do. Wherever they are
+ * not free, staging/ goes first, so the object's name is never durable
+ * without its mark.
+ */
 static enum vg_store_status fs_publish(struct vg_store *s, const char *staged, int fd,
 				       const char *key, uint64_t size, const char *sha256)
 {
 	char *final = object_path(s, key);
 	char *dir = NULL;
 	enum vg_store_status st = VG_STORE_ERR;
-	int err, own = -1;
+	int err, own = -1, linked = 0;
 
 	(void)size;
 	(void)sha256;
 	if (fd < 0)
 		fd = own = open(staged, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || VG_FAILPOINT("store.fsync") < 0 || fsync(fd) < 0) {
+	if (fd < 0) {
 		err = errno;
-		vg_error("msg=\"fsync of staged object failed\" path=\"%s\" error=\"%s\"", staged,
+		vg_error("msg=\"cannot open the staged object\" path=\"%s\" error=\"%s\"", staged,
 			 strerror(err));
 		st = vg_store_io_status(err);
 		goto out;
@@ -89,32 +124,36 @@ static enum vg_store_status fs_publish(struct vg_store *s, const char *staged, i
 		st = vg_store_io_status(err);
 		goto out;
 	}
-	/* The rename publishes the object atomically ... */
-	if (VG_FAILPOINT("store.rename") < 0 || rename(staged, final) < 0) {
+	/* (the failpoint keeps the name it had when this step was a rename) */
+	if (VG_FAILPOINT("store.rename") < 0 || link_object(staged, final) < 0) {
 		err = errno;
-		vg_error("msg=\"rename into store failed\" from=\"%s\" to=\"%s\" error=\"%s\"",
-			 staged, final, strerror(err));
+		vg_error("msg=\"link into store failed\" from=\"%s\" to=\"%s\" error=\"%s\"", staged,
+			 final, strerror(err));
 		st = vg_store_io_status(err);
 		goto out;
 	}
-	/* ... and fsyncing both directories makes the rename itself durable. */
+	linked = 1;
+	if (VG_FAILPOINT("store.fsync") < 0 || fsync(fd) < 0) {
+		err = errno;
+		vg_error("msg=\"fsync of staged object failed\" path=\"%s\" error=\"%s\"", staged,
+			 strerror(err));
+		st = vg_store_io_status(err);
+		goto out;
+	}
 	dir = vg_strdup(final);
 	*strrchr(dir, '/') = '\0';
-	if (VG_FAILPOINT("store.dir_fsync") < 0 || vg_store_fsync_dir(dir) < 0) {
+	if (VG_FAILPOINT("store.dir_fsync") < 0 || vg_store_sync_staging(s) < 0 ||
+	    vg_store_fsync_dir(dir) < 0) {
 		err = errno;
 		vg_error("msg=\"fsync of object directory failed\" path=\"%s\" error=\"%s\"", dir,
 			 strerror(err));
-		/* put it back where the caller's clean-up (or the collector) looks */
-		if (rename(final, staged) < 0)
-			unlink(final);
 		st = vg_store_io_status(err);
 		goto out;
 	}
-	free(dir);
-	dir = vg_asprintf("%s/staging", s->root);
-	vg_store_fsync_dir(dir); /* only drops the old name: best effort */
 	st = VG_STORE_OK;
 out:
+	if (st != VG_STORE_OK && linked)
+		unlink(final); /* the staged name stays for the caller's clean-up */
 	if (own >= 0)
 		close(own);
 	free(dir);
@@ -253,7 +292,6 @@ static int fs_list(struct vg_store *s, int (*each)(void *arg, const char *key, l
 
 const struct vg_store_backend vg_store_backend_fs = {
 	.name = "fs",
-	.keeps_staging = 0,
 	.publish = fs_publish,
 	.local_fd = fs_local_fd,
 	.remove = fs_remove,

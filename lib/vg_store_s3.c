@@ -676,7 +676,12 @@ static enum vg_store_status s3_publish(struct vg_store *s, const char *staged, i
 			 strerror(errno));
 		return VG_STORE_ERR;
 	}
-	if (VG_FAILPOINT("store.s3_put") < 0)
+	/* The staged name is the upload's mark until COMMIT (vg_store.h): it
+	 * must be durable before the object exists, or a crash could leave an
+	 * object nothing points the janitor at. */
+	if (vg_store_sync_staging(s) < 0)
+		st = vg_store_io_status(errno);
+	else if (VG_FAILPOINT("store.s3_put") < 0)
 		st = VG_STORE_ERR;
 	else if ((long long)size >= s->cfg->store.s3_multipart_bytes)
 		st = put_multipart(s, fd, key, (long long)size);
@@ -811,7 +816,6 @@ static int s3_check(struct vg_store *s)
 
 const struct vg_store_backend vg_store_backend_s3 = {
 	.name = "s3",
-	.keeps_staging = 1,
 	.open = s3_open,
 	.close = s3_close,
 	.publish = s3_publish,

@@ -1,7 +1,7 @@
 -- schema.sql - the reference for the current vingest schema, for humans.
 --
 -- This file is documentation: it shows what the numbered migrations in
--- sql/migrations/ add up to (001 to 004), plus the
+-- sql/migrations/ add up to (001 to 005), plus the
 -- schema_migrations table that vingestctl keeps. Databases are built and
 -- changed only by `vingestctl migrate`, never from this file and never by
 -- hand: every schema change is a new numbered migration,
@@ -171,10 +171,10 @@ CREATE TABLE IF NOT EXISTS workers (
 CREATE TABLE IF NOT EXISTS uploads (
   id CHAR(26) CHARACTER SET ascii COLLATE ascii_bin NOT NULL COMMENT 'Upload id, which is the id of the video it becomes (same format as videos.id). The staging path is derived from it',
   user_id BIGINT UNSIGNED NOT NULL COMMENT 'Owner (users.id)',
-  kind ENUM('multipart','tus') NOT NULL COMMENT 'multipart: a POST /v1/videos body being received. tus: a resumable upload session',
+  kind ENUM('multipart','tus') NOT NULL COMMENT 'tus: a resumable upload session. multipart: written only by versions before migration 005 (a POST /v1/videos body being received); the orphan collector still removes such rows',
   state ENUM('receiving','stored','aborted') NOT NULL DEFAULT 'receiving' COMMENT 'receiving: bytes arriving in staging. stored: object written to object_key, video row not yet committed. aborted: given up (termination, expiry, bad input), bytes to remove',
   object_key VARCHAR(255) CHARACTER SET ascii NOT NULL COMMENT 'Where the committed object goes in the store (becomes videos.object_key)',
-  upload_length BIGINT UNSIGNED NULL DEFAULT NULL COMMENT 'Bytes this upload reserves in staging: the declared total length (tus Upload-Length), or a multipart body''s Content-Length. NULL while a tus length is deferred (it then reserves limits.max_upload_bytes)',
+  upload_length BIGINT UNSIGNED NULL DEFAULT NULL COMMENT 'Bytes this upload reserves in staging: the declared total length (tus Upload-Length). NULL while a tus length is deferred (it then reserves limits.max_upload_bytes)',
   upload_offset BIGINT UNSIGNED NOT NULL DEFAULT 0 COMMENT 'Bytes received and durably staged so far (tus Upload-Offset)',
   metadata JSON NULL DEFAULT NULL COMMENT 'tus Upload-Metadata, decoded into a JSON object (filename, title, metadata), NULL if none',
   created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) COMMENT 'When the upload started (UTC)',
@@ -185,7 +185,7 @@ CREATE TABLE IF NOT EXISTS uploads (
   KEY ix_uploads_state_updated (state, updated_at),
   KEY ix_uploads_expires (expires_at),
   CONSTRAINT fk_uploads_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE RESTRICT ON UPDATE RESTRICT
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Uploads not yet committed as videos: tus sessions and staged or stored objects. The orphan collector list: a row is inserted and committed before the first byte is staged, and deleted in the same transaction that inserts the video. So bytes exist only with a row here or a videos row, and any row here untouched for longer than the grace period marks bytes the collector must remove (then it deletes the row)';
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Uploads not yet committed as videos: tus sessions, inserted and committed before the first byte is staged and deleted in the same transaction that inserts the video. A multipart POST writes no row: its staging file (staging/<id>.part, kept until after COMMIT) is its mark, swept by the host''s supervisor. Any row here untouched past the grace period marks bytes the collector must remove (then it deletes the row)';
 
 -- object_chunks (003): video bytes when store.backend = db, written in the
 -- same transaction as the video; empty with the fs and s3 backends.

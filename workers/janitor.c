@@ -194,9 +194,10 @@ static int note_stale(void *arg, const char *name, long long age)
 	return ++st->n == STAGING_BATCH ? -1 : 0;
 }
 
-/* Does shard k have an uploads row named name? 1, 0, or -1 (no answer; the
- * shard is then skipped for the rest of this sweep). */
-static int has_row(struct vg_shards *shards, unsigned k, unsigned char *failed, const char *name)
+/* Does shard k have a row (sql: SELECT 1 ... WHERE id = ?) for name? 1, 0,
+ * or -1 (no answer; the shard is then skipped for the rest of this sweep). */
+static int has_row(struct vg_shards *shards, unsigned k, unsigned char *failed, const char *sql,
+		   const char *name)
 {
 	struct vg_db_param p[] = {vg_p_str(name)};
 	struct vg_db_result res;
@@ -204,13 +205,21 @@ static int has_row(struct vg_shards *shards, unsigned k, unsigned char *failed, 
 
 	if (failed[k])
 		return -1;
-	n = vg_db_query(vg_shards_db(shards, k), upload_row_sql, p, VG_DB_NPARAMS(p), &res);
+	n = vg_db_query(vg_shards_db(shards, k), sql, p, VG_DB_NPARAMS(p), &res);
 	vg_db_result_free(&res);
 	if (n < 0)
 		failed[k] = 1;
 	return n < 0 ? -1 : n > 0;
 }
 
+/*
+ * A staging file is an upload's mark (vg_store.h): while its uploads row
+ * (tus) lives, it is that upload's bytes. Without one and older than the
+ * grace, its request is over: if the id's video exists, the file is what
+ * a commit left (its removal lost in a crash); if not, the request died
+ * before COMMIT and may have published an object under the id's key, which
+ * goes first.
+ */
 int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg,
 		    struct vg_store *store)
 {
@@ -225,21 +234,39 @@ int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg,
 	}
 	for (size_t i = 0; i < st->n; i++) {
 		const char *name = st->names[i];
-		int keep = 0;
+		char key[VG_STORE_KEY_MAX] = "";
+		int keep = 0, video = 0;
 
-		/* An upload id's row lives on the shard the id names; a name that
+		/* An upload id's rows live on the shard the id names; a name that
 		 * is no id could only be matched by some shard's row, if at all. */
 		if (vg_id_valid(name) && vg_shards_of_id(shards, name) >= 0) {
-			keep = has_row(shards, (unsigned)vg_shards_of_id(shards, name), failed,
-				       name) != 0;
+			unsigned k = (unsigned)vg_shards_of_id(shards, name);
+
+			keep = has_row(shards, k, failed, upload_row_sql, name) != 0;
+			if (!keep) {
+				video = has_row(shards, k, failed, committed_sql, name);
+				keep = video < 0;
+			}
+			if (!keep && video == 0) {
+				vg_store_key(name, key);
+				if (vg_store_remove(store, key) != VG_STORE_OK)
+					continue; /* keep the mark: try again next sweep */
+			}
 		} else {
 			for (unsigned k = 0; k < shards->n && !keep; k++)
-				keep = has_row(shards, k, failed, name) != 0;
+				keep = has_row(shards, k, failed, upload_row_sql, name) != 0;
 		}
 		if (keep)
 			continue;
 		vg_store_staging_remove(store, name);
-		vg_warn("msg=\"staging file without an uploads row removed\" name=%s", name);
+		if (video > 0)
+			vg_info("msg=\"staging file of a committed video removed\" name=%s", name);
+		else if (key[0])
+			vg_warn("msg=\"staging file without an uploads row removed, with any object "
+				"under its key (the request never committed)\" name=%s object_key=%s",
+				name, key);
+		else
+			vg_warn("msg=\"staging file without an uploads row removed\" name=%s", name);
 		removed++;
 	}
 	free(st);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # load.sh N PARALLEL LOG - N uploads, PARALLEL at a time, each a distinct real
 # MP4 (clip-2s.mp4 plus random bytes in a trailing `free` box, so every
-# upload has its own SHA-256), half multipart and half tus. Appends one line
+# upload has its own SHA-256), half multipart and half tus (a creation and
+# two PATCHes: one acknowledged alone, one ending the upload). Appends one line
 # per upload to LOG, the client's record of what happened:
 #
 #   <http status> <video id or -> <sha256 of the bytes sent> <kind> ra=<Retry-After or ->
@@ -43,10 +44,22 @@ one() { # one upload: index
 			-H "Tus-Resumable: 1.0.0" -H "Upload-Length: $size" -H "Content-Length: 0" \
 			"$VINGEST_URL/v1/uploads" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
 		if [[ -n $loc ]]; then
+			# Two PATCHes: the first is acknowledged on its own (fsync, the
+			# offset's COMMIT), the second ends the upload (publish, COMMIT).
+			half=$((size / 2))
+			head -c "$half" "$f" >"$f.1"
+			tail -c +"$((half + 1))" "$f" >"$f.2"
 			out=$(curl -s -m 30 -D "$tmp/h$i" -o /dev/null -w '%{http_code}' -X PATCH \
 				-H "Authorization: Bearer $VINGEST_API_KEY" -H "Tus-Resumable: 1.0.0" \
 				-H "Content-Type: application/offset+octet-stream" -H "Upload-Offset: 0" \
-				--data-binary "@$f" "$VINGEST_URL$loc") || out=000
+				--data-binary "@$f.1" "$VINGEST_URL$loc") || out=000
+			if [[ $out == 204 ]]; then
+				out=$(curl -s -m 30 -D "$tmp/h$i" -o /dev/null -w '%{http_code}' -X PATCH \
+					-H "Authorization: Bearer $VINGEST_API_KEY" -H "Tus-Resumable: 1.0.0" \
+					-H "Content-Type: application/offset+octet-stream" -H "Upload-Offset: $half" \
+					--data-binary "@$f.2" "$VINGEST_URL$loc") || out=000
+			fi
+			rm -f -- "$f.1" "$f.2"
 			code=$out
 			id=${loc##*/} # a tus upload becomes the video of the same id
 		fi

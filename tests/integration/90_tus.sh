@@ -88,10 +88,14 @@ t_eq "PATCH without Upload-Offset: 400" "$API_STATUS" 400
 api PATCH "$LOC" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 5" --data-binary "@$T_TMP/p1"
 t_eq "PATCH at the wrong offset: 409" "$API_STATUS" 409
 t_eq "409 tells the right offset" "$(header Upload-Offset)" 0
-api PATCH "$LOC" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 0" -H "Upload-Checksum: sha256 $(openssl dgst -sha256 -binary "$T_TMP/p1" | base64 -w0)" --data-binary "@$T_TMP/p1"
+api PATCH "$LOC" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 0" -H "Upload-Checksum: sha256 $(openssl dgst -sha256 -binary "$T_TMP/p1" | base64 -w0)" -H "X-Request-Id: t90-first-$$" --data-binary "@$T_TMP/p1"
 t_eq "PATCH 1 with a good sha256 checksum: 204" "$API_STATUS" 204
 t_eq "Upload-Offset 10000" "$(header Upload-Offset)" 10000
 t_eq "the row says 10000" "$(sql "SELECT upload_offset FROM uploads WHERE id = '$UID_'")" 10000
+wait_until 10 grep -q "msg=request request_id=t90-first-$$ " "$VINGEST_VAR/log/vingest-fcgi.log"
+t_match "a PATCH that does not finish the upload times its fsync and its offset's COMMIT" \
+	"$(grep "msg=request request_id=t90-first-$$ " "$VINGEST_VAR/log/vingest-fcgi.log" | tail -n 1)" \
+	' status=204 .* mark_ms=[0-9]+\.[0-9] fsync_ms=[0-9]+\.[0-9]$'
 
 # checksum mismatch: 460 and nothing appended
 api PATCH "$LOC" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 10000" -H "Upload-Checksum: sha1 $(printf 'wrong' | openssl dgst -sha1 -binary | base64 -w0)" --data-binary "@$T_TMP/p2"
@@ -116,9 +120,11 @@ api PATCH "$LOC" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 10000" -H "X-Request
 t_eq "the last PATCH: 204" "$API_STATUS" 204
 t_eq "final Upload-Offset is the length" "$(header Upload-Offset)" "$SZ"
 wait_until 10 grep -q "msg=request request_id=t90-last-$$ " "$VINGEST_VAR/log/vingest-fcgi.log"
-t_match "the last PATCH's access log line times its fsync, its offset's COMMIT, the publish and the video's COMMIT" \
-	"$(grep "msg=request request_id=t90-last-$$ " "$VINGEST_VAR/log/vingest-fcgi.log" | tail -n 1)" \
-	' status=204 .* mark_ms=[0-9]+\.[0-9] fsync_ms=[0-9]+\.[0-9] publish_ms=[0-9]+\.[0-9] commit_ms=[0-9]+\.[0-9]$'
+last=$(grep "msg=request request_id=t90-last-$$ " "$VINGEST_VAR/log/vingest-fcgi.log" | tail -n 1)
+t_match "the last PATCH's access log line times the publish and the video's COMMIT" \
+	"$last" ' status=204 .* publish_ms=[0-9]+\.[0-9] commit_ms=[0-9]+\.[0-9]$'
+t_eq "... and no fsync or offset COMMIT of its own (the publish fsyncs, the COMMIT ends the row)" \
+	"$(grep -cE 'mark_ms=|fsync_ms=' <<<"$last")" 0
 api GET "/v1/videos/$UID_"
 t_eq "the upload id is the video id: GET /v1/videos/{id}" "$(json .id)" "$UID_"
 t_eq "with the file's sha256" "$(json .sha256)" "$SHA"
