@@ -447,7 +447,7 @@ done
 # ---------------------------------------------------------------- tus
 
 say "bench: tus (creation POST + one PATCH of the whole file), vingest vs @tus/server"
-for s in 1m 10m; do
+for s in 64k 1m 10m; do
 	for c in 8 64; do
 		n=${NREQ[$s]}
 		from=$(log_lines)
