@@ -5,6 +5,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2153,SC2154 # the globals of bench/run.sh
 
+# rate LINE: "N/s", the uploads per second of a loadgen line ("-" when missing).
+rate() {
+	local r
+	r=$(kv "$1" req_per_s)
+	if [[ -n $r ]]; then echo "$r/s"; else echo -; fi
+}
+
 # met VALUE OP BOUND: "yes" or "**no**" ("-" when VALUE is missing).
 met() {
 	[[ $1 == - || -z $1 ]] && {
@@ -20,19 +27,36 @@ steps_keys() {
 	for s in "${SIZES[@]}"; do
 		for c in 8 64; do echo "steps_mp_${s}_$c"; done
 	done
-	for s in 1m 10m; do
+	for s in 64k 1m 10m; do
 		for c in 8 64; do echo "steps_tus_post_${s}_$c" "steps_tus_patch_${s}_$c" | tr ' ' '\n'; done
 	done
 }
 
+# php_best POINT (e.g. 64k_8): the php-fpm pool size that completed the
+# most uploads per second at that multipart point; vingest is compared
+# against it.
+php_best() {
+	local p r best="" bestr=-1
+	for p in "${PHP_POOLS[@]}"; do
+		r=$(kv "${R[mp_php${p}_$1]:-}" req_per_s)
+		[[ -n $r ]] || continue
+		if awk -v a="$r" -v b="$bestr" 'BEGIN { exit !(a > b) }'; then
+			best=$p
+			bestr=$r
+		fi
+	done
+	echo "$best"
+}
+
 # One row of a comparison: vingest vs peer vs limit for one upload point.
-upload_row() { # LABEL VG_LINE PEER_LINE LIMIT_KIND TARGET
-	local label=$1 vg=$2 peer=$3 kind=$4 target=$5 vr pr vm limit ratio_peer ratio_limit ok=-
+# PEER_CELLS: the peers' columns, ready made (" | x | y | z").
+upload_row() { # LABEL VG_LINE PEER_LINE LIMIT_KIND TARGET PEER_CELLS
+	local label=$1 vg=$2 peer=$3 kind=$4 target=$5 cells=$6 vr pr vm vf pf limit ratio_peer ratio_limit ok=-
 	vr=$(kv "$vg" req_per_s)
 	pr=$(kv "$peer" req_per_s)
 	vm=$(kv "$vg" mib_per_s)
 	if [[ -z $vr ]]; then
-		printf '| %s | - | %s | - | - | - | %s | - |\n' "$label" "${pr:--}" "$target"
+		printf '| %s | -%s | - | - | - | %s | - |\n' "$label" "$cells" "$target"
 		return
 	fi
 	ratio_peer=$(calc "$vr" "${pr:-0}")
@@ -44,9 +68,40 @@ upload_row() { # LABEL VG_LINE PEER_LINE LIMIT_KIND TARGET
 		ratio_limit=$(calc "$vm" "$(kv "${R[dd]}" mib_per_s)")
 	fi
 	[[ $target != - ]] && ok=$(met "$ratio_peer" '>=' 2)
-	[[ $(kv "$vg" failed) != 0 || $(kv "$peer" failed) != 0 ]] && label="$label (failures, see raw)"
-	printf '| %s | %s/s (%s MiB/s) | %s/s | %s | %s | %s | %s | %s |\n' "$label" "$vr" "$vm" \
-		"${pr:--}" "$ratio_peer" "$limit" "$ratio_limit" "$target" "$ok"
+	vf=$(kv "$vg" failed)
+	pf=$(kv "$peer" failed)
+	[[ ${vf:-0} != 0 || ${pf:-0} != 0 ]] && label="$label (failures, see raw)"
+	printf '| %s | %s/s (%s MiB/s)%s | %s | %s | %s | %s | %s |\n' "$label" "$vr" "$vm" \
+		"$cells" "$ratio_peer" "$limit" "$ratio_limit" "$target" "$ok"
+}
+
+# upload_points: every upload point as "KIND POINT VG_KEY PEER_KEY PEER_NAME"
+# (multipart against the faster PHP pool, tus against @tus/server), in order.
+upload_points() {
+	local s c best
+	for s in "${SIZES[@]}"; do
+		for c in 8 64; do
+			[[ -n ${R[mp_vg_${s}_$c]:-} ]] || continue
+			best=$(php_best "${s}_$c")
+			echo "multipart ${s}_$c mp_vg_${s}_$c ${best:+mp_php${best}_${s}_$c} ${best:+php$best}"
+		done
+	done
+	for s in 64k 1m 10m; do
+		for c in 8 64; do
+			[[ -n ${R[tus_vg_${s}_$c]:-} ]] || continue
+			echo "tus ${s}_$c tus_vg_${s}_$c tus_node_${s}_$c node"
+		done
+	done
+}
+# point_label KIND POINT: "multipart 64 KiB ×8"
+point_label() { echo "$1 ${LABEL[${2%_*}]} ×${2##*_}"; }
+# peer_name NAME: "PHP, 16 children", "@tus/server"
+peer_name() {
+	case $1 in
+	php*) echo "PHP, ${1#php} children" ;;
+	node) echo "@tus/server" ;;
+	*) echo - ;;
+	esac
 }
 
 write_report() {
@@ -64,31 +119,41 @@ write_report() {
 	echo
 	echo "## Summary"
 	echo
-	echo "Uploads: completed uploads per second (2xx only). vingest and the peer ran the"
-	echo "same payload file with the same client (bench/loadgen.c) and $CHILDREN server processes"
-	echo "each. Limit: 64 KiB against 64 KiB file write+fsync with 8 processes; larger sizes"
-	echo "as MiB/s against dd conv=fsync (vingest writes each byte twice: lighttpd's spool,"
-	echo "then the store)."
+	echo "Uploads: completed uploads per second (2xx only). vingest ($CHILDREN FastCGI processes)"
+	echo "and the peers ran the same payload file with the same client (bench/loadgen.c);"
+	echo "PHP ran once with each php-fpm pool ($(printf '%s, ' "${PHP_POOLS[@]}" | sed 's/, $//') children) and vingest/peer is"
+	echo "against the faster of them. Limit: 64 KiB against 64 KiB file write+fsync with 8"
+	echo "processes; larger sizes as MiB/s against dd conv=fsync (vingest writes each byte"
+	echo "twice: lighttpd's spool, then the store)."
 	echo
-	echo "| upload | vingest | peer | vingest/peer | limit | vingest/limit | target | met |"
-	echo "|---|---|---|---|---|---|---|---|"
-	for s in "${SIZES[@]}"; do
-		for c in 8 64; do
-			key=${s}_$c
-			[[ -n ${R[mp_vg_$key]:-} || -n ${R[mp_php_$key]:-} ]] || continue
+	local hdr="" sep="" p cells kind pt vk pk pn
+	for p in "${PHP_POOLS[@]}"; do
+		hdr+=" PHP, $p children |"
+		sep+="---|"
+	done
+	echo "| upload | vingest |$hdr @tus/server | vingest/peer | limit | vingest/limit | target | met |"
+	echo "|---|---|$sep---|---|---|---|---|---|"
+	while read -r kind pt vk pk pn; do
+		s=${pt%_*}
+		cells=
+		for p in "${PHP_POOLS[@]}"; do
+			if [[ $kind == multipart ]]; then
+				cells+=" | $(rate "${R[mp_php${p}_$pt]:-}")"
+			else
+				cells+=" |"
+			fi
+		done
+		if [[ $kind == multipart ]]; then
+			cells+=" |"
 			target=-
 			[[ $s == 64k || $s == 1m ]] && target="≥ 2× PHP"
-			upload_row "multipart ${LABEL[$s]} ×$c vs PHP" "${R[mp_vg_$key]:-}" "${R[mp_php_$key]:-}" \
-				"$([[ $s == 64k ]] && echo fsync || echo dd)" "$target"
-		done
-	done
-	for s in 1m 10m; do
-		for c in 8 64; do
-			key=${s}_$c
-			[[ -n ${R[tus_vg_$key]:-} ]] || continue
-			upload_row "tus ${LABEL[$s]} ×$c vs @tus/server" "${R[tus_vg_$key]}" "${R[tus_node_$key]:-}" dd "≥ 2× @tus/server"
-		done
-	done
+			upload_row "$(point_label "$kind" "$pt")" "${R[$vk]:-}" "${R[${pk:-none}]:-}" \
+				"$([[ $s == 64k ]] && echo fsync || echo dd)" "$target" "$cells"
+		else
+			cells+=" | $(rate "${R[$pk]:-}")"
+			upload_row "$(point_label "$kind" "$pt")" "${R[$vk]:-}" "${R[$pk]:-}" dd "≥ 2× @tus/server" "$cells"
+		fi
+	done < <(upload_points)
 	echo
 	echo "Where a vingest upload's time goes: the mean per request of the access log's"
 	echo "durable steps (docs/operations.md, Logs) at each point; the rest of"
@@ -106,30 +171,57 @@ write_report() {
 			"$(kv "$line" publish_ms)" "$(kv "$line" commit_ms)"
 	done
 	echo
-	echo "Server CPU per completed upload (web server and app processes, from /proc;"
-	echo "MariaDB and the client not counted). All of it runs on this one machine,"
-	echo "so a server that spends more CPU per upload cannot be faster by more than"
-	echo "the other's share of the cores allows."
+	echo "Database work per completed upload, from MariaDB's global counters read"
+	echo "right before and right after each point (the one MariaDB serves vingest and"
+	echo "PHP; nothing else talks to it meanwhile): statements (Questions, prepared"
+	echo "statement executions included), read-write transaction commits"
+	echo "(trx_rw_commits) and redo log fsyncs (Innodb_log_writes: one write and one"
+	echo "fdatasync per durable group commit). The target reads \"at most one durable"
+	echo "commit per upload, amortised\" as log fsyncs. PHP: the pool vingest is"
+	echo "compared against (the faster); @tus/server has no database."
 	echo
-	echo "| point | vingest ms/upload | peer ms/upload | vingest/peer |"
-	echo "|---|---|---|---|"
-	local vc pc
-	for s in "${SIZES[@]}"; do
-		for c in 8 64; do
-			vc=$(kv "${R[cpu_mp_vg_${s}_$c]:-}" server_cpu_ms_per_upload || true)
-			pc=$(kv "${R[cpu_mp_php_${s}_$c]:-}" server_cpu_ms_per_upload || true)
-			[[ -n $vc$pc ]] || continue
-			printf '| multipart %s ×%s vs PHP | %s | %s | %s |\n' "${LABEL[$s]}" "$c" "${vc:--}" "${pc:--}" "$(calc "${vc:-0}" "${pc:-0}")"
-		done
-	done
-	for s in 1m 10m; do
-		for c in 8 64; do
-			vc=$(kv "${R[cpu_tus_vg_${s}_$c]:-}" server_cpu_ms_per_upload || true)
-			pc=$(kv "${R[cpu_tus_node_${s}_$c]:-}" server_cpu_ms_per_upload || true)
-			[[ -n $vc$pc ]] || continue
-			printf '| tus %s ×%s vs @tus/server | %s | %s | %s |\n' "${LABEL[$s]}" "$c" "${vc:--}" "${pc:--}" "$(calc "${vc:-0}" "${pc:-0}")"
-		done
-	done
+	echo "| point | peer | statements vingest | statements peer | rw commits vingest | rw commits peer | log fsyncs vingest | log fsyncs peer | target | met |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	local vd pd lf
+	while read -r kind pt vk pk pn; do
+		vd=${R[db_$vk]:-}
+		pd=
+		[[ $kind == multipart ]] && pd=${R[db_${pk:-none}]:-}
+		lf=$(kv "$vd" log_fsyncs_per_upload)
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | ≤ 1 | %s |\n' "$(point_label "$kind" "$pt")" "$(peer_name "$pn")" \
+			"$(kvd "$vd" statements_per_upload)" "$(kvd "$pd" statements_per_upload)" \
+			"$(kvd "$vd" rw_commits_per_upload)" "$(kvd "$pd" rw_commits_per_upload)" \
+			"${lf:--}" "$(kvd "$pd" log_fsyncs_per_upload)" "$(met "${lf:--}" '<=' 1)"
+	done < <(upload_points)
+	echo
+	echo "CPU per completed upload, from /proc over the same window: the server's (web"
+	echo "server and app processes: lighttpd and vingest-fcgi; lighttpd and php-fpm;"
+	echo "node) and MariaDB's (mariadbd, background threads included, until it has"
+	echo "purged what the point left). The client is not counted. All of it runs on"
+	echo "this one machine, so a server that spends more CPU per upload cannot be"
+	echo "faster by more than the other's share of the cores allows."
+	echo
+	echo "| point | peer | vingest server | vingest MariaDB | vingest total | peer server | peer MariaDB | peer total | vingest/peer total | target | met |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	local vc pc vt pt_ ratio ok
+	while read -r kind pt vk pk pn; do
+		vc=${R[cpu_$vk]:-}
+		pc=${R[cpu_${pk:-none}]:-}
+		vt=$(kv "$vc" total_cpu_ms_per_upload)
+		pt_=$(kv "$pc" total_cpu_ms_per_upload)
+		[[ -z $pt_ && $kind == tus ]] && pt_=$(kv "$pc" server_cpu_ms_per_upload)
+		ratio=$(calc "${vt:-0}" "${pt_:-0}")
+		target=-
+		ok=-
+		if [[ $kind == multipart ]]; then
+			target="≤ 0.5× PHP"
+			ok=$(met "$ratio" '<=' 0.5)
+		fi
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(point_label "$kind" "$pt")" "$(peer_name "$pn")" \
+			"$(kvd "$vc" server_cpu_ms_per_upload)" "$(kvd "$vc" mariadb_cpu_ms_per_upload)" "${vt:--}" \
+			"$(kvd "$pc" server_cpu_ms_per_upload)" "$(kvd "$pc" mariadb_cpu_ms_per_upload)" "${pt_:--}" \
+			"$ratio" "$target" "$ok"
+	done < <(upload_points)
 	echo
 	local jps probe p50 p99 rssd cpu
 	jps=$(kv "${R[jobs]}" jobs_per_s)
@@ -140,7 +232,7 @@ write_report() {
 	cpu=$(kv "${R[worker]}" cpu_pct)
 	echo "| figure | vingest | limit | vingest/limit | target | met |"
 	echo "|---|---|---|---|---|---|"
-	echo "| jobs/s, commit to done (instant stub) | ${jps:--} | ${probe:--} (raw claim+complete, batch $JOBS_BATCH, 8 processes) | $(calc "${jps:-0}" "${probe:-0}") | ≥ 0.80 | $(met "$(calc "${jps:-0}" "${probe:-0}")" '>=' 0.8) |"
+	echo "| jobs/s, commit to done (instant stub) | ${jps:--} | ${probe:--} (raw claim+complete, batch $JOBS_BATCH, 8 processes) | $(calc "${jps:-0}" "${probe:-0}") | ≥ 0.90 | $(met "$(calc "${jps:-0}" "${probe:-0}")" '>=' 0.9) |"
 	echo "| COMMIT → call p50 | ${p50:--} ms | | | < 100 ms | $(met "${p50:--}" '<' 100) |"
 	echo "| COMMIT → call p99 | ${p99:--} ms | | | < 1000 ms | $(met "${p99:--}" '<' 1000) |"
 	echo "| vingest-fcgi child RSS, max − min through a 300 MiB upload | ${rssd:--} KiB ($(kv "${R[rss]}" min_kib) → $(kv "${R[rss]}" max_kib) KiB) | | | ≤ 2048 KiB | $(met "${rssd:--}" '<=' 2048) |"
@@ -180,7 +272,7 @@ write_report() {
 	echo "\$B/bin/probe fsync \$B/fsync-probe $fs_secs {1,8} 65536"
 	echo "\$B/bin/probe claim \$SOCKET bench_probe N 8 {1,$JOBS_BATCH}"
 	echo "\$B/bin/loadgen multipart \$URL/v1/videos \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -K \$B/keys -S 127.0.1"
-	echo "\$B/bin/loadgen multipart http://127.0.0.1:$PHP_PORT/upload.php \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -S 127.0.1 -H 'Authorization: Bearer …'"
+	echo "\$B/bin/loadgen multipart http://127.0.0.1:{$(for i in "${!PHP_POOLS[@]}"; do printf '%s' "$((PHP_PORT + i))"; ((i + 1 < ${#PHP_POOLS[@]})) && printf ,; done)}/upload.php \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -S 127.0.1 -H 'Authorization: Bearer …'   # php-fpm with {$(printf '%s,' "${PHP_POOLS[@]}" | sed 's/,$//')} children"
 	echo "\$B/bin/loadgen tus \$URL/v1/uploads \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -K \$B/keys -S 127.0.1"
 	echo "\$B/bin/loadgen tus http://127.0.0.1:$TUS_PORT/files \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -S 127.0.1"
 	echo "\$B/bin/loadgen {multipart,tus} {\$URL,http://127.0.0.1:\$((PORT + 1))}/v1/{videos,uploads} \$B/payloads/SIZE.mp4 -c 8 -n N -t $ab_secs -K \$B/keys -S 127.0.1   # the fronts, in turns"
@@ -193,20 +285,21 @@ write_report() {
 	echo "comes first; 300 MiB: one upload per connection."
 	echo
 	echo '```'
-	for key in dd fsync1 fsync8 claim1 "claim$JOBS_BATCH"; do
+	for key in dd fsync1 fsync8 claim1 "claim$JOBS_BATCH" db_idle; do
 		printf '%s\n' "${R[$key]:-}"
 	done
 	for s in "${SIZES[@]}"; do
 		for c in 8 64; do
-			for key in "mp_vg_${s}_$c" "mp_php_${s}_$c"; do
-				[[ -n ${R[$key]:-} ]] && printf '%-16s %s\n' "${key#mp_}" "${R[$key]}"
+			for p in vg "${PHP_POOLS[@]/#/php}"; do
+				key=mp_${p}_${s}_$c
+				[[ -z ${R[$key]:-} ]] || printf '%-16s %s\n' "${key#mp_}" "${R[$key]}"
 			done
 		done
 	done
-	for s in 1m 10m; do
+	for s in 64k 1m 10m; do
 		for c in 8 64; do
 			for key in "tus_vg_${s}_$c" "tus_node_${s}_$c"; do
-				[[ -n ${R[$key]:-} ]] && printf '%-16s %s\n' "$key" "${R[$key]}"
+				[[ -z ${R[$key]:-} ]] || printf '%-16s %s\n' "$key" "${R[$key]}"
 			done
 		done
 	done
@@ -214,9 +307,12 @@ write_report() {
 		printf '%-28s %s\n' "$key" "${R[$key]}"
 	done
 	steps_keys | while read -r key; do
-		[[ -n ${R[$key]:-} ]] && printf '%-24s %s\n' "$key" "${R[$key]}"
+		[[ -z ${R[$key]:-} ]] || printf '%-24s %s\n' "$key" "${R[$key]}"
 	done
 	for key in $(printf '%s\n' "${!R[@]}" | grep '^cpu_' | sort); do
+		printf '%-24s %s\n' "$key" "${R[$key]}"
+	done
+	for key in $(printf '%s\n' "${!R[@]}" | grep '^db_[mt]' | sort); do
 		printf '%-24s %s\n' "$key" "${R[$key]}"
 	done
 	printf '%s\n' "${R[rss]:-}" "${R[jobs]:-}" "${R[latency]:-}" "${R[worker]:-}"

@@ -22,10 +22,14 @@ QUICK=0
 
 : "${VINGEST_VAR:?run through ./dev bench}"
 B=$VINGEST_VAR
-PHP_PORT=28100
+PHP_PORT=28100 # lighttpd + php-fpm, one port per pool: PHP_PORT + its index in PHP_POOLS
 TUS_PORT=28110
 OUT=$REPO/bench/RESULTS.md
-CHILDREN=16 # vingest-fcgi's http.processes (its shipped default), and php-fpm's children
+CHILDREN=16 # vingest-fcgi's http.processes (its shipped default)
+# php-fpm's children: the baseline gets its best pool, so every multipart
+# point runs PHP with each of these (static pools, side by side) and vingest
+# is compared against the faster.
+PHP_POOLS=(4 16)
 BENCH_KEYS=512 # users the load comes from, one API key each (see loadgen -K)
 
 say() { printf '==> %s\n' "$*"; }
@@ -34,8 +38,16 @@ die() {
 	printf 'bench: error: %s\n' "$*" >&2
 	exit 1
 }
-# kv LINE KEY: the value of KEY=value in a loadgen/probe line.
-kv() { grep -o "\\b$2=[^ ]*" <<<"$1" | head -n1 | cut -d= -f2; }
+# kv LINE KEY: the value of KEY=value in a loadgen/probe line (nothing, and
+# success all the same, when it has none: a missing figure is a "-" in the
+# report, not the end of the run).
+kv() { grep -o "\\b$2=[^ ]*" <<<"$1" | head -n1 | cut -d= -f2 || true; }
+# kvd LINE KEY: the same, "-" when missing.
+kvd() {
+	local v
+	v=$(kv "$1" "$2")
+	echo "${v:--}"
+}
 # calc EXPR: floating point, two decimals ("-" when a figure is missing).
 calc() { awk "BEGIN { if ($2 == 0) print \"-\"; else printf \"%.2f\", ($1) / ($2) }" 2>/dev/null || echo -; }
 
@@ -64,44 +76,131 @@ stop_pid() { # PIDFILE [SECONDS]
 }
 
 PEERS_RUN=$B/peers
+stop_php() {
+	local p
+	for p in "${PHP_POOLS[@]}"; do
+		stop_pid "$PEERS_RUN/php$p-lighttpd.pid" 5
+		stop_pid "$PEERS_RUN/php$p-fpm.pid" 5
+	done
+}
 cleanup() {
 	stop_pid "$PEERS_RUN/tus-server.pid" 5
-	stop_pid "$PEERS_RUN/lighttpd-php.pid" 5
-	stop_pid "$PEERS_RUN/php-fpm.pid" 5
+	stop_pid "$PEERS_RUN/lighttpd-old.pid" 5
+	stop_php
 	"$REPO/dev" down >>"$REPO/var/bench-up.log" 2>&1 || true
 }
 
 sql() { mariadb --no-defaults -N -B --socket="$VINGEST_DB_SOCKET" -uroot "$@"; }
 
 # Server-side CPU: every point runs on this one machine, so on 2 cores a
-# server's CPU per upload bounds its uploads/s. cpu_ticks REGEX: the CPU time
-# (clock ticks, children reaped included) of the processes whose command line
-# matches REGEX: the web server and the app, not MariaDB nor the client.
+# server's CPU per upload bounds its uploads/s. cpu_ticks REGEX...: for each
+# REGEX, the CPU time (clock ticks, children reaped included) of the
+# processes whose command line matches it, in one pass over /proc and with
+# builtins only (a fork per process makes a pass take seconds on a busy
+# machine).
 cpu_ticks() {
-	local p cmd st f tot=0
+	local p cmd st i a f re=("$@") tot=()
+	for i in "${!re[@]}"; do tot[i]=0; done
 	for p in /proc/[0-9]*; do
-		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
-		[[ $cmd =~ $1 ]] || continue
-		st=$(sed 's/^.*) //' "$p/stat" 2>/dev/null) || continue
-		read -r -a f <<<"$st"
-		tot=$((tot + f[11] + f[12] + f[13] + f[14]))
+		mapfile -d '' -t a 2>/dev/null <"$p/cmdline" || continue
+		cmd=${a[*]}
+		st=
+		for i in "${!re[@]}"; do
+			[[ $cmd =~ ${re[i]} ]] || continue
+			if [[ -z $st ]]; then
+				read -r st 2>/dev/null <"$p/stat" || continue 2
+				read -r -a f <<<"${st##*) }"
+			fi
+			tot[i]=$((tot[i] + f[11] + f[12] + f[13] + f[14]))
+		done
 	done
-	echo "$tot"
+	echo "${tot[*]}"
 }
 TICK_MS=$((1000 / $(getconf CLK_TCK)))
+# The web server and the app of each server, MariaDB, the job path.
 CPU_VG="^vingest-fcgi|^lighttpd -f $VINGEST_VAR/lighttpd\\.conf"
-CPU_PHP="^php-fpm|^lighttpd -f $PEERS_RUN/"
+declare -A CPU_PHP
+for p in "${PHP_POOLS[@]}"; do
+	CPU_PHP[$p]="^php-fpm: (master process .*/php$p-fpm\\.conf|pool php$p( |\$))|^lighttpd -f $PEERS_RUN/php$p-lighttpd\\.conf"
+done
 CPU_NODE="tus-server/server\\.js"
 CPU_DB="^mariadbd .*--datadir=$VINGEST_VAR/"
 CPU_JOBS="^vingest-workers|vingest-stub|^memcached .*-p $VINGEST_MEMCACHED_PORT "
 # per_item TICKS N: milliseconds of CPU per item
 per_item() { awk -v t="$1" -v ms="$TICK_MS" -v n="$2" 'BEGIN { printf "%.3f", t * ms / n }'; }
-# cpu_line TICKS_BEFORE REGEX RESULT_LINE: "cpu: uploads=N server_cpu_ms_per_upload=X"
-cpu_line() {
-	local ok
-	ok=$(kv "$3" ok)
+# per_upload COUNT N: COUNT / N, two decimals
+per_upload() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.2f", c / n }'; }
+
+# MariaDB's side of an upload, from its global counters (bench/README.md,
+# "Database work"): the bench stack's MariaDB serves vingest and the PHP
+# baseline (database bench_php), and with the workers stopped only the
+# server being measured talks to it during a point. db_snap prints, in one
+# statement: Questions (statements from clients, prepared statement
+# executions included), Com_stmt_execute, Com_stmt_prepare, trx_rw_commits
+# (INNODB_METRICS, enabled below), Innodb_log_writes (one redo log write and
+# fdatasync of ib_logfile0 per durable group commit here) and
+# Innodb_data_fsyncs (every InnoDB fsync: the log's, and the tablespaces').
+db_snap() {
+	sql -e "SELECT (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'QUESTIONS'),
+		(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'COM_STMT_EXECUTE'),
+		(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'COM_STMT_PREPARE'),
+		(SELECT COUNT FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rw_commits'),
+		(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_LOG_WRITES'),
+		(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_DATA_FSYNCS')"
+}
+# db_line SNAP_BEFORE SNAP_AFTER UPLOADS: the deltas, and per upload. The
+# snapshot's own statements (its SELECT and the client's QUIT: SNAP_Q,
+# measured at the start) are not the server's.
+db_line() {
+	local a b n=$3 q
+	read -r -a a <<<"$1"
+	read -r -a b <<<"$2"
+	q=$((b[0] - a[0] - SNAP_Q))
+	printf 'db: uploads=%s statements=%s stmt_executes=%s stmt_prepares=%s rw_commits=%s log_fsyncs=%s data_fsyncs=%s' \
+		"$n" "$q" $((b[1] - a[1])) $((b[2] - a[2])) $((b[3] - a[3])) $((b[4] - a[4])) $((b[5] - a[5]))
+	printf ' statements_per_upload=%s rw_commits_per_upload=%s log_fsyncs_per_upload=%s data_fsyncs_per_upload=%s\n' \
+		"$(per_upload "$q" "$n")" "$(per_upload $((b[3] - a[3])) "$n")" \
+		"$(per_upload $((b[4] - a[4])) "$n")" "$(per_upload $((b[5] - a[5])) "$n")"
+}
+# db_settle: wait (up to 10 s) until InnoDB has purged what the last point
+# left (trx_rseg_history_len below 100), so that a point's MariaDB CPU is
+# neither the one before's purge nor, measured after it, missing its own.
+db_settle() {
+	local i h
+	for ((i = 0; i < 50; i++)); do
+		h=$(sql -e "SELECT COUNT FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'") || return 0
+		((h < 100)) && return 0
+		sleep 0.2
+	done
+}
+
+# measure KEY SERVER_REGEX DB LOADGEN_ARGS...: one upload point. R[KEY] is
+# the load generator's line. Over the same window, R[cpu_KEY] has the CPU
+# per completed upload of the server (SERVER_REGEX) and, when DB is 1, of
+# MariaDB and their sum; R[db_KEY] MariaDB's counters per completed upload,
+# read right before and right after the load generator (the CPU window
+# opens before and closes after those, once MariaDB has purged).
+measure() {
+	local key=$1 srv=$2 db=$3 out ok d0="" d1="" c0 c1
+	shift 3
+	db_settle
+	read -r -a c0 <<<"$(cpu_ticks "$srv" "$CPU_DB")"
+	((db)) && d0=$(db_snap)
+	out=$("$LOADGEN" "$@") || true
+	if ((db)); then
+		d1=$(db_snap)
+		db_settle
+	fi
+	read -r -a c1 <<<"$(cpu_ticks "$srv" "$CPU_DB")"
+	R[$key]=$out
+	ok=$(kv "$out" ok)
 	[[ -n $ok && $ok != 0 ]] || return 0
-	echo "cpu: uploads=$ok server_cpu_ms_per_upload=$(awk -v t="$(($(cpu_ticks "$2") - $1))" -v ms="$TICK_MS" -v n="$ok" 'BEGIN { printf "%.1f", t * ms / n }')"
+	if ((db)); then
+		R[cpu_$key]="cpu: uploads=$ok server_cpu_ms_per_upload=$(per_upload $(((c1[0] - c0[0]) * TICK_MS)) "$ok") mariadb_cpu_ms_per_upload=$(per_upload $(((c1[1] - c0[1]) * TICK_MS)) "$ok") total_cpu_ms_per_upload=$(per_upload $(((c1[0] - c0[0] + c1[1] - c0[1]) * TICK_MS)) "$ok")"
+		R[db_$key]=$(db_line "$d0" "$d1" "$ok")
+	else
+		R[cpu_$key]="cpu: uploads=$ok server_cpu_ms_per_upload=$(per_upload $(((c1[0] - c0[0]) * TICK_MS)) "$ok")"
+	fi
 }
 
 # ---------------------------------------------------------------- payloads
@@ -174,6 +273,19 @@ MARIADB_VERSION=$(mariadbd --version | grep -o '[0-9]*\.[0-9]*\.[0-9]*' | head -
 JOBS_BATCH=${VINGEST_JOBS_BATCH:-$(awk -F' *= *' '/^\[/ {s=$0} s=="[jobs]" && $1=="batch" {print $2}' "$REPO/etc/vingest.conf")}
 declare -A R # every raw result line, by name
 
+# MariaDB's counters for the upload points: trx_rw_commits is off by default.
+# A snapshot's own statements (SNAP_Q: its SELECT and the client's QUIT) are
+# taken out of every delta; and with the workers stopped nothing else may
+# talk to MariaDB: 2 s of an idle stack must show no statements.
+sql -e "SET GLOBAL innodb_monitor_enable = 'trx_rw_commits'"
+read -r -a s0 <<<"$(db_snap)"
+read -r -a s1 <<<"$(db_snap)"
+SNAP_Q=$((s1[0] - s0[0]))
+sleep 2
+read -r -a s2 <<<"$(db_snap)"
+R[db_idle]="db: idle_seconds=2 statements=$((s2[0] - s1[0] - SNAP_Q)) rw_commits=$((s2[3] - s1[3])) log_fsyncs=$((s2[4] - s1[4])) snapshot_statements=$SNAP_Q"
+point "MariaDB, 2 s of the idle stack" "${R[db_idle]}"
+
 # ---------------------------------------------------------------- raw limits
 
 say "bench: raw limits of this machine"
@@ -199,26 +311,32 @@ done
 
 # ---------------------------------------------------------------- peers
 
-say "bench: peers: lighttpd + php-fpm (port $PHP_PORT), @tus/server (port $TUS_PORT)"
+say "bench: peers: lighttpd + php-fpm (${PHP_POOLS[*]} children, ports $PHP_PORT-$((PHP_PORT + ${#PHP_POOLS[@]} - 1))), @tus/server (port $TUS_PORT)"
 sql -e 'CREATE DATABASE IF NOT EXISTS bench_php CHARACTER SET utf8mb4'
 sql bench_php <"$REPO/bench/php/schema.sql"
 PHP_STORE=$B/php-store
 mkdir -p "$PHP_STORE" "$B/php-tmp" "$B/php-spool" "$B/log"
-render() { # TEMPLATE OUT
-	sed -e "s|@RUN@|$PEERS_RUN|g" -e "s|@LOG@|$B/log|g" -e "s|@CHILDREN@|$CHILDREN|g" \
-		-e "s|@DB_SOCKET@|$VINGEST_DB_SOCKET|g" -e "s|@STORE@|$PHP_STORE|g" \
-		-e "s|@TMP@|$B/php-tmp|g" -e "s|@PORT@|$PHP_PORT|g" \
+render() { # TEMPLATE OUT CHILDREN PORT
+	sed -e "s|@RUN@|$PEERS_RUN|g" -e "s|@LOG@|$B/log|g" -e "s|@CHILDREN@|$3|g" \
+		-e "s|@POOL@|php$3|g" -e "s|@PORT@|$4|g" \
+		-e "s|@DB_SOCKET@|$VINGEST_DB_SOCKET|g" -e "s|@STORE@|$PHP_STORE|g" -e "s|@TMP@|$B/php-tmp|g" \
 		-e "s|@DOCUMENT_ROOT@|$REPO/bench/php|g" -e "s|@UPLOAD_DIR@|$B/php-spool|g" \
 		-e "s|@MAX_REQUEST_SIZE_KIB@|$(((314572800 + 1048576) / 1024))|g" "$1" >"$2"
 	! grep -n '@[A-Z_]*@' "$2" >&2 || die "placeholders left in $2"
 }
-render "$REPO/bench/php/php-fpm.conf" "$PEERS_RUN/php-fpm.conf"
-render "$REPO/bench/php/lighttpd.conf" "$PEERS_RUN/lighttpd-php.conf"
 PHP_FPM=$(command -v php-fpm8.2 || command -v php-fpm || true)
 [[ -n $PHP_FPM ]] || die "php-fpm is not installed"
-"$PHP_FPM" -R -y "$PEERS_RUN/php-fpm.conf" || die "php-fpm did not start (log: $B/log/php-fpm.log)"
-lighttpd -f "$PEERS_RUN/lighttpd-php.conf" || die "lighttpd for PHP did not start"
-PHP_URL=http://127.0.0.1:$PHP_PORT/upload.php
+# One php-fpm and one lighttpd per pool size, each on its own port; only
+# the one being measured has work.
+declare -A PHP_URL
+for i in "${!PHP_POOLS[@]}"; do
+	p=${PHP_POOLS[i]}
+	render "$REPO/bench/php/php-fpm.conf" "$PEERS_RUN/php$p-fpm.conf" "$p" $((PHP_PORT + i))
+	render "$REPO/bench/php/lighttpd.conf" "$PEERS_RUN/php$p-lighttpd.conf" "$p" $((PHP_PORT + i))
+	"$PHP_FPM" -R -y "$PEERS_RUN/php$p-fpm.conf" || die "php-fpm ($p children) did not start (log: $B/log/php$p-fpm.log)"
+	lighttpd -f "$PEERS_RUN/php$p-lighttpd.conf" || die "lighttpd for PHP ($p children) did not start"
+	PHP_URL[$p]=http://127.0.0.1:$((PHP_PORT + i))/upload.php
+done
 
 if [[ ! -d $REPO/bench/tus-server/node_modules/@tus/file-store ]]; then
 	(cd "$REPO/bench/tus-server" && npm ci --no-audit --no-fund >"$B/log/npm.log" 2>&1) ||
@@ -244,14 +362,16 @@ say "bench: $BENCH_KEYS users with an API key each"
 for ((i = 0; i < BENCH_KEYS; i++)); do
 	"$VINGEST_CTL" -c "$VINGEST_CONFIG" user add "bench-$i" >/dev/null &&
 		"$VINGEST_CTL" -c "$VINGEST_CONFIG" key create "bench-$i"
-done >"$B/keys" || die "could not create the bench users"
+done >"$B/keys" 2>"$B/log/keys.log" || die "could not create the bench users (log: $B/log/keys.log)"
 VG_CLIENT=(-K "$B/keys" -S 127.0.1)
 PEER_CLIENT=(-S 127.0.1)
 # Warm up: one upload each (PHP's opcache, the persistent connections).
 "$LOADGEN" multipart "$VINGEST_URL/v1/videos" "$B/payloads/64k.mp4" -c 1 -n 2 -H "$VG_AUTH" >/dev/null ||
 	die "vingest does not take the 64 KiB payload"
-"$LOADGEN" multipart "$PHP_URL" "$B/payloads/64k.mp4" -c 1 -n 2 -H "$PHP_AUTH" >/dev/null ||
-	die "the PHP baseline does not take the 64 KiB payload (logs: $B/log/php-*.log)"
+for p in "${PHP_POOLS[@]}"; do
+	"$LOADGEN" multipart "${PHP_URL[$p]}" "$B/payloads/64k.mp4" -c 1 -n 2 -H "$PHP_AUTH" >/dev/null ||
+		die "the PHP baseline ($p children) does not take the 64 KiB payload (logs: $B/log/php*.log)"
+done
 "$LOADGEN" tus "$TUS_URL" "$B/payloads/64k.mp4" -c 1 -n 2 >/dev/null ||
 	die "@tus/server does not take the 64 KiB payload (log: $B/log/tus-server.log)"
 
@@ -291,7 +411,7 @@ steps() {
 
 # ---------------------------------------------------------------- multipart
 
-say "bench: multipart uploads through lighttpd, vingest vs lighttpd + php-fpm ($CHILDREN children each)"
+say "bench: multipart uploads through lighttpd, vingest ($CHILDREN processes) vs lighttpd + php-fpm (${PHP_POOLS[*]} children)"
 for s in "${SIZES[@]}"; do
 	for c in 8 64; do
 		n=${NREQ[$s]}
@@ -310,48 +430,42 @@ for s in "${SIZES[@]}"; do
 			fi
 		fi
 		from=$(log_lines)
-		t0=$(cpu_ticks "$CPU_VG")
-		R[mp_vg_${s}_$c]=$("$LOADGEN" multipart "$VINGEST_URL/v1/videos" "$B/payloads/$s.mp4" \
-			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" "${VG_CLIENT[@]}") || true
-		R[cpu_mp_vg_${s}_$c]=$(cpu_line "$t0" "$CPU_VG" "${R[mp_vg_${s}_$c]}")
+		measure "mp_vg_${s}_$c" "$CPU_VG" 1 multipart "$VINGEST_URL/v1/videos" "$B/payloads/$s.mp4" \
+			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" "${VG_CLIENT[@]}"
 		point "vingest ${LABEL[$s]} x$c" "${R[mp_vg_${s}_$c]}"
 		R[steps_mp_${s}_$c]=$(steps "$from" 201)
 		clean_stores
-		t0=$(cpu_ticks "$CPU_PHP")
-		R[mp_php_${s}_$c]=$("$LOADGEN" multipart "$PHP_URL" "$B/payloads/$s.mp4" \
-			-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" "${PEER_CLIENT[@]}" -H "$PHP_AUTH") || true
-		R[cpu_mp_php_${s}_$c]=$(cpu_line "$t0" "$CPU_PHP" "${R[mp_php_${s}_$c]}")
-		point "php ${LABEL[$s]} x$c" "${R[mp_php_${s}_$c]}"
-		clean_stores
+		for p in "${PHP_POOLS[@]}"; do
+			measure "mp_php${p}_${s}_$c" "${CPU_PHP[$p]}" 1 multipart "${PHP_URL[$p]}" "$B/payloads/$s.mp4" \
+				-c "$c" -n "$n" -t "$POINT_SECONDS" "${hard[@]}" "${PEER_CLIENT[@]}" -H "$PHP_AUTH"
+			point "php ($p children) ${LABEL[$s]} x$c" "${R[mp_php${p}_${s}_$c]}"
+			clean_stores
+		done
 	done
 done
 
 # ---------------------------------------------------------------- tus
 
 say "bench: tus (creation POST + one PATCH of the whole file), vingest vs @tus/server"
-for s in 1m 10m; do
+for s in 64k 1m 10m; do
 	for c in 8 64; do
 		n=${NREQ[$s]}
 		from=$(log_lines)
-		t0=$(cpu_ticks "$CPU_VG")
-		R[tus_vg_${s}_$c]=$("$LOADGEN" tus "$VINGEST_URL/v1/uploads" "$B/payloads/$s.mp4" \
-			-c "$c" -n "$n" -t "$POINT_SECONDS" "${VG_CLIENT[@]}") || true
-		R[cpu_tus_vg_${s}_$c]=$(cpu_line "$t0" "$CPU_VG" "${R[tus_vg_${s}_$c]}")
+		measure "tus_vg_${s}_$c" "$CPU_VG" 1 tus "$VINGEST_URL/v1/uploads" "$B/payloads/$s.mp4" \
+			-c "$c" -n "$n" -t "$POINT_SECONDS" "${VG_CLIENT[@]}"
 		point "vingest tus ${LABEL[$s]} x$c" "${R[tus_vg_${s}_$c]}"
 		R[steps_tus_post_${s}_$c]=$(steps "$from" 201)
 		R[steps_tus_patch_${s}_$c]=$(steps "$from" 204)
 		clean_stores
-		t0=$(cpu_ticks "$CPU_NODE")
-		R[tus_node_${s}_$c]=$("$LOADGEN" tus "$TUS_URL" "$B/payloads/$s.mp4" \
-			-c "$c" -n "$n" -t "$POINT_SECONDS" "${PEER_CLIENT[@]}") || true
-		R[cpu_tus_node_${s}_$c]=$(cpu_line "$t0" "$CPU_NODE" "${R[tus_node_${s}_$c]}")
+		# @tus/server has no database: its CPU alone.
+		measure "tus_node_${s}_$c" "$CPU_NODE" 0 tus "$TUS_URL" "$B/payloads/$s.mp4" \
+			-c "$c" -n "$n" -t "$POINT_SECONDS" "${PEER_CLIENT[@]}"
 		point "@tus/server ${LABEL[$s]} x$c" "${R[tus_node_${s}_$c]}"
 		clean_stores
 	done
 done
 stop_pid "$PEERS_RUN/tus-server.pid" 5
-stop_pid "$PEERS_RUN/lighttpd-php.pid" 5
-stop_pid "$PEERS_RUN/php-fpm.pid" 5
+stop_php
 
 # ---------------------------------------------------------------- the abuse defences' cost
 
@@ -426,12 +540,12 @@ sql vingest -e "UPDATE jobs SET state = 'cancelled', finished_at = UTC_TIMESTAMP
 stack_up VINGEST_DEV_WORKERS=1
 jobs_n=$((QUICK ? 4000 : 20000)) # as many as the probe's batch run
 jobs_m=$((QUICK ? 60 : 300))
-t0=$(cpu_ticks "$CPU_DB")
-t1=$(cpu_ticks "$CPU_JOBS")
-jobs_out=$("$REPO/bench/jobs.sh" "$jobs_n" "$jobs_m" 2>/dev/null)
-R[cpu_jobs]="cpu: jobs=$((jobs_n + jobs_m)) mariadb_cpu_ms_per_job=$(per_item $(($(cpu_ticks "$CPU_DB") - t0)) $((jobs_n + jobs_m))) workers_stub_memcached_cpu_ms_per_job=$(per_item $(($(cpu_ticks "$CPU_JOBS") - t1)) $((jobs_n + jobs_m)))"
-R[jobs]=$(grep '^throughput:' <<<"$jobs_out")
-R[latency]=$(grep '^latency:' <<<"$jobs_out")
+read -r t0 t1 <<<"$(cpu_ticks "$CPU_DB" "$CPU_JOBS")"
+jobs_out=$("$REPO/bench/jobs.sh" "$jobs_n" "$jobs_m" 2>"$B/log/jobs.log") || true
+read -r u0 u1 <<<"$(cpu_ticks "$CPU_DB" "$CPU_JOBS")"
+R[cpu_jobs]="cpu: jobs=$((jobs_n + jobs_m)) mariadb_cpu_ms_per_job=$(per_item $((u0 - t0)) $((jobs_n + jobs_m))) workers_stub_memcached_cpu_ms_per_job=$(per_item $((u1 - t1)) $((jobs_n + jobs_m)))"
+R[jobs]=$(grep '^throughput:' <<<"$jobs_out" || true)
+R[latency]=$(grep '^latency:' <<<"$jobs_out" || true)
 point "jobs.sh $jobs_n $jobs_m" "${R[jobs]}"
 point "" "${R[latency]}"
 
