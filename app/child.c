@@ -20,7 +20,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t quit_requested; /* SIGQUIT: finish the request, then exit */
 static volatile sig_atomic_t term_requested; /* SIGTERM: stop now */
@@ -149,7 +151,7 @@ static void serve(struct child *c, FCGX_Request *fcgi)
 	request_free(&r);
 }
 
-int child_main(const struct vg_config *cfg, int listen_fd, unsigned slot)
+int child_main(const struct vg_config *cfg, int listen_fd, unsigned slot, pid_t master)
 {
 	struct child c;
 	FCGX_Request fcgi;
@@ -159,6 +161,15 @@ int child_main(const struct vg_config *cfg, int listen_fd, unsigned slot)
 	c.cfg = cfg;
 	c.listen_fd = listen_fd;
 	install_signals();
+	/* The master killed outright (SIGKILL, OOM) must not leave its children
+	 * serving unwatched - on a socket file its successor may have replaced:
+	 * the kernel sends SIGQUIT, and the request in hand is finished first. If
+	 * it went before this line, getppid() is no longer it. */
+	prctl(PR_SET_PDEATHSIG, SIGQUIT);
+	if (getppid() != master) {
+		vg_warn("msg=\"the master is gone; not serving\" master=%ld", (long)master);
+		return 0;
+	}
 	scoreboard_attach(slot);
 	vg_shards_init(&c.shards, cfg);
 	if (vg_store_open(&c.store, cfg, &c.shards.db[0]) < 0)

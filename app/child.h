@@ -9,6 +9,10 @@
  * SIGTERM also interrupts a body being read (the upload is abandoned and
  * cleaned up), then exits. libfcgi's own SIGUSR1 handler is kept: it asks the
  * accept loop to stop, which is what the FastCGI spec wants it to mean.
+ *
+ * A child outlives no master: the kernel sends it SIGQUIT when the master
+ * dies, however it died (PR_SET_PDEATHSIG), so a SIGKILLed master leaves no
+ * child accepting on a socket its successor has replaced.
  */
 #ifndef VG_APP_CHILD_H
 #define VG_APP_CHILD_H
@@ -16,6 +20,8 @@
 #include "vg_cache.h"
 #include "vg_shards.h"
 #include "vg_store.h"
+
+#include <sys/types.h>
 
 struct vg_config;
 
@@ -29,7 +35,8 @@ struct child {
 };
 
 /* Runs the accept loop until told to stop; returns the process exit status.
- * slot: the master's slot for this child (its place on the scoreboard). */
-int child_main(const struct vg_config *cfg, int listen_fd, unsigned slot);
+ * slot: the master's slot for this child (its place on the scoreboard);
+ * master: the master's pid (gone already: the child exits at once). */
+int child_main(const struct vg_config *cfg, int listen_fd, unsigned slot, pid_t master);
 
 #endif

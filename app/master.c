@@ -50,6 +50,7 @@ struct master {
 
 static void spawn(struct master *m, struct slot *s)
 {
+	pid_t master = getpid();
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -62,7 +63,7 @@ static void spawn(struct master *m, struct slot *s)
 
 		vg_sigpipe_child();
 		vg_proctitle_set("vingest-fcgi", "child", "vg-fcgi-child");
-		status = child_main(m->cfg, m->listen_fd, (unsigned)(s - m->slots));
+		status = child_main(m->cfg, m->listen_fd, (unsigned)(s - m->slots), master);
 		vg_config_free(m->cfg);
 		free(m->cfg);
 		free(m->slots);

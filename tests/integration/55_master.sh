@@ -67,4 +67,16 @@ wait "$master" || rc=$?
 t_eq "SIGTERM: the master drains and exits 0" "$rc" 0
 t_ok "it logged the drain" grep -q 'msg="draining"' "$dir/fcgi.log"
 t_eq "no child outlives it" "$(pgrep -P "$master" | grep -c . || true)" 0
+
+# SIGKILL: the master cannot drain, yet no child outlives it (the kernel
+# tells each one: PR_SET_PDEATHSIG).
+sed -i 's|^processes = .*|processes = 2|' "$conf" # the broken value of above
+"$VINGEST_FCGI_BIN" -c "$conf" 2>"$dir/fcgi2.log" &
+master=$!
+t_ok "a new master starts its children" wait_kids 2
+orphans=$(kids)
+kill -KILL "$master"
+wait "$master" 2>/dev/null || true
+alive() { for p in $orphans; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+t_ok "SIGKILL on the master: every child it had exits too" wait_until 10 eval '! alive'
 t_done
