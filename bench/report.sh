@@ -49,14 +49,19 @@ php_best() {
 }
 
 # One row of a comparison: vingest vs peer vs limit for one upload point.
-# PEER_CELLS: the peers' columns, ready made (" | x | y | z").
-upload_row() { # LABEL VG_LINE PEER_LINE LIMIT_KIND TARGET PEER_CELLS
-	local label=$1 vg=$2 peer=$3 kind=$4 target=$5 cells=$6 vr pr vm vf pf limit ratio_peer ratio_limit ok=-
+# PEER_CELLS: the peers' columns, ready made (" | x | y | z"). TARGET: the
+# least vingest/peer ("-": none); LIMIT_TARGET: the least vingest/limit.
+upload_row() { # LABEL VG_LINE PEER_LINE LIMIT_KIND TARGET PEER_CELLS LIMIT_TARGET PEER_NAME
+	local label=$1 vg=$2 peer=$3 kind=$4 target=$5 cells=$6 lt=${7:--} pn=${8:-peer} vr pr vm vf pf limit ratio_peer ratio_limit ok=- t=()
+	[[ $target != - ]] && t+=("≥ $target× $pn")
+	[[ $lt != - ]] && t+=("≥ $lt× limit")
+	local tt
+	tt=$(IFS=';'; echo "${t[*]:--}" | sed 's/;/, /g')
 	vr=$(kv "$vg" req_per_s)
 	pr=$(kv "$peer" req_per_s)
 	vm=$(kv "$vg" mib_per_s)
 	if [[ -z $vr ]]; then
-		printf '| %s | -%s | - | - | - | %s | - |\n' "$label" "$cells" "$target"
+		printf '| %s | -%s | - | - | - | %s | - |\n' "$label" "$cells" "$tt"
 		return
 	fi
 	ratio_peer=$(calc "$vr" "${pr:-0}")
@@ -67,12 +72,15 @@ upload_row() { # LABEL VG_LINE PEER_LINE LIMIT_KIND TARGET PEER_CELLS
 		limit="$(kv "${R[dd]}" mib_per_s) MiB/s"
 		ratio_limit=$(calc "$vm" "$(kv "${R[dd]}" mib_per_s)")
 	fi
-	[[ $target != - ]] && ok=$(met "$ratio_peer" '>=' 2)
+	local m=()
+	[[ $target != - ]] && m+=("$(met "$ratio_peer" '>=' "$target")")
+	[[ $lt != - ]] && m+=("$(met "$ratio_limit" '>=' "$lt")")
+	((${#m[@]})) && ok=$(IFS=';'; echo "${m[*]}" | sed 's/;/, /g')
 	vf=$(kv "$vg" failed)
 	pf=$(kv "$peer" failed)
 	[[ ${vf:-0} != 0 || ${pf:-0} != 0 ]] && label="$label (failures, see raw)"
 	printf '| %s | %s/s (%s MiB/s)%s | %s | %s | %s | %s | %s |\n' "$label" "$vr" "$vm" \
-		"$cells" "$ratio_peer" "$limit" "$ratio_limit" "$target" "$ok"
+		"$cells" "$ratio_peer" "$limit" "$ratio_limit" "$tt" "$ok"
 }
 
 # upload_points: every upload point as "KIND POINT VG_KEY PEER_KEY PEER_NAME"
@@ -126,7 +134,7 @@ write_report() {
 	echo "processes; larger sizes as MiB/s against dd conv=fsync (vingest writes each byte"
 	echo "twice: lighttpd's spool, then the store)."
 	echo
-	local hdr="" sep="" p cells kind pt vk pk pn
+	local hdr="" sep="" p cells kind pt vk pk pn lt
 	for p in "${PHP_POOLS[@]}"; do
 		hdr+=" PHP, $p children |"
 		sep+="---|"
@@ -145,13 +153,15 @@ write_report() {
 		done
 		if [[ $kind == multipart ]]; then
 			cells+=" |"
-			target=-
-			[[ $s == 64k || $s == 1m ]] && target="≥ 2× PHP"
+			# The issue's targets: 2× PHP at every size; 0.5 of the 8-process
+			# small-file fsync rate at 64 KiB, 0.7 of dd at 10 and 300 MiB.
+			case $s in 64k) lt=0.5 ;; 10m | 300m) lt=0.7 ;; *) lt=- ;; esac
 			upload_row "$(point_label "$kind" "$pt")" "${R[$vk]:-}" "${R[${pk:-none}]:-}" \
-				"$([[ $s == 64k ]] && echo fsync || echo dd)" "$target" "$cells"
+				"$([[ $s == 64k ]] && echo fsync || echo dd)" 2 "$cells" "$lt" PHP
 		else
 			cells+=" | $(rate "${R[$pk]:-}")"
-			upload_row "$(point_label "$kind" "$pt")" "${R[$vk]:-}" "${R[$pk]:-}" dd "≥ 2× @tus/server" "$cells"
+			upload_row "$(point_label "$kind" "$pt")" "${R[$vk]:-}" "${R[$pk]:-}" \
+				"$([[ $s == 64k ]] && echo fsync || echo dd)" 2 "$cells" - "@tus/server"
 		fi
 	done < <(upload_points)
 	echo
