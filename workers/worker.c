@@ -668,7 +668,7 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot, pid_t
 	host[sizeof(host) - 1] = '\0';
 	snprintf(w->owner, sizeof(w->owner), "%s:%ld", host, (long)getpid());
 	vg_shards_init(&w->shards, cfg);
-	vg_cache_open(&w->cache, cfg->cache.servers);
+	vg_cache_open(&w->cache, cfg);
 	breaker_init(&w->breaker, &w->cache, cfg);
 	if (call_init(&w->caller, cfg) < 0) {
 		vg_error("msg=\"cannot initialise libcurl\"");

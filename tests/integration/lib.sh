@@ -30,6 +30,8 @@
 #   back to back from 127.0.0.1; every other limit is the shipped one.
 #   VINGEST_TRUSTED_PROXIES=127.0.0.9: the web server takes X-Forwarded-For
 #   from that address only (38_limits).
+#   VINGEST_CACHE_STATUS_TTL_SECONDS=3: the status cache's TTL (85_status_cache
+#   waits for it to pass).
 #
 # Helpers:
 #   t_ok NAME CMD...        runs CMD; ok if it exits 0 (its output shown on failure)
