@@ -40,29 +40,36 @@ static void cache_down(void)
 	}
 }
 
+void ratelimit_window(long long now, long long window_s, long long delta, long long limit,
+		      struct ratelimit_window *w)
+{
+	w->index = now / window_s;
+	w->end = (w->index + 1) * window_s;
+	/* Past the limit the answer is 429 whatever the sum: adding more than
+	 * limit + 1 at once only risks overflowing the counter (a declared
+	 * Content-Length can be near 2^63). */
+	w->delta = delta > limit + 1 ? limit + 1 : delta;
+	w->retry_after = (int)(w->end - now);
+	if (w->retry_after < 1)
+		w->retry_after = 1;
+}
+
 /* Adds delta to the window's counter. 1 over the limit, 0 within. */
 static int count(struct request *r, const char *what, const char *who, long long window_s,
 		 long long delta, long long limit, int *retry_after)
 {
-	time_t now = time(NULL);
-	long long window = (long long)now / window_s;
+	struct ratelimit_window w;
 	char key[200];
 	long long n;
 
-	/* Past the limit the answer is 429 whatever the sum: adding more than
-	 * limit + 1 at once only risks overflowing the counter (a declared
-	 * Content-Length can be near 2^63). */
-	if (delta > limit + 1)
-		delta = limit + 1;
-	snprintf(key, sizeof(key), "vingest:rl:%s:%s:%lld", what, who, window);
-	n = vg_cache_incr(&r->child->cache, key, (uint64_t)delta, (unsigned)window_s + 1);
+	ratelimit_window((long long)time(NULL), window_s, delta, limit, &w);
+	snprintf(key, sizeof(key), "vingest:rl:%s:%s:%lld", what, who, w.index);
+	n = vg_cache_incr(&r->child->cache, key, (uint64_t)w.delta, (unsigned)window_s + 1);
 	if (n < 0) {
 		cache_down();
-		n = localcount_add(key, delta, (window + 1) * window_s);
+		n = localcount_add(key, w.delta, w.end);
 	}
-	*retry_after = (int)((window + 1) * window_s - (long long)now);
-	if (*retry_after < 1)
-		*retry_after = 1;
+	*retry_after = w.retry_after;
 	return n > limit;
 }
 

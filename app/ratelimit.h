@@ -11,6 +11,22 @@
 
 struct request;
 
+/*
+ * The arithmetic of one fixed window, apart from the counting so it can be
+ * tested without memcached or a clock (tests/unit/test_ratelimit.c).
+ */
+struct ratelimit_window {
+	long long index;  /* now / window_s: names the window's counter */
+	long long end;    /* unix time the window ends (the counter's expiry) */
+	long long delta;  /* what to add: the amount, clamped to limit + 1 */
+	int retry_after;  /* seconds from now to the window's end, at least 1 */
+};
+
+/* Fills w for adding delta at unix time now to a window of window_s
+ * seconds (>= 1) whose budget is limit. */
+void ratelimit_window(long long now, long long window_s, long long delta, long long limit,
+		      struct ratelimit_window *w);
+
 /* Per client address: limits.requests_per_second_per_ip. 0 to go on; -1 if
  * it answered 429 with Retry-After. */
 int ratelimit_check_address(struct request *r);

@@ -140,7 +140,7 @@ static void invalidate(const struct vg_config *cfg, const struct vg_db_result *v
 {
 	struct vg_cache cache;
 
-	if (vg_cache_open(&cache, cfg->cache.servers) < 0)
+	if (vg_cache_open(&cache, cfg) < 0)
 		return;
 	for (size_t i = 0; i < videos->nrows; i++)
 		vg_video_cache_invalidate(&cache, vg_db_cell(videos, i, 0));

@@ -84,7 +84,7 @@ static int retention_shard(struct vg_db *db, const struct vg_config *cfg, int dr
 		fprintf(stderr, "vingestctl: the store %s is not usable here\n", cfg->store.fs_root);
 		return -1;
 	}
-	vg_cache_open(&cache, cfg->cache.servers);
+	vg_cache_open(&cache, cfg);
 	do {
 		n = vg_retention_pass(db, &store, &cache, 1000, dry_run, stdout);
 		if (n > 0)

@@ -2,6 +2,7 @@
  * vg_cache.c - libmemcached with short timeouts and consistent hashing (see vg_cache.h).
  */
 #include "vg_cache.h"
+#include "vg_config.h"
 #include "vg_log.h"
 
 #include <libmemcached/memcached.h>
@@ -9,13 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-int vg_cache_open(struct vg_cache *c, const char *servers)
+int vg_cache_open(struct vg_cache *c, const struct vg_config *cfg)
 {
+	const char *servers = cfg->cache.servers;
 	memcached_server_st *list;
 	memcached_return_t rc;
 	memcached_st *mc;
 
 	c->mc = NULL;
+	c->status_ttl = (unsigned)cfg->cache.status_ttl_seconds;
 	if (!servers || !*servers)
 		return 0;
 	list = memcached_servers_parse(servers);

@@ -16,14 +16,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct vg_config;
+
 struct vg_cache {
-	void *mc; /* memcached_st, or NULL if no servers are configured */
+	void *mc;            /* memcached_st, or NULL if no servers are configured */
+	unsigned status_ttl; /* cache.status_ttl_seconds, for vg_video_cache.h */
 };
 
-/* Configures the client for servers (no connection is made yet). Returns 0,
- * or -1 if the list does not parse (logged). An empty list is allowed: every
+/* Configures the client for the [cache] section of cfg: cache.servers (no
+ * connection is made yet) and the status cache's TTL. Returns 0, or -1 if
+ * the server list does not parse (logged). An empty list is allowed: every
  * call then fails, as if the cache were down. */
-int vg_cache_open(struct vg_cache *c, const char *servers);
+int vg_cache_open(struct vg_cache *c, const struct vg_config *cfg);
 void vg_cache_close(struct vg_cache *c);
 
 /* Atomically adds delta to key, creating it at delta with ttl seconds to

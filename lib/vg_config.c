@@ -78,6 +78,7 @@ static const struct key keys[] = {
 	INT(store, url_ttl_seconds, 900, 60, 604800),
 	INT(store, min_free_bytes, 268435456, 0, 1125899906842624LL),
 	STR(cache, servers, "127.0.0.1:11211"),
+	INT(cache, status_ttl_seconds, 5, 1, 3600),
 	STR(processor, url, "http://127.0.0.1:8090/process"),
 	INT(processor, timeout_seconds, 120, 1, 86400),
 	INT(processor, max_rps, 100, 0, 1000000),

@@ -58,6 +58,7 @@ struct vg_config {
 	} store;
 	struct {
 		char *servers;
+		long long status_ttl_seconds; /* GET /v1/videos/{id} from memcached */
 	} cache;
 	struct {
 		char *url;

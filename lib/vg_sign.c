@@ -54,6 +54,9 @@ enum vg_sign_check vg_sign_verify(const struct vg_config *cfg, const char *key,
 
 	if (!cfg->store.url_secret[0] || !expires || !sig || strlen(sig) != VG_SHA256_HEX - 1)
 		return VG_SIGN_BAD;
+	/* digits only, as issued: strtoll would also take " 17..." or "+17..." */
+	if (strspn(expires, "0123456789") != strlen(expires))
+		return VG_SIGN_BAD;
 	errno = 0;
 	exp = strtoll(expires, &end, 10);
 	if (!*expires || *end || errno || exp <= 0)

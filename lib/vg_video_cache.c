@@ -38,7 +38,7 @@ void vg_video_cache_add(struct vg_cache *c, const char *id, long long user_id, c
 	char *val = vg_asprintf("%lld\n%s", user_id, json);
 
 	key_of(id, key);
-	vg_cache_add(c, key, val, strlen(val), VG_VIDEO_CACHE_TTL);
+	vg_cache_add(c, key, val, strlen(val), c->status_ttl);
 	free(val);
 }
 
@@ -47,5 +47,5 @@ void vg_video_cache_invalidate(struct vg_cache *c, const char *id)
 	char key[64];
 
 	key_of(id, key);
-	vg_cache_set(c, key, "-", 1, VG_VIDEO_CACHE_TTL);
+	vg_cache_set(c, key, "-", 1, c->status_ttl);
 }

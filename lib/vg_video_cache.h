@@ -7,6 +7,11 @@
  * then no longer `add` its stale copy after the change (add fails while the
  * tombstone lives), so no client ever sees a status go backwards. Readers
  * only ever add; writers only ever set tombstones.
+ *
+ * A cached copy and a tombstone both live cache.status_ttl_seconds (c's
+ * status_ttl, from vg_cache_open): how stale a change made behind
+ * vingest's back (in SQL) may be seen, and how long after a status change
+ * GETs go to the database.
  */
 #ifndef VG_VIDEO_CACHE_H
 #define VG_VIDEO_CACHE_H
@@ -14,8 +19,6 @@
 #include <stddef.h>
 
 struct vg_cache;
-
-#define VG_VIDEO_CACHE_TTL 5 /* seconds a cached video (and a tombstone) lives */
 
 /* The cached JSON of video id for user_id into buf: 1 hit, 0 miss (absent,
  * tombstoned, another user's, or the cache is down). */

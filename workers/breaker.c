@@ -10,12 +10,10 @@
 #include "vg_cache.h"
 #include "vg_config.h"
 #include "vg_log.h"
-#include "vg_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define K_FAILS "vingest:breaker:fails"
 #define K_OPEN  "vingest:breaker:open"
@@ -44,11 +42,10 @@ static void log_transition(struct breaker *b, int open)
 	b->was_open = open;
 }
 
-int breaker_allow(struct breaker *b)
+int breaker_allow(struct breaker *b, int64_t now_ms)
 {
 	char buf[32];
 	int rc = vg_cache_get(b->cache, K_OPEN, buf, sizeof(buf));
-	int64_t now = vg_mono_ms();
 
 	if (rc == 1)
 		return 0;
@@ -63,12 +60,12 @@ int breaker_allow(struct breaker *b)
 			return 1;
 	}
 	/* memcached unreachable: the same logic, in this process alone */
-	if (now < b->open_until_ms)
+	if (now_ms < b->open_until_ms)
 		return 0;
 	if (b->fails >= b->cfg->processor.breaker_threshold) {
-		if (now < b->probe_until_ms)
+		if (now_ms < b->probe_until_ms)
 			return 0;
-		b->probe_until_ms = now + (int64_t)cooldown_s(b) * 1000;
+		b->probe_until_ms = now_ms + (int64_t)cooldown_s(b) * 1000;
 		return 2;
 	}
 	return 1;
@@ -98,10 +95,9 @@ void breaker_probe_release(struct breaker *b)
 	vg_cache_delete(b->cache, K_PROBE);
 }
 
-int breaker_failure(struct breaker *b)
+int breaker_failure(struct breaker *b, int64_t now_ms)
 {
 	long long n;
-	int64_t now = vg_mono_ms();
 
 	breaker_flush(b); /* a success earlier in this turn clears first, as it came first */
 	n = vg_cache_incr(b->cache, K_FAILS, 1, 3600);
@@ -112,7 +108,7 @@ int breaker_failure(struct breaker *b)
 	if (n >= b->cfg->processor.breaker_threshold) {
 		vg_cache_set(b->cache, K_OPEN, "1", 1, cooldown_s(b));
 		vg_cache_delete(b->cache, K_PROBE);
-		b->open_until_ms = now + (int64_t)cooldown_s(b) * 1000;
+		b->open_until_ms = now_ms + (int64_t)cooldown_s(b) * 1000;
 		b->probe_until_ms = 0;
 		log_transition(b, 1);
 		return 1;
@@ -120,21 +116,20 @@ int breaker_failure(struct breaker *b)
 	return 0;
 }
 
-int breaker_rate_take(struct breaker *b)
+int breaker_rate_take(struct breaker *b, time_t now)
 {
 	long long max = b->cfg->processor.max_rps;
-	time_t sec = time(NULL);
 	char key[48];
 	long long n;
 
 	if (max <= 0)
 		return 1;
-	snprintf(key, sizeof(key), "vingest:rps:%lld", (long long)sec);
+	snprintf(key, sizeof(key), "vingest:rps:%lld", (long long)now);
 	n = vg_cache_incr(b->cache, key, 1, 5);
 	if (n < 0) {
 		/* memcached down: cap this process alone at the fleet's rate */
-		if (b->rate_second != (int64_t)sec) {
-			b->rate_second = (int64_t)sec;
+		if (b->rate_second != (int64_t)now) {
+			b->rate_second = (int64_t)now;
 			b->rate_count = 0;
 		}
 		n = ++b->rate_count;

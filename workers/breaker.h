@@ -10,11 +10,16 @@
  *
  * If memcached is unreachable each process keeps the same state on its own
  * (fail-safe: the breaker still protects, only less widely).
+ *
+ * The clock is passed in (now_ms: vg_mono_ms(); now: time(NULL)) rather
+ * than read here, so tests/unit/test_breaker.c can walk the breaker through
+ * open, half-open and closed without sleeping through cool-downs.
  */
 #ifndef VG_WORKERS_BREAKER_H
 #define VG_WORKERS_BREAKER_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct vg_cache;
 struct vg_config;
@@ -39,7 +44,7 @@ void breaker_init(struct breaker *b, struct vg_cache *cache, const struct vg_con
  * May this worker claim? 0: no (open). 1: yes. 2: yes, but only one job: it is
  * the fleet's probe after a cool-down.
  */
-int breaker_allow(struct breaker *b);
+int breaker_allow(struct breaker *b, int64_t now_ms);
 
 /* Once a loop turn: a success in the turn clears the fleet's failure count
  * and probe in memcached - two deletes a turn, not two a call. */
@@ -55,10 +60,11 @@ void breaker_success(struct breaker *b);
 
 /* A call failed in a way that says the service is unwell. Returns 1 if the
  * breaker is open now (the failure should not count against the job). */
-int breaker_failure(struct breaker *b);
+int breaker_failure(struct breaker *b, int64_t now_ms);
 
-/* Takes one call from the fleet-wide processor.max_rps budget of this second.
+/* Takes one call from the fleet-wide processor.max_rps budget of the second
+ * now (wall-clock: the fleet's hosts share the counter of each second).
  * 1: go ahead; 0: over the cap, try again next second. */
-int breaker_rate_take(struct breaker *b);
+int breaker_rate_take(struct breaker *b, time_t now);
 
 #endif

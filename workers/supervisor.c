@@ -464,7 +464,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 		return 1;
 	}
 	vg_shards_init(&s->shards, cfg);
-	vg_cache_open(&s->cache, cfg->cache.servers);
+	vg_cache_open(&s->cache, cfg);
 	/* shard 0 for the db backend; janitor_shard() points it at each shard */
 	s->store_ok = vg_store_open(&s->store, cfg, vg_shards_db(&s->shards, 0)) == 0;
 	if (!s->store_ok)

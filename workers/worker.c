@@ -65,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TURN_MS          200
@@ -292,7 +293,7 @@ static void on_accepted(struct worker *w, struct job *j)
 	if (!o || !json_object_object_get_ex(o, "status_url", &u) ||
 	    !json_object_is_type(u, json_type_string)) {
 		json_object_put(o);
-		breaker_failure(&w->breaker);
+		breaker_failure(&w->breaker, vg_mono_ms());
 		finish_retry(w, j, 202, "202 without a usable status_url", 0);
 		return;
 	}
@@ -331,7 +332,7 @@ static void on_transfer_failed(struct worker *w, struct job *j, int curl_code, i
 			 status, ANSWER_BODY_MAX / 1024);
 	else
 		answer_transfer_error(err, sizeof(err), curl_code, j->call_ms);
-	open = breaker_failure(&w->breaker);
+	open = breaker_failure(&w->breaker, vg_mono_ms());
 	finish_retry(w, j, j->response_truncated ? status : 0, err, unreached || open);
 }
 
@@ -380,7 +381,7 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 			 * a service answering every job so opens the breaker. */
 			snprintf(err, sizeof(err), "processing service answered %d with %s", status,
 				 answer_result_why(rc));
-			finish_retry(w, j, status, err, breaker_failure(&w->breaker));
+			finish_retry(w, j, status, err, breaker_failure(&w->breaker, vg_mono_ms()));
 			return;
 		}
 		breaker_success(&w->breaker);
@@ -393,7 +394,7 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 		/* Throttled: the service is fine and the job is fine; wait as told. */
 		finish_retry(w, j, status, err, 1);
 	} else if (status == 408 || status >= 500) {
-		finish_retry(w, j, status, err, breaker_failure(&w->breaker));
+		finish_retry(w, j, status, err, breaker_failure(&w->breaker, vg_mono_ms()));
 	} else {
 		breaker_success(&w->breaker); /* it answered sensibly */
 		finish_dead(w, j, status, err);
@@ -541,7 +542,7 @@ static void claim_more(struct worker *w, int64_t now)
 		due += now >= w->next_claim_ms[k];
 	if (due == 0)
 		return;
-	allow = breaker_allow(&w->breaker);
+	allow = breaker_allow(&w->breaker, now);
 	if (allow == 0) {
 		for (unsigned k = 0; k < nshards; k++)
 			if (w->next_claim_ms[k] < now + 1000)
@@ -594,7 +595,7 @@ static void start_calls(struct worker *w, int64_t now)
 		}
 		if (drain_requested)
 			continue;
-		if (!breaker_rate_take(&w->breaker))
+		if (!breaker_rate_take(&w->breaker, time(NULL)))
 			break; /* over processor.max_rps this second */
 		if (VG_FAILPOINT("worker.after_claim") < 0) {
 			finish_retry(w, j, 0, "failpoint worker.after_claim", 0);
@@ -667,7 +668,7 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot, pid_t
 	host[sizeof(host) - 1] = '\0';
 	snprintf(w->owner, sizeof(w->owner), "%s:%ld", host, (long)getpid());
 	vg_shards_init(&w->shards, cfg);
-	vg_cache_open(&w->cache, cfg->cache.servers);
+	vg_cache_open(&w->cache, cfg);
 	breaker_init(&w->breaker, &w->cache, cfg);
 	if (call_init(&w->caller, cfg) < 0) {
 		vg_error("msg=\"cannot initialise libcurl\"");

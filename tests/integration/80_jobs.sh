@@ -204,7 +204,7 @@ kill -TERM "$stub_pid"
 wait_until 5 eval '! kill -0 '"$stub_pid"' 2>/dev/null'
 ids=()
 for _ in 1 2 3; do ids+=("$(upload)"); done
-sleep 14 # back-off 1+2+4+4 s would have used all 5 attempts by now
+sleep 14 # lets the back-offs pass for real: 1+2+4+4 s would have used all 5 attempts by now
 jobs_csv=$(sql "SELECT GROUP_CONCAT(id) FROM jobs WHERE video_id IN ('${ids[0]}','${ids[1]}','${ids[2]}')")
 t_eq "while the service is down no job is dead" "$(sql "SELECT COUNT(*) FROM jobs WHERE id IN ($jobs_csv) AND state = 'dead'")" 0
 # A job claimed for the breaker's probe counts its attempt until the refused

@@ -16,8 +16,8 @@ if ! mount -t tmpfs -o size=1m tmpfs "$root" 2>"$dir/mount.err"; then
 fi
 cleanup() {
 	spawn_stop
-	sleep 0.5
-	umount "$root" 2>/dev/null
+	# lighttpd's vingest-fcgi may still be leaving the tmpfs
+	wait_until 10 umount "$root"
 	rm -rf -- "$T_TMP"
 }
 trap cleanup EXIT

@@ -157,8 +157,11 @@ exec 3<>"/dev/tcp/127.0.0.1/$port"
 		"$cut_loc" "$VINGEST_API_KEY" "$SZ"
 	head -c 9000 "$CLIP"
 } >&3
-sleep 1 # the web server has the 9000 bytes (nothing is sent on to wait for)
+lport=$(conn_port 3 "$port")
+t_ok "the web server has read the 9000 bytes" wait_until 10 conn_read "$port" "$lport"
 exec 3>&-
+# and is done with the request once it lets the connection go
+t_ok "a PATCH cut off: the web server closes the connection" wait_until 30 conn_closed "$port" "$lport"
 t_eq "a PATCH cut off after 9000 bytes through $VINGEST_WEB: HEAD still says 0" "$(offset_of "$cut_loc")" 0
 t_eq "and nothing was staged" "$(staged_size "${cut_loc##*/}")" 0
 api PATCH "$cut_loc" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 0" --data-binary "@$CLIP"

@@ -155,7 +155,7 @@ m0=$(($(stored 0) - a0)) m1=$(($(stored 1) - a1))
 t_ok "both memcached servers hold status-cache keys ($m0 and $m1 of ${#ACKED[@]})" eval '((m0 > 0 && m1 > 0))'
 kill -9 "$(tr -dc '0-9' <"${MC_PIDS[1]}")"
 for _ in 1 2 3; do get_all; done # every child meets the dead server and drops it
-sleep 6
+sleep 6 # lets the status cache (5 s) of these GETs expire for real, as above
 a0=$(stored 0)
 get_all
 n0=$(($(stored 0) - a0))

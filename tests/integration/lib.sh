@@ -30,6 +30,8 @@
 #   back to back from 127.0.0.1; every other limit is the shipped one.
 #   VINGEST_TRUSTED_PROXIES=127.0.0.9: the web server takes X-Forwarded-For
 #   from that address only (38_limits).
+#   VINGEST_CACHE_STATUS_TTL_SECONDS=3: the status cache's TTL (85_status_cache
+#   waits for it to pass).
 #
 # Helpers:
 #   t_ok NAME CMD...        runs CMD; ok if it exits 0 (its output shown on failure)
@@ -63,6 +65,14 @@
 #   expect_error NAME STATUS [CODE] [BEFORE]
 #                           the last response is a JSON error with STATUS (and CODE)
 #                           and nothing changed since BEFORE (default $BEFORE, a snap)
+#   wait_until SECONDS CMD...
+#                           polls CMD every 0.2 s until it succeeds (status 1 after
+#                           SECONDS): wait for a condition, never sleep a fixed time
+#                           before a check (a loaded machine is slower than any guess)
+#   conn_port FD PORT       the local port of this shell's /dev/tcp connection on FD
+#   conn_read PORT LPORT    0 once the server on PORT has read all that LPORT sent
+#   conn_closed PORT LPORT  0 once the server on PORT has closed its end (it is done
+#                           with the request), for checks after a client hangs up
 #   t_done                  prints the summary; exit status 1 if a check failed
 
 set -uo pipefail
@@ -179,6 +189,25 @@ wait_until() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# Raw requests (exec 3<>/dev/tcp/...) whose fate is decided by the server
+# after the client hangs up: these say when the server has read what was
+# sent, and when it has let the connection go, as ss(8) shows the server's
+# socket.
+conn_port() { # FD PORT
+	ss -Htnp "( dport = :$2 )" 2>/dev/null |
+		awk -v me="pid=$$,fd=$1)" 'index($0, me) { n = split($4, a, ":"); print a[n]; exit }'
+}
+conn_read() { # PORT LPORT: the server's receive queue and the client's send queue empty
+	local server client
+	server=$(ss -Htn state established "( sport = :$1 and dport = :$2 )" 2>/dev/null)
+	client=$(ss -Htn state established "( sport = :$2 and dport = :$1 )" 2>/dev/null)
+	[[ -n $server && -n $client ]] &&
+		awk '{ exit !($1 == 0) }' <<<"$server" && awk '{ exit !($2 == 0) }' <<<"$client"
+}
+conn_closed() { # PORT LPORT: no socket of the server's for it open or half-closed
+	[[ -z $(ss -Htn state established state close-wait "( sport = :$1 and dport = :$2 )" 2>/dev/null) ]]
 }
 
 sql() {

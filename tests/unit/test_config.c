@@ -124,6 +124,7 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	is_str(c->store.s3_access_key, "", "%s: store.s3_access_key", what);
 	is_str(c->store.s3_secret_key, "", "%s: store.s3_secret_key", what);
 	is_str(c->cache.servers, "127.0.0.1:11211", "%s: cache.servers", what);
+	is_int(c->cache.status_ttl_seconds, 5, "%s: cache.status_ttl_seconds", what);
 	is_str(c->processor.url, "http://127.0.0.1:8090/process", "%s: processor.url", what);
 	is_int(c->processor.timeout_seconds, 120, "%s: processor.timeout_seconds", what);
 	is_int(c->processor.max_rps, 100, "%s: processor.max_rps", what);
@@ -241,6 +242,7 @@ static void test_values(void)
 		       "\n"
 		       "[cache]\n"
 		       "servers = 10.0.0.1:11211,10.0.0.2:11211\n"
+		       "status_ttl_seconds = 30\n"
 		       "\n"
 		       "[processor]\n"
 		       "url = http://proc.internal/process\n"
@@ -278,6 +280,7 @@ static void test_values(void)
 	is_str(c.db.user, "vingest", "file: db.user keeps default");
 	is_str(c.store.fs_root, "/srv/vingest", "file: store.fs_root");
 	is_str(c.cache.servers, "10.0.0.1:11211,10.0.0.2:11211", "file: cache.servers");
+	is_int(c.cache.status_ttl_seconds, 30, "file: cache.status_ttl_seconds");
 	is_str(c.processor.url, "http://proc.internal/process", "file: processor.url");
 	is_int(c.processor.max_rps, 0, "file: processor.max_rps 0");
 	is_int(c.jobs.lease_seconds, 60, "file: jobs.lease_seconds");
@@ -322,6 +325,7 @@ static void test_env(void)
 	setenv("VINGEST_JOBS_LEASE_SECONDS", "600", 1);
 	setenv("VINGEST_LIMITS_MAX_UPLOAD_BYTES", "1048576", 1);
 	setenv("VINGEST_DB_SOCKET", "/run/mysqld/mysqld.sock", 1);
+	setenv("VINGEST_CACHE_STATUS_TTL_SECONDS", "2", 1);
 	rc = vg_config_load(&c, tmp_path, err, sizeof(err));
 	is_int(rc, 0, "env: loads with overrides");
 	is_str(c.processor.url, "http://from-env:8090/p", "env: VINGEST_PROCESSOR_URL beats file");
@@ -329,6 +333,7 @@ static void test_env(void)
 	is_int(c.limits.max_upload_bytes, 1048576,
 	       "env: VINGEST_LIMITS_MAX_UPLOAD_BYTES beats default");
 	is_str(c.db.socket, "/run/mysqld/mysqld.sock", "env: VINGEST_DB_SOCKET beats default");
+	is_int(c.cache.status_ttl_seconds, 2, "env: VINGEST_CACHE_STATUS_TTL_SECONDS beats default");
 	is_int(c.jobs.max_attempts, 10, "env: keys without override keep default");
 	vg_config_free(&c);
 
@@ -336,6 +341,7 @@ static void test_env(void)
 	unsetenv("VINGEST_JOBS_LEASE_SECONDS");
 	unsetenv("VINGEST_LIMITS_MAX_UPLOAD_BYTES");
 	unsetenv("VINGEST_DB_SOCKET");
+	unsetenv("VINGEST_CACHE_STATUS_TTL_SECONDS");
 	rc = vg_config_load(&c, tmp_path, err, sizeof(err));
 	is_int(rc, 0, "env unset: loads");
 	is_str(c.processor.url, "http://from-file/process", "env unset: file value back");
@@ -501,6 +507,14 @@ static void test_refusals(void)
 		"[jobs]\n"
 		"lease_seconds = 4\n",
 		(const char *[]){":2:", "[jobs] lease_seconds", "out of range", NULL});
+	refused("cache.status_ttl_seconds = 0 (a tombstone must live)",
+		"[cache]\n"
+		"status_ttl_seconds = 0\n",
+		(const char *[]){":2:", "[cache] status_ttl_seconds", "out of range", NULL});
+	refused("cache.status_ttl_seconds = 3601",
+		"[cache]\n"
+		"status_ttl_seconds = 3601\n",
+		(const char *[]){":2:", "[cache] status_ttl_seconds", "out of range", NULL});
 	refused("limits.max_upload_bytes = -1",
 		"[limits]\n"
 		"max_upload_bytes = -1\n",
