@@ -64,8 +64,10 @@ for u in "$fcgi_unit" "$workers_unit"; do
 	t_ok "$n.service is installed in \$(systemdsystemunitdir)" test -f "$u"
 	t_eq "$n: ExecStart runs the installed binary with the installed config" \
 		"$(grep '^ExecStart=' "$u")" "ExecStart=$bindir/$n -c $sysconfdir/vingest/vingest.conf"
+	rw="ReadWritePaths=-$localstatedir/lib/vingest"
+	[[ $n == vingest-fcgi ]] && rw+=" -/run/vingest"
 	for line in Type=notify Restart=on-failure 'ExecReload=/bin/kill -HUP $MAINPID' KillMode=mixed \
-		ProtectSystem=strict "ReadWritePaths=-$localstatedir/lib/vingest" ProtectHome=yes \
+		ProtectSystem=strict "$rw" ProtectHome=yes \
 		PrivateTmp=yes NoNewPrivileges=yes User=vingest; do
 		if grep -qxF -- "$line" "$u"; then
 			t_pass "$n: $line"
@@ -75,10 +77,19 @@ for u in "$fcgi_unit" "$workers_unit"; do
 	done
 	t_eq "$n: no @placeholder@ left" "$(grep -c '@[a-z]*@' "$u")" 0
 done
-t_match "vingest-fcgi gets /run/vingest for its socket" "$(cat "$fcgi_unit")" $'\nRuntimeDirectory=vingest\n'
 t_ok "the sysusers.d snippet creates the vingest user" grep -q '^u vingest ' "$ROOT$sysusersdir/vingest.conf"
 t_ok "the tmpfiles.d snippet creates the state directory" \
 	grep -q "^d $localstatedir/lib/vingest " "$ROOT$tmpfilesdir/vingest.conf"
+# The socket's directory is the web server's group's, setgid: the socket is
+# that group's too, and the web server need not join the vingest group,
+# which reads vingest.conf. Not the unit's RuntimeDirectory= (the vingest
+# group's).
+t_ok "the tmpfiles.d snippet makes /run/vingest setgid www-data for the socket" \
+	grep -qx 'd /run/vingest 2750 vingest www-data -' "$ROOT$tmpfilesdir/vingest.conf"
+t_eq "vingest-fcgi.service has no RuntimeDirectory= (it would take /run/vingest back)" \
+	"$(grep -c '^RuntimeDirectory' "$fcgi_unit")" 0
+t_ok "the tmpfiles.d snippet makes vingest.conf root:vingest 0640" \
+	grep -qx "z $sysconfdir/vingest/vingest.conf 0640 root vingest -" "$ROOT$tmpfilesdir/vingest.conf"
 
 # systemd-analyze verify wants the ExecStart binaries at their paths and looks
 # up Documentation=man: pages with man(1); no systemd runs here. So it checks
