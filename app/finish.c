@@ -270,7 +270,7 @@ static void answer(struct request *r, const char *id, int status, const char *ex
 	char *hdr;
 
 	if (wants_redirect(r, status)) {
-		hdr = vg_asprintf("Location: /status.html?id=%s\r\n", id);
+		hdr = vg_asprintf("Location: /vingest/status.html?id=%s\r\n", id);
 		request_head(r, 303, NULL, hdr);
 		free(hdr);
 		json_object_put(v);

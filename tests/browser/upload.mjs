@@ -3,10 +3,10 @@
 //
 //   node upload.mjs BASE_URL API_KEY FILE SCREENSHOT
 //
-// Opens BASE_URL/ (index.html from the web server's document root), chooses
+// Opens BASE_URL/vingest/ (index.html, served by the web server), chooses
 // FILE in the form, submits it (the browser answers the API's Basic
 // challenge with the API key as password: playwright's httpCredentials),
-// follows the 303 to status.html, waits until the page says "processed"
+// follows the 303 to /vingest/status.html, waits until the page says "processed"
 // and saves a screenshot. Prints one JSON line with what it saw.
 import { chromium } from "playwright-core";
 
@@ -28,7 +28,7 @@ try {
       if (r.status() === 303) seen.redirect = r.headers()["location"] || null;
     }
   });
-  const index = await page.goto(base + "/", { waitUntil: "load" });
+  const index = await page.goto(base + "/vingest/", { waitUntil: "load" });
   seen.index_status = index.status();
   seen.index_type = index.headers()["content-type"] || "";
   await page.setInputFiles("#file", file);

@@ -136,7 +136,7 @@ api GET "/v1/videos?limit=1"
 t_eq "a JSON answer carries X-Content-Type-Options: nosniff" "$(header X-Content-Type-Options)" nosniff
 api GET /v1/videos/not-an-id
 t_eq "an error too" "$(header X-Content-Type-Options)" nosniff
-curl -s -o /dev/null -D "$T_TMP/page.h" "$VINGEST_URL/"
+curl -s -o /dev/null -D "$T_TMP/page.h" "$VINGEST_URL/vingest/"
 t_match "the upload page forbids framing (CSP frame-ancestors 'none')" \
 	"$(header Content-Security-Policy "$T_TMP/page.h")" "frame-ancestors 'none'"
 t_match "and scripts from elsewhere (default-src 'self')" "$(header Content-Security-Policy "$T_TMP/page.h")" "default-src 'self'"

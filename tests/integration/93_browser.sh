@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # 93_browser: the plain HTML upload page works in a real browser. Headless
 # Chromium (Debian's chromium, driven by playwright-core from tests/browser/)
-# loads index.html from lighttpd's document root, posts a fixture through
+# loads index.html from the web server at /vingest/, posts a fixture through
 # the form with HTTP Basic credentials (the API key as password), follows the
-# 303 See Other to status.html, and watches the status reach `processed`
+# 303 See Other to /vingest/status.html, and watches the status reach `processed`
 # (workers are started). The screenshot is the test's artifact:
 # $VINGEST_VAR/log/93_browser.png. Also checked with curl: the form post's
 # redirect, the Basic challenge for page navigations, and that the FastCGI
@@ -13,14 +13,21 @@
 JS=$T_REPO/tests/browser
 SHOT=$VINGEST_VAR/log/93_browser.png
 
-# ---- the web server serves the page; the API keeps its paths
+# ---- the web server serves the page at /vingest/; the API keeps its paths
 api GET /
-t_eq "GET / answers 200 (index.html from the document root)" "$API_STATUS" 200
+t_match "GET / redirects to the upload page (./dev's web server is vingest's alone)" "$API_STATUS" '^30[12]$'
+t_eq "... at /vingest/" "$(header Location | sed 's|^http://[^/]*||')" /vingest/
+api GET /vingest/
+t_eq "GET /vingest/ answers 200 (index.html, served by the web server)" "$API_STATUS" 200
 t_match "... as text/html" "$(header Content-Type)" '^text/html'
 t_ok "... and it is the upload form posting multipart to /v1/videos" \
 	grep -q '<form id="upload" method="post" action="/v1/videos" enctype="multipart/form-data">' "$API_BODY"
-api GET /status.html
-t_eq "GET /status.html answers 200" "$API_STATUS" 200
+t_ok "... whose style sheet is linked relatively (the page works wherever it is served from)" \
+	grep -q '<link rel="stylesheet" href="vingest.css">' "$API_BODY"
+api GET /vingest/status.html
+t_eq "GET /vingest/status.html answers 200" "$API_STATUS" 200
+api GET /vingest/status.js
+t_eq "GET /vingest/status.js answers 200" "$API_STATUS" 200
 api GET /healthz
 t_eq "/healthz still reaches vingest-fcgi" "$(json .status)" ok
 
@@ -40,7 +47,7 @@ API_KEY= api POST /v1/videos -u "demo:$VINGEST_API_KEY" -H "Accept: text/html,*/
 	-H "Origin: $origin" -F "file=@$FIX/clip-2s.mp4" -F "title=form"
 t_eq "a Basic-authenticated form post accepting text/html answers 303 See Other" "$API_STATUS" 303
 loc=$(header Location)
-t_match "... to the status page of the new video" "$loc" '^/status\.html\?id=[0-9A-HJKMNP-TV-Z]{26}$'
+t_match "... to the status page of the new video" "$loc" '^/vingest/status\.html\?id=[0-9A-HJKMNP-TV-Z]{26}$'
 rid=${loc#*id=}
 t_eq "... and the video exists" "$(sql "SELECT COUNT(*) FROM videos WHERE id = '$(sqlq "$rid")'")" 1
 API_KEY= api POST /v1/videos -u "demo:$VINGEST_API_KEY" -H "Accept: text/html" \
@@ -82,8 +89,8 @@ t_eq "Chromium loaded index.html (200)" "$(jq -r .index_status <<<"$out")" 200
 # the page sees the final answer)
 t_eq "the browser's form post (with Basic credentials) was answered 303" "$(jq -r '.posts | last' <<<"$out")" 303
 bid=$(jq -r .id <<<"$out")
-t_match "the browser followed the redirect to status.html?id=<new video>" "$(jq -r .final_url <<<"$out")" \
-	"/status\\.html\\?id=$bid\$"
+t_match "the browser followed the redirect to /vingest/status.html?id=<new video>" "$(jq -r .final_url <<<"$out")" \
+	"/vingest/status\\.html\\?id=$bid\$"
 t_eq "the status page shows processed" "$(jq -r .status_text <<<"$out")" processed
 t_eq "the status page shows the title typed in the form" "$(jq -r .title_text <<<"$out")" "Uploaded from a browser"
 if valid_id "$bid"; then

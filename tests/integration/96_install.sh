@@ -2,9 +2,11 @@
 # 96_install: `make install DESTDIR=...` from the stack's build directory lays
 # out the FHS tree (binaries, a valid configuration that a reinstall does not
 # overwrite, the state directory, systemd units, sysusers/tmpfiles snippets,
-# man pages), `systemd-analyze verify` accepts the units, every man page
-# renders without warnings and documents every option its binary's --help
-# lists, and `make uninstall` keeps an edited configuration.
+# man pages, the web servers' configuration where Debian's lighttpd and
+# apache2 look, the upload page, the SQL), `systemd-analyze verify` accepts
+# the units, lighttpd and Apache accept their installed configuration, every
+# man page renders without warnings and documents every option its binary's
+# --help lists, and `make uninstall` keeps an edited configuration.
 . "$(dirname "$0")/lib.sh"
 
 BUILD=$(cd "$(dirname "$VINGEST_FCGI_BIN")/.." && pwd)
@@ -64,8 +66,10 @@ for u in "$fcgi_unit" "$workers_unit"; do
 	t_ok "$n.service is installed in \$(systemdsystemunitdir)" test -f "$u"
 	t_eq "$n: ExecStart runs the installed binary with the installed config" \
 		"$(grep '^ExecStart=' "$u")" "ExecStart=$bindir/$n -c $sysconfdir/vingest/vingest.conf"
+	rw="ReadWritePaths=-$localstatedir/lib/vingest"
+	[[ $n == vingest-fcgi ]] && rw+=" -/run/vingest"
 	for line in Type=notify Restart=on-failure 'ExecReload=/bin/kill -HUP $MAINPID' KillMode=mixed \
-		ProtectSystem=strict "ReadWritePaths=-$localstatedir/lib/vingest" ProtectHome=yes \
+		ProtectSystem=strict "$rw" ProtectHome=yes \
 		PrivateTmp=yes NoNewPrivileges=yes User=vingest; do
 		if grep -qxF -- "$line" "$u"; then
 			t_pass "$n: $line"
@@ -75,10 +79,19 @@ for u in "$fcgi_unit" "$workers_unit"; do
 	done
 	t_eq "$n: no @placeholder@ left" "$(grep -c '@[a-z]*@' "$u")" 0
 done
-t_match "vingest-fcgi gets /run/vingest for its socket" "$(cat "$fcgi_unit")" $'\nRuntimeDirectory=vingest\n'
 t_ok "the sysusers.d snippet creates the vingest user" grep -q '^u vingest ' "$ROOT$sysusersdir/vingest.conf"
 t_ok "the tmpfiles.d snippet creates the state directory" \
 	grep -q "^d $localstatedir/lib/vingest " "$ROOT$tmpfilesdir/vingest.conf"
+# The socket's directory is the web server's group's, setgid: the socket is
+# that group's too, and the web server need not join the vingest group,
+# which reads vingest.conf. Not the unit's RuntimeDirectory= (the vingest
+# group's).
+t_ok "the tmpfiles.d snippet makes /run/vingest setgid www-data for the socket" \
+	grep -qx 'd /run/vingest 2750 vingest www-data -' "$ROOT$tmpfilesdir/vingest.conf"
+t_eq "vingest-fcgi.service has no RuntimeDirectory= (it would take /run/vingest back)" \
+	"$(grep -c '^RuntimeDirectory' "$fcgi_unit")" 0
+t_ok "the tmpfiles.d snippet makes vingest.conf root:vingest 0640" \
+	grep -qx "z $sysconfdir/vingest/vingest.conf 0640 root vingest -" "$ROOT$tmpfilesdir/vingest.conf"
 
 # systemd-analyze verify wants the ExecStart binaries at their paths and looks
 # up Documentation=man: pages with man(1); no systemd runs here. So it checks
@@ -102,6 +115,64 @@ if command -v systemd-analyze >/dev/null; then
 else
 	t_fail "systemd-analyze is installed (Debian package systemd)"
 fi
+
+# --- the web servers' configuration, the upload page, the SQL
+
+datadir=$(mkvar datadir)
+lt_conf=$ROOT$sysconfdir/lighttpd/conf-available/50-vingest.conf
+ap_conf=$ROOT$sysconfdir/apache2/conf-available/vingest.conf
+t_ok "lighttpd's configuration is installed as \$(sysconfdir)/lighttpd/conf-available/50-vingest.conf" \
+	test -f "$lt_conf"
+t_ok "Apache's as \$(sysconfdir)/apache2/conf-available/vingest.conf" test -f "$ap_conf"
+t_eq "... both filled in (no placeholder left)" "$(cat "$lt_conf" "$ap_conf" | grep -c '@[A-Z_]*@')" 0
+t_eq "... without the templates' own notes (#@ lines)" "$(cat "$lt_conf" "$ap_conf" | grep -c '^#@')" 0
+t_ok "lighttpd's says what lighty-enable-mod must enable with it" \
+	grep -qx '# -\*- depends: fastcgi, setenv, extforward, accesslog -\*-' "$lt_conf"
+t_ok "... and routes to the socket vingest.conf names" \
+	grep -qF "\"socket\"      => \"$(sed -n 's/^listen = unix://p' "$conf")\"" "$lt_conf"
+t_ok "... with the authorizer for bodies" grep -qF '"mode"        => "authorizer"' "$lt_conf"
+t_ok "... and the page from \$(datadir)/vingest/htdocs" grep -qF "\"/vingest/\" => \"$datadir/vingest/htdocs/\"" "$lt_conf"
+t_ok "Apache's reaches vingest-fcgi on loopback TCP (mod_authnz_fcgi speaks TCP only)" \
+	grep -qx 'AuthnzFcgiDefineProvider authn vingest fcgi://127.0.0.1:9000/' "$ap_conf"
+t_ok "... logs to Debian's Apache log directory" grep -qF '${APACHE_LOG_DIR}/vingest-access.log' "$ap_conf"
+t_ok "... and trusts no proxy until told (the remoteip lines commented out)" \
+	grep -qx '#RemoteIPTrustedProxy 10.0.0.5 10.0.0.6' "$ap_conf"
+for f in index.html status.html status.js vingest.css; do
+	t_ok "the upload page's $f is installed in \$(datadir)/vingest/htdocs" test -f "$ROOT$datadir/vingest/htdocs/$f"
+done
+t_ok "the schema for DBAs is installed in \$(datadir)/vingest/sql" test -f "$ROOT$datadir/vingest/sql/schema.sql"
+t_eq "... with every migration" "$(find "$ROOT$datadir/vingest/sql/migrations" -name '*.sql' | wc -l)" \
+	"$(find "$T_REPO/sql/migrations" -name '*.sql' | wc -l)"
+
+# Both servers take their installed file as it is, pointed at the installed
+# page (\$(datadir) under DESTDIR) and a log of the test's: lighttpd from a server of a few lines
+# that loads what Debian's lighttpd.conf and the depends line give it,
+# Apache from the dev server configuration (www-conf/apache/apache2.conf).
+mkdir -p "$T_TMP/web/www" "$T_TMP/web/run"
+sed -e "s|$datadir/vingest/htdocs|$ROOT$datadir/vingest/htdocs|g" \
+	-e "s|^\([[:space:]]*accesslog.filename = \).*|\1\"$T_TMP/web/access.log\"|" "$lt_conf" \
+	>"$T_TMP/web/lt-vingest.conf"
+cat >"$T_TMP/web/lighttpd.conf" <<CONF
+server.modules = ( "mod_access", "mod_alias", "mod_redirect", "mod_fastcgi", "mod_setenv",
+	"mod_extforward", "mod_accesslog" )
+server.document-root = "$T_TMP/web/www"
+server.port = $((19560 + PORT_OFF))
+include "$T_TMP/web/lt-vingest.conf"
+CONF
+out=$(lighttpd -tt -f "$T_TMP/web/lighttpd.conf" 2>&1)
+t_eq "lighttpd accepts the installed 50-vingest.conf" "$?" 0
+[[ -z $out ]] || printf '%s\n' "$out" | sed 's/^/#   /'
+sed -e "s|$datadir/vingest/htdocs|$ROOT$datadir/vingest/htdocs|g" \
+	-e "s|\${APACHE_LOG_DIR}|$T_TMP/web|g" "$ap_conf" >"$T_TMP/web/ap-vingest.conf"
+sed -e '/^#@/d' -e "s|@SERVER_ROOT@|$T_TMP/web|g" -e "s|@RUN_DIR@|$T_TMP/web/run|g" \
+	-e "s|@PID_FILE@|$T_TMP/web/run/apache2.pid|g" -e "s|@LISTEN@|127.0.0.1:$((19561 + PORT_OFF))|g" \
+	-e "s|@LOG_DIR@|$T_TMP/web|g" -e "s|@DOCUMENT_ROOT@|$T_TMP/web/www|g" -e "s|@USER@|www-data|g" \
+	-e "s|@GROUP@|www-data|g" -e "s|@MODULES@|/usr/lib/apache2/modules|g" \
+	-e "s|@VINGEST_CONF@|$T_TMP/web/ap-vingest.conf|g" "$T_REPO/www-conf/apache/apache2.conf" \
+	>"$T_TMP/web/apache2.conf"
+out=$(apache2 -t -f "$T_TMP/web/apache2.conf" 2>&1)
+t_eq "Apache accepts the installed vingest.conf" "$?" 0
+printf '%s\n' "$out" | grep -v '^Syntax OK$' | sed 's/^/#   /'
 
 # --- man pages
 
@@ -142,13 +213,18 @@ t_eq "vingestctl(8) documents every command of vingestctl -h" "${missing[*]}" ""
 # --- a reinstall keeps the administrator's configuration; uninstall too
 
 printf '; edited by the administrator\n' >>"$conf"
+printf '# edited by the administrator\n' >>"$lt_conf"
 out=$(make -C "$BUILD" install DESTDIR="$ROOT" 2>&1)
-t_match "a second make install says it keeps the configuration" "$out" 'keeping .*vingest\.conf'
+t_match "a second make install says it keeps the configuration" "$out" 'keeping .*/vingest/vingest\.conf'
 t_eq "a second make install keeps the edited configuration" "$(tail -n 1 "$conf")" '; edited by the administrator'
+t_eq "... and the edited lighttpd configuration" "$(tail -n 1 "$lt_conf")" '# edited by the administrator'
+t_match "... and says so of Apache's (unchanged, but the administrator's all the same)" "$out" \
+	'keeping .*/apache2/conf-available/vingest\.conf'
 out=$(make -C "$BUILD" uninstall DESTDIR="$ROOT" 2>&1)
 t_eq "make uninstall DESTDIR=... exits 0" "$?" 0
-t_eq "make uninstall removes the binaries, units and pages" \
-	"$(find "$ROOT" -type f ! -path "$conf" | wc -l)" 0
+t_eq "make uninstall removes the binaries, units, pages and the unchanged Apache configuration" \
+	"$(find "$ROOT" -type f ! -path "$conf" ! -path "$lt_conf" | wc -l)" 0
 t_ok "make uninstall keeps the edited configuration" test -f "$conf"
+t_ok "... and the edited lighttpd configuration" test -f "$lt_conf"
 
 t_done

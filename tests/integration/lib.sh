@@ -414,12 +414,13 @@ spawn_instance_apache() {
 		sleep 0.1
 	done
 	for f in apache2.conf vingest.conf; do
-		sed -e "s|@ADDR@|127.0.0.1:$port|g" -e "s|@LISTEN@|127.0.0.1:$port|g" \
+		sed -e '/^#@/d' -e "s|@LISTEN@|127.0.0.1:$port|g" \
 			-e "s|@FCGI_ADDR@|$fcgi|g" -e "s|@REMOTEIP@||g" -e "s|@LOG_DIR@|$dir|g" \
+			-e "s|@ACCESS_LOG@|$dir/apache-access.log|g" -e "s|@HTDOCS@|$T_REPO/www-conf/htdocs|g" \
 			-e "s|@DOCUMENT_ROOT@|$dir/www|g" -e "s|@LIMIT_REQUEST_BODY@|$((TEST_LIMIT_BYTES + 1048576))|g" \
 			-e "s|@SERVER_ROOT@|$dir|g" -e "s|@RUN_DIR@|$dir/run|g" \
 			-e "s|@PID_FILE@|$dir/run/apache2.pid|g" -e "s|@USER@|www-data|g" -e "s|@GROUP@|www-data|g" \
-			-e "s|@MODULES@|/usr/lib/apache2/modules|g" -e "s|@VHOST@|$dir/vingest.conf|g" \
+			-e "s|@MODULES@|/usr/lib/apache2/modules|g" -e "s|@VINGEST_CONF@|$dir/vingest.conf|g" \
 			"$T_REPO/www-conf/apache/$f" >"$dir/$f"
 	done
 	TMPDIR=$dir/spool apache2 -f "$dir/apache2.conf" -k start </dev/null >"$dir/start.err" 2>&1
