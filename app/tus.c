@@ -24,6 +24,7 @@
 #include "tus.h"
 #include "auth.h"
 #include "child.h"
+#include "fields.h"
 #include "finish.h"
 #include "gate.h"
 #include "reserve.h"
@@ -37,7 +38,6 @@
 #include "vg_id.h"
 #include "vg_log.h"
 #include "vg_store.h"
-#include "vg_text.h"
 #include "vg_time.h"
 #include "vg_failpoint.h"
 
@@ -57,8 +57,6 @@
 #define CHUNK             (64 * 1024)
 #define METADATA_MAX      4096 /* bytes of the Upload-Metadata header */
 #define METADATA_PAIRS    32
-#define TITLE_MAX_CHARS   500
-#define FILENAME_MAX_CHARS 255
 
 #define TUS_VERSION "1.0.0"
 #define TUS_EXTENSIONS                                                                              \
@@ -236,17 +234,21 @@ static int key_ok(const char *k, size_t n)
 
 /*
  * Parses Upload-Metadata ("key b64,key b64,key") into the JSON kept in the
- * uploads row. Known keys: filename, title, metadata (a JSON object),
- * filetype or content_type. Returns the JSON text (caller frees) or NULL with
- * the refusal answered.
+ * uploads row. The header's syntax (length, keys, pair count, base64) is
+ * checked here; the known keys - filename (or name), title, metadata,
+ * filetype (or content_type) - go through the same field rules as a
+ * multipart upload's (fields.h), and are refused with the same answers.
+ * Returns the JSON text (caller frees) or NULL with the refusal answered.
  */
 static char *parse_metadata(struct request *r, const char *h)
 {
 	struct json_object *o = json_object_new_object();
+	struct upload_fields f;
 	char *out = NULL;
 	const char *p = h;
 	int pairs = 0;
 
+	upload_fields_init(&f, (size_t)r->child->cfg->limits.max_field_bytes);
 	if (strlen(h) > METADATA_MAX) {
 		tus_error(r, 400, "invalid_metadata", "Upload-Metadata is too long", NULL);
 		goto out;
@@ -257,7 +259,9 @@ static char *parse_metadata(struct request *r, const char *h)
 		size_t len = comma ? (size_t)(comma - p) : strlen(p), klen;
 		char key[65], b64[METADATA_MAX + 1];
 		unsigned char val[METADATA_MAX];
+		const char *v = (const char *)val;
 		long vlen = 0;
+		enum upload_fields_error e = UPLOAD_FIELDS_OK;
 
 		while (len && *p == ' ') {
 			p++;
@@ -285,50 +289,41 @@ static char *parse_metadata(struct request *r, const char *h)
 				goto out;
 			}
 		}
-		if (strcmp(key, "filename") == 0 || strcmp(key, "name") == 0) {
-			char clean[4 * FILENAME_MAX_CHARS + 1];
-
-			vg_text_clean((const char *)val, (size_t)vlen, clean, sizeof(clean),
-				      FILENAME_MAX_CHARS);
-			json_object_object_add(o, "filename", json_object_new_string(clean));
-		} else if (strcmp(key, "title") == 0) {
-			char clean[4 * TITLE_MAX_CHARS + 1];
-
-			if (vg_text_clean((const char *)val, (size_t)vlen, clean, sizeof(clean),
-					  TITLE_MAX_CHARS) > TITLE_MAX_CHARS) {
-				tus_error(r, 400, "title_too_long", "title is limited to 500 characters",
-					  NULL);
-				goto out;
-			}
-			json_object_object_add(o, "title", json_object_new_string(clean));
-		} else if (strcmp(key, "metadata") == 0) {
-			struct json_tokener *tok = json_tokener_new_ex(16);
-			struct json_object *m;
-
-			if (!tok)
-				abort();
-			m = json_tokener_parse_ex(tok, (const char *)val, (int)vlen);
-			if (!m || json_tokener_get_error(tok) != json_tokener_success ||
-			    !json_object_is_type(m, json_type_object)) {
-				json_object_put(m);
-				json_tokener_free(tok);
-				tus_error(r, 400, "invalid_metadata",
-					  "metadata must be a JSON object (at most 16 levels deep)", NULL);
-				goto out;
-			}
-			json_tokener_free(tok);
-			json_object_object_add(o, "metadata", m);
-		} else if (strcmp(key, "filetype") == 0 || strcmp(key, "content_type") == 0) {
-			char clean[256];
-
-			vg_text_clean((const char *)val, (size_t)vlen, clean, sizeof(clean), 255);
-			json_object_object_add(o, "content_type", json_object_new_string(clean));
-		}
+		if (strcmp(key, "filename") == 0 || strcmp(key, "name") == 0)
+			e = upload_fields_set_filename(&f, v, (size_t)vlen);
+		else if (strcmp(key, "title") == 0)
+			e = upload_fields_set_title(&f, v, (size_t)vlen);
+		else if (strcmp(key, "metadata") == 0)
+			e = upload_fields_set_metadata(&f, v, (size_t)vlen);
+		else if (strcmp(key, "filetype") == 0 || strcmp(key, "content_type") == 0)
+			e = upload_fields_set_content_type(&f, v, (size_t)vlen);
 		/* other keys are the client's business: kept in "raw" only */
+		if (e != UPLOAD_FIELDS_OK) {
+			tus_error(r, upload_fields_status(e), upload_fields_code(e),
+				  upload_fields_message(e), NULL);
+			goto out;
+		}
 		p = comma ? comma + 1 : p + len;
 	}
+	if (upload_fields_filename(&f))
+		json_object_object_add(o, "filename",
+				       json_object_new_string(upload_fields_filename(&f)));
+	if (upload_fields_title(&f))
+		json_object_object_add(o, "title", json_object_new_string(upload_fields_title(&f)));
+	if (upload_fields_metadata(&f)) {
+		/* an object json-c wrote itself: parses at any depth it allows */
+		struct json_object *m = json_tokener_parse(upload_fields_metadata(&f));
+
+		if (!m)
+			abort();
+		json_object_object_add(o, "metadata", m);
+	}
+	if (upload_fields_content_type(&f))
+		json_object_object_add(o, "content_type",
+				       json_object_new_string(upload_fields_content_type(&f)));
 	out = vg_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 out:
+	upload_fields_free(&f);
 	json_object_put(o);
 	return out;
 }

@@ -3,7 +3,8 @@
  *
  *   check   headers only: multipart type, Content-Length, Idempotency-Key
  *   stream  body -> multipart parser -> staging/<id>.part, SHA-256 on the
- *           way; the file part is never held in memory, fields are capped.
+ *           way; the file part is never held in memory, fields are capped
+ *           and then checked by the rules both doors share (fields.h).
  *           The staging file is the upload's mark (vg_store.h): from the
  *           publish on a crash leaves it, durably, naming the id, so the
  *           janitor can find the bytes. No database write, no commit.
@@ -21,6 +22,7 @@
  */
 #include "upload.h"
 #include "child.h"
+#include "fields.h"
 #include "finish.h"
 #include "multipart.h"
 #include "request.h"
@@ -34,16 +36,12 @@
 #include "vg_time.h"
 #include "vg_failpoint.h"
 
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BODY_CHUNK      (64 * 1024)
 #define MULTIPART_SLACK (1024 * 1024) /* body bytes allowed beyond the file: fields, headers */
-#define TITLE_MAX_CHARS 500
-#define FILENAME_MAX_CHARS 255
-#define CTYPE_MAX_BYTES 255
 #define IDEM_KEY_MAX    255
 
 enum part_kind { PART_NONE, PART_FILE, PART_TITLE, PART_METADATA, PART_IGNORED };
@@ -57,14 +55,11 @@ struct upload {
 	int staging; /* w holds an open staged file */
 	enum part_kind part;
 	int files;
-	char filename[4 * FILENAME_MAX_CHARS + 1];
-	int have_filename;
-	char ctype[CTYPE_MAX_BYTES + 1];
-	int have_ctype;
-	char *title; /* raw bytes, capped */
+	struct upload_fields fields; /* cleaned and checked (fields.h) */
+	char *title; /* the title part's raw bytes, capped (fields.h) */
 	size_t title_len;
 	int have_title;
-	char *metadata; /* raw bytes, capped at limits.max_field_bytes */
+	char *metadata; /* the metadata part's raw bytes, capped at limits.max_field_bytes */
 	size_t metadata_len;
 	int have_metadata;
 	const char *idem_key;
@@ -84,6 +79,11 @@ static void fail(struct upload *u, int status, const char *code, const char *msg
 	u->err_status = status;
 	u->err_code = code;
 	u->err_msg = msg;
+}
+
+static void fail_field(struct upload *u, enum upload_fields_error e)
+{
+	fail(u, upload_fields_status(e), upload_fields_code(e), upload_fields_message(e));
 }
 
 static void answer_store_error(struct upload *u, enum vg_store_status st)
@@ -106,16 +106,11 @@ static int on_part_begin(void *ud, const struct multipart_part *p)
 			return -1;
 		}
 		u->part = PART_FILE;
-		if (p->filename) {
-			vg_text_clean(p->filename, strlen(p->filename), u->filename,
-				      sizeof(u->filename), FILENAME_MAX_CHARS);
-			u->have_filename = u->filename[0] != '\0';
-		}
-		if (p->content_type && *p->content_type) {
-			vg_text_clean(p->content_type, strlen(p->content_type), u->ctype,
-				      sizeof(u->ctype), CTYPE_MAX_BYTES);
-			u->have_ctype = u->ctype[0] != '\0';
-		}
+		if (p->filename)
+			upload_fields_set_filename(&u->fields, p->filename, strlen(p->filename));
+		if (p->content_type)
+			upload_fields_set_content_type(&u->fields, p->content_type,
+						       strlen(p->content_type));
 	} else if (strcmp(p->name, "title") == 0) {
 		if (u->have_title) {
 			fail(u, 400, "duplicate_field", "the title field appears twice");
@@ -136,12 +131,13 @@ static int on_part_begin(void *ud, const struct multipart_part *p)
 	return 0;
 }
 
-/* Appends to a capped field buffer; over the cap is a 413 naming the field. */
+/* Appends to a field's raw buffer, capped at what fields.h would refuse
+ * anyway; over the cap is that refusal (over), as the setter would answer. */
 static int field_append(struct upload *u, char **buf, size_t *len, size_t cap, const char *data,
-			size_t n, const char *code)
+			size_t n, enum upload_fields_error over)
 {
 	if (*len + n > cap) {
-		fail(u, 413, code, "a form field is larger than allowed");
+		fail_field(u, over);
 		return -1;
 	}
 	if (!*buf)
@@ -175,13 +171,11 @@ static int on_part_data(void *ud, const char *data, size_t n)
 		}
 		return 0;
 	case PART_TITLE:
-		/* 4 bytes per character is the most UTF-8 needs */
-		return field_append(u, &u->title, &u->title_len, 4 * TITLE_MAX_CHARS, data, n,
-				    "title_too_long");
+		return field_append(u, &u->title, &u->title_len, UPLOAD_FIELDS_TITLE_MAX_BYTES, data,
+				    n, UPLOAD_FIELDS_TITLE_TOO_LONG);
 	case PART_METADATA:
-		return field_append(u, &u->metadata, &u->metadata_len,
-				    (size_t)u->cfg->limits.max_field_bytes, data, n,
-				    "field_too_large");
+		return field_append(u, &u->metadata, &u->metadata_len, u->fields.metadata_max, data,
+				    n, UPLOAD_FIELDS_METADATA_TOO_LARGE);
 	default:
 		return 0;
 	}
@@ -223,18 +217,20 @@ static int find_idempotent(struct upload *u, char id[VG_ID_LEN + 1], char fp[VG_
  * retry after a lost answer, with a new multipart boundary) agree; the same
  * Idempotency-Key reused for another video does not.
  */
-static void fingerprint(struct upload *u, const char *metadata)
+static void fingerprint(struct upload *u)
 {
+	const char *title = upload_fields_title(&u->fields);
+	const char *metadata = upload_fields_metadata(&u->fields);
 	struct vg_sha256 h;
 
 	vg_sha256_init(&h);
 	vg_sha256_update(&h, "vingest-upload-v1\n", 18);
 	vg_sha256_update(&h, u->w.sha256, strlen(u->w.sha256));
 	vg_sha256_update(&h, "\n", 1);
-	vg_sha256_update(&h, u->filename, strlen(u->filename));
+	vg_sha256_update(&h, u->fields.filename, strlen(u->fields.filename));
 	vg_sha256_update(&h, "\n", 1);
-	if (u->title)
-		vg_sha256_update(&h, u->title, strlen(u->title));
+	if (title)
+		vg_sha256_update(&h, title, strlen(title));
 	vg_sha256_update(&h, "\n", 1);
 	if (metadata)
 		vg_sha256_update(&h, metadata, strlen(metadata));
@@ -296,14 +292,12 @@ int upload_check_request(struct request *r)
 	return check_headers(&u, boundary);
 }
 
-/* The form as a whole: one non-empty file, a sane title and metadata.
- * 0, or -1 with the answer set; *metadata_out gets the normalised JSON. */
-static int check_fields(struct upload *u, char **metadata_out)
+/* The form as a whole: one non-empty file, and the title and metadata
+ * parts through the rules of fields.h. 0, or -1 with the answer set. */
+static int check_fields(struct upload *u)
 {
-	char *title;
-	size_t chars;
+	enum upload_fields_error e = UPLOAD_FIELDS_OK;
 
-	*metadata_out = NULL;
 	if (u->files == 0) {
 		fail(u, 400, "missing_file", "the form has no part named file");
 		return -1;
@@ -312,36 +306,13 @@ static int check_fields(struct upload *u, char **metadata_out)
 		fail(u, 400, "empty_file", "the file part is empty");
 		return -1;
 	}
-	if (u->title) {
-		title = vg_malloc(u->title_len + 1);
-		chars = vg_text_clean(u->title, u->title_len, title, u->title_len + 1,
-				      TITLE_MAX_CHARS);
-		free(u->title);
-		u->title = title;
-		if (chars > TITLE_MAX_CHARS) {
-			fail(u, 400, "title_too_long", "title is limited to 500 characters");
-			return -1;
-		}
-	}
-	if (u->metadata) {
-		struct json_tokener *tok = json_tokener_new_ex(16);
-		struct json_object *o;
-
-		if (!tok)
-			abort();
-		o = json_tokener_parse_ex(tok, u->metadata, (int)u->metadata_len);
-		if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-		    (size_t)json_tokener_get_parse_end(tok) != u->metadata_len ||
-		    !json_object_is_type(o, json_type_object)) {
-			json_object_put(o);
-			json_tokener_free(tok);
-			fail(u, 400, "invalid_metadata",
-			     "metadata must be a JSON object (at most 16 levels deep)");
-			return -1;
-		}
-		json_tokener_free(tok);
-		*metadata_out = vg_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		json_object_put(o);
+	if (u->title)
+		e = upload_fields_set_title(&u->fields, u->title, u->title_len);
+	if (e == UPLOAD_FIELDS_OK && u->metadata)
+		e = upload_fields_set_metadata(&u->fields, u->metadata, u->metadata_len);
+	if (e != UPLOAD_FIELDS_OK) {
+		fail_field(u, e);
+		return -1;
 	}
 	return 0;
 }
@@ -400,24 +371,20 @@ out:
 static void upload_repeat(struct upload *u, const char *boundary, const char *prior,
 			  const char *prior_fp)
 {
-	char *metadata = NULL;
-
 	u->dry = 1;
 	vg_sha256_init(&u->w.sha);
-	if (read_body(u, boundary) == 0 && check_fields(u, &metadata) == 0) {
+	if (read_body(u, boundary) == 0 && check_fields(u) == 0) {
 		vg_sha256_final_hex(&u->w.sha, u->w.sha256);
-		fingerprint(u, metadata);
+		fingerprint(u);
 		answer_repeat(u, prior, prior_fp);
 	}
 	vg_sha256_free(&u->w.sha);
-	free(metadata);
 }
 
 void upload_post(struct request *r)
 {
 	struct upload u;
 	char boundary[MULTIPART_BOUNDARY_MAX + 1];
-	char *metadata = NULL;
 	enum vg_store_status st;
 	int published = 0;
 
@@ -425,6 +392,7 @@ void upload_post(struct request *r)
 	u.r = r;
 	u.cfg = r->child->cfg;
 	u.w.fd = -1;
+	upload_fields_init(&u.fields, (size_t)u.cfg->limits.max_field_bytes);
 	if (check_headers(&u, boundary) < 0)
 		return;
 	/* Repeats of one key must meet on one shard (shard.h). */
@@ -468,7 +436,7 @@ void upload_post(struct request *r)
 
 	if (read_body(&u, boundary) < 0)
 		goto out;
-	if (check_fields(&u, &metadata) < 0)
+	if (check_fields(&u) < 0)
 		goto out;
 
 	/* The media checks pread the staging file: it must hold every byte. */
@@ -503,12 +471,12 @@ void upload_post(struct request *r)
 		goto out;
 	}
 	published = 1;
-	fingerprint(&u, metadata);
+	fingerprint(&u);
 	u.fin.sha256 = u.w.sha256;
-	u.fin.content_type = u.have_ctype ? u.ctype : NULL;
-	u.fin.filename = u.have_filename ? u.filename : NULL;
-	u.fin.title = u.title;
-	u.fin.metadata = metadata;
+	u.fin.content_type = upload_fields_content_type(&u.fields);
+	u.fin.filename = upload_fields_filename(&u.fields);
+	u.fin.title = upload_fields_title(&u.fields);
+	u.fin.metadata = upload_fields_metadata(&u.fields);
 	u.fin.idem_key = u.idem_key;
 	u.fin.fingerprint = u.fingerprint;
 
@@ -560,7 +528,7 @@ out:
 		vg_info("msg=\"upload refused\" request_id=%s status=%d code=%s", r->request_id,
 			u.err_status, u.err_code);
 	}
-	free(metadata);
+	upload_fields_free(&u.fields);
 	free(u.title);
 	free(u.metadata);
 }

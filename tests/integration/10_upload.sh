@@ -92,4 +92,15 @@ t_eq "v_queue shows all five job states" "$(sql "SELECT COUNT(*) FROM v_queue")"
 t_eq "staging directory is empty after the uploads" \
 	"$(find "$STAGING" -type f 2>/dev/null | wc -l)" 0
 
+# The form's fields follow the rules tus's Upload-Metadata does (app/fields.c;
+# 90_tus sends the same metadata): trailing bytes after the object are
+# refused, never dropped, and a title too long is 400 however long it is.
+BEFORE=$(snap)
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4" --form-string 'metadata={"a":1}xyz'
+expect_error 'metadata {"a":1}xyz' 400 invalid_metadata
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4" --form-string 'metadata=[1,2]'
+expect_error "metadata that is not an object" 400 invalid_metadata
+api POST /v1/videos -F "file=@$FIX/clip-2s.mp4" --form-string "title=$(head -c 2001 /dev/zero | tr '\0' t)"
+expect_error "a title of 2001 bytes" 400 title_too_long
+
 t_done

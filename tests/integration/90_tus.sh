@@ -66,6 +66,16 @@ create "$SZ" -H "Upload-Metadata: filename !!notbase64!!"
 expect_error "Upload-Metadata value not base64" 400 invalid_metadata
 create "$SZ" -H "Upload-Metadata: bad\"key $(b64 x)"
 expect_error "Upload-Metadata key with a quote" 400 invalid_metadata
+# The fields follow POST /v1/videos's rules and refusals (app/fields.c;
+# 10_upload checks the same metadata through the form): trailing bytes after
+# the object are refused, never dropped. expect_error's snap proves nothing
+# was made: no uploads row, no staging file.
+create "$SZ" -H "Upload-Metadata: filename $(b64 clip.mp4),metadata $(b64 '{"a":1}xyz')"
+expect_error 'Upload-Metadata metadata {"a":1}xyz' 400 invalid_metadata
+create "$SZ" -H "Upload-Metadata: metadata $(b64 '[1,2]')"
+expect_error "Upload-Metadata metadata that is not an object" 400 invalid_metadata
+create "$SZ" -H "Upload-Metadata: title $(b64 "$(head -c 501 /dev/zero | tr '\0' t)")"
+expect_error "Upload-Metadata title of 501 characters" 400 title_too_long
 API_KEY=bad create "$SZ"
 expect_error "bad key" 401 unauthorized
 
