@@ -9,6 +9,7 @@
 #include "vg_config.h"
 #include "vg_log.h"
 #include "vg_notify.h"
+#include "vg_prefork.h"
 #include "vg_procctl.h"
 #include "vg_proctitle.h"
 #include "vg_time.h"
@@ -27,127 +28,61 @@
 
 enum master_state { MASTER_RUNNING, MASTER_DRAINING };
 
-struct slot {
-	pid_t pid;           /* 0: empty */
-	int64_t started_ms;
-	int64_t next_start_ms; /* back-off: not before this */
-	int crashes;         /* consecutive early deaths */
-	unsigned generation; /* config generation the child runs */
-};
-
 struct master {
 	const char *config_path;
 	struct vg_config *cfg;
 	int listen_fd;
 	enum master_state state;
-	struct slot *slots;
-	size_t nslots;  /* allocated */
-	size_t wanted;  /* http.processes */
+	struct vg_prefork pf; /* one slot per child; pf.n >= wanted */
+	size_t wanted;        /* http.processes */
 	unsigned generation;
-	int64_t drain_started_ms;
-	int term_sent, kill_sent;
 };
 
-static void spawn(struct master *m, struct slot *s)
+static void spawn(struct master *m, size_t i)
 {
-	pid_t master = getpid();
-	pid_t pid = fork();
+	int status;
 
-	if (pid < 0) {
-		vg_error("msg=\"fork failed\" error=\"%s\"", strerror(errno));
-		s->next_start_ms = vg_mono_ms() + 1000;
+	/* The master returns (as on a failed fork: logged, retried); the child
+	 * runs here and exits. */
+	if (vg_prefork_spawn(&m->pf, i) != 0)
 		return;
-	}
-	if (pid == 0) {
-		int status;
-
-		vg_sigpipe_child();
-		vg_proctitle_set("vingest-fcgi", "child", "vg-fcgi-child");
-		status = child_main(m->cfg, m->listen_fd, (unsigned)(s - m->slots), master);
-		vg_config_free(m->cfg);
-		free(m->cfg);
-		free(m->slots);
-		exit(status);
-	}
-	s->pid = pid;
-	s->started_ms = vg_mono_ms();
-	s->generation = m->generation;
-}
-
-static struct slot *find_slot(struct master *m, pid_t pid)
-{
-	for (size_t i = 0; i < m->nslots; i++)
-		if (m->slots[i].pid == pid)
-			return &m->slots[i];
-	return NULL;
+	status = child_main(m->cfg, m->listen_fd, (unsigned)i, m->pf.parent);
+	vg_config_free(m->cfg);
+	free(m->cfg);
+	vg_prefork_free(&m->pf);
+	exit(status);
 }
 
 static void reap(struct master *m)
 {
-	int status;
-	pid_t pid;
+	struct vg_prefork_exit ex;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct slot *s = find_slot(m, pid);
-		int64_t now = vg_mono_ms(), lived;
-		int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-
-		if (!s)
-			continue;
-		lived = now - s->started_ms;
-		s->pid = 0;
-		scoreboard_clear((unsigned)(s - m->slots));
-		if (clean) {
-			vg_info("msg=\"child exited\" child=%ld lived_ms=%lld", (long)pid,
-				(long long)lived);
-			s->crashes = 0;
-			s->next_start_ms = now;
-			continue;
-		}
-		s->crashes = lived < VG_CRASH_WINDOW_MS ? s->crashes + 1 : 1;
-		{
-			int64_t delay = vg_respawn_delay_ms(s->crashes);
-
-			s->next_start_ms = now + delay;
-			if (WIFSIGNALED(status))
-				vg_error("msg=\"child killed by signal; replacing\" child=%ld signal=%d "
-					 "lived_ms=%lld crashes=%d respawn_in_ms=%lld",
-					 (long)pid, WTERMSIG(status), (long long)lived, s->crashes,
-					 (long long)delay);
-			else
-				vg_error("msg=\"child failed; replacing\" child=%ld status=%d "
-					 "lived_ms=%lld crashes=%d respawn_in_ms=%lld",
-					 (long)pid, WEXITSTATUS(status), (long long)lived, s->crashes,
-					 (long long)delay);
-		}
+	while (vg_prefork_reap(&m->pf, &ex)) {
+		scoreboard_clear((unsigned)ex.slot);
+		if (ex.clean)
+			vg_info("msg=\"child exited\" child=%ld lived_ms=%lld", (long)ex.pid,
+				(long long)ex.lived_ms);
+		else if (WIFSIGNALED(ex.status))
+			vg_error("msg=\"child killed by signal; replacing\" child=%ld signal=%d "
+				 "lived_ms=%lld crashes=%d respawn_in_ms=%lld",
+				 (long)ex.pid, WTERMSIG(ex.status), (long long)ex.lived_ms,
+				 ex.crashes, (long long)ex.delay_ms);
+		else
+			vg_error("msg=\"child failed; replacing\" child=%ld status=%d "
+				 "lived_ms=%lld crashes=%d respawn_in_ms=%lld",
+				 (long)ex.pid, WEXITSTATUS(ex.status), (long long)ex.lived_ms,
+				 ex.crashes, (long long)ex.delay_ms);
 	}
-}
-
-static size_t alive(const struct master *m)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < m->nslots; i++)
-		n += m->slots[i].pid > 0;
-	return n;
-}
-
-static void signal_children(struct master *m, int sig)
-{
-	for (size_t i = 0; i < m->nslots; i++)
-		if (m->slots[i].pid > 0)
-			kill(m->slots[i].pid, sig);
 }
 
 static void begin_drain(struct master *m, int sig)
 {
 	if (m->state == MASTER_DRAINING)
 		return;
-	vg_info("msg=\"draining\" signal=%d children=%zu grace_s=%lld", sig, alive(m),
-		m->cfg->http.drain_seconds);
+	vg_info("msg=\"draining\" signal=%d children=%zu grace_s=%lld", sig,
+		vg_prefork_alive(&m->pf), m->cfg->http.drain_seconds);
 	m->state = MASTER_DRAINING;
-	m->drain_started_ms = vg_mono_ms();
-	signal_children(m, SIGQUIT);
+	vg_prefork_stop(&m->pf, SIGQUIT);
 }
 
 static void reload(struct master *m)
@@ -166,14 +101,7 @@ static void reload(struct master *m)
 	}
 	if (strcmp(fresh->http.listen, m->cfg->http.listen) != 0)
 		vg_warn("msg=\"http.listen changed; a restart is needed to move the socket\"");
-	if ((size_t)fresh->http.processes > m->nslots) {
-		m->slots = realloc(m->slots, (size_t)fresh->http.processes * sizeof(*m->slots));
-		if (!m->slots)
-			abort();
-		memset(m->slots + m->nslots, 0,
-		       ((size_t)fresh->http.processes - m->nslots) * sizeof(*m->slots));
-		m->nslots = (size_t)fresh->http.processes;
-	}
+	vg_prefork_grow(&m->pf, (size_t)fresh->http.processes);
 	vg_config_free(m->cfg);
 	free(m->cfg);
 	m->cfg = fresh;
@@ -183,7 +111,7 @@ static void reload(struct master *m)
 		m->wanted, m->generation);
 	/* Graceful: each old child finishes its request, exits 0, and its slot
 	 * is refilled with the new configuration. */
-	signal_children(m, SIGQUIT);
+	vg_prefork_signal(&m->pf, SIGQUIT);
 }
 
 static void handle_signals(struct master *m)
@@ -208,7 +136,8 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 	       char **argv)
 {
 	struct master m;
-	int status = 0, sigfd;
+	int status = 0, sigfd, sent;
+	int64_t grace;
 
 	memset(&m, 0, sizeof(m));
 	/* cfg is heap-allocated and ours: reload replaces it. */
@@ -217,11 +146,11 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 	m.listen_fd = listen_fd;
 	vg_proctitle_init(argc, argv);
 	m.wanted = (size_t)cfg->http.processes;
-	m.nslots = m.wanted;
-	m.slots = calloc(m.nslots, sizeof(*m.slots));
+	vg_prefork_init(&m.pf, m.wanted, "vingest-fcgi", "child", "vg-fcgi-child");
 	sigfd = vg_sigpipe_open();
-	if (!m.slots || sigfd < 0) {
+	if (sigfd < 0) {
 		vg_error("msg=\"cannot set up the master\" error=\"%s\"", strerror(errno));
+		vg_prefork_free(&m.pf);
 		return 1;
 	}
 	vg_proctitle_set("vingest-fcgi", "master", "vg-fcgi-master");
@@ -244,33 +173,26 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 		now = vg_mono_ms();
 
 		if (m.state == MASTER_RUNNING) {
-			for (size_t i = 0; i < m.nslots; i++) {
-				struct slot *s = &m.slots[i];
-
-				if (s->pid == 0 && i < m.wanted && now >= s->next_start_ms)
-					spawn(&m, s);
-			}
+			for (size_t i = 0; i < m.wanted; i++)
+				if (vg_prefork_due(&m.pf, i, now))
+					spawn(&m, i);
 			continue;
 		}
 
-		/* draining */
-		if (alive(&m) == 0)
+		/* draining: SIGQUIT sent; SIGTERM after the grace, SIGKILL 5 s later */
+		if (vg_prefork_alive(&m.pf) == 0)
 			break;
-		if (!m.term_sent && now - m.drain_started_ms > m.cfg->http.drain_seconds * 1000) {
+		grace = m.cfg->http.drain_seconds * 1000;
+		sent = vg_prefork_escalate(&m.pf, now, grace, grace + KILL_GRACE_MS);
+		if (sent == SIGTERM)
 			vg_warn("msg=\"drain grace over; interrupting children\" children=%zu",
-				alive(&m));
-			signal_children(&m, SIGTERM);
-			m.term_sent = 1;
-		}
-		if (!m.kill_sent &&
-		    now - m.drain_started_ms > m.cfg->http.drain_seconds * 1000 + KILL_GRACE_MS) {
-			vg_error("msg=\"children did not stop; killing\" children=%zu", alive(&m));
-			signal_children(&m, SIGKILL);
-			m.kill_sent = 1;
-		}
+				vg_prefork_alive(&m.pf));
+		else if (sent == SIGKILL)
+			vg_error("msg=\"children did not stop; killing\" children=%zu",
+				 vg_prefork_alive(&m.pf));
 	}
 	vg_info("msg=\"master stopped\"");
-	free(m.slots);
+	vg_prefork_free(&m.pf);
 	vg_sigpipe_close();
 	vg_config_free(m.cfg);
 	free(m.cfg);

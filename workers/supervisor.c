@@ -20,6 +20,7 @@
 #include "claim.h"
 #include "vg_log.h"
 #include "vg_notify.h"
+#include "vg_prefork.h"
 #include "vg_procctl.h"
 #include "vg_proctitle.h"
 #include "vg_retention.h"
@@ -43,23 +44,13 @@
 #define BEAT_EVERY_MS    5000
 #define KILL_GRACE_MS    10000
 
-struct wslot {
-	pid_t pid;
-	int64_t started_ms;
-	int64_t next_start_ms;
-	int crashes;
-	int retiring; /* told to drain: do not count it, do not refill */
-};
-
 struct supervisor {
 	const char *config_path;
 	struct vg_config *cfg;
 	struct scoreboard_slot *board;
-	struct wslot slots[SLOTS];
+	struct vg_prefork pf; /* SLOTS slots; retiring: told to drain, not refilled */
 	size_t target;
 	int draining;
-	int64_t drain_started_ms;
-	int term_sent, kill_sent;
 	struct vg_shards shards;
 	struct shard_watch watch;
 	struct vg_cache cache; /* the janitor invalidates cached statuses */
@@ -72,47 +63,34 @@ struct supervisor {
 	char host[256];
 };
 
-static size_t alive(const struct supervisor *s, int count_retiring)
+/* The jobs the live workers hold, from the scoreboard. */
+static long long jobs_held(const struct supervisor *s)
 {
-	size_t n = 0;
+	long long n = 0;
 
 	for (size_t i = 0; i < SLOTS; i++)
-		if (s->slots[i].pid > 0 && (count_retiring || !s->slots[i].retiring))
-			n++;
+		if (s->pf.slots[i].pid > 0)
+			n += atomic_load(&s->board[i].in_flight);
 	return n;
 }
 
 static void spawn(struct supervisor *s, size_t i)
 {
-	struct wslot *w = &s->slots[i];
-	pid_t pid;
+	int status;
 
 	atomic_store(&s->board[i].heartbeat_ms, vg_mono_ms());
 	atomic_store(&s->board[i].in_flight, 0);
 	atomic_store(&s->board[i].state, WORKER_STARTING);
-	pid_t supervisor = getpid();
-
-	pid = fork();
-	if (pid < 0) {
-		vg_error("msg=\"fork failed\" error=\"%s\"", strerror(errno));
-		w->next_start_ms = vg_mono_ms() + 1000;
+	/* The supervisor returns (as on a failed fork: logged, retried); the
+	 * worker runs here and exits. */
+	if (vg_prefork_spawn(&s->pf, i) != 0)
 		return;
-	}
-	if (pid == 0) {
-		int status;
-
-		vg_sigpipe_child();
-		vg_shards_forget(&s->shards); /* the parent's connections stay the parent's */
-		s->cache.mc = NULL;   /* likewise its memcached socket: not used, not closed */
-		vg_proctitle_set("vingest-workers", "worker", "vg-worker");
-		status = worker_main(s->cfg, &s->board[i], supervisor);
-		vg_config_free(s->cfg);
-		free(s->cfg);
-		exit(status);
-	}
-	w->pid = pid;
-	w->started_ms = vg_mono_ms();
-	w->retiring = 0;
+	vg_shards_forget(&s->shards); /* the parent's connections stay the parent's */
+	s->cache.mc = NULL;   /* likewise its memcached socket: not used, not closed */
+	status = worker_main(s->cfg, &s->board[i], s->pf.parent);
+	vg_config_free(s->cfg);
+	free(s->cfg);
+	exit(status);
 }
 
 static const char unregister_sql[] =
@@ -120,47 +98,26 @@ static const char unregister_sql[] =
 
 static void reap(struct supervisor *s)
 {
-	int status;
-	pid_t pid;
+	struct vg_prefork_exit ex;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		int64_t now = vg_mono_ms(), lived;
-		int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		struct wslot *w = NULL;
-
-		for (size_t i = 0; i < SLOTS; i++)
-			if (s->slots[i].pid == pid)
-				w = &s->slots[i];
-		if (!w)
-			continue;
-		lived = now - w->started_ms;
-		w->pid = 0;
-		w->retiring = 0;
-		if (clean) {
-			vg_info("msg=\"worker exited\" worker=%ld lived_ms=%lld", (long)pid,
-				(long long)lived);
-			w->crashes = 0;
-			w->next_start_ms = now;
+	while (vg_prefork_reap(&s->pf, &ex)) {
+		if (ex.clean) {
+			vg_info("msg=\"worker exited\" worker=%ld lived_ms=%lld", (long)ex.pid,
+				(long long)ex.lived_ms);
 			continue;
 		}
 		/* It could not remove its own rows (best effort: on a shard that
 		 * is down the janitor removes it after an hour's silence). */
 		for (unsigned k = 0; k < s->shards.n; k++) {
-			struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(pid)};
+			struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(ex.pid)};
 
 			vg_db_exec(vg_shards_db(&s->shards, k), unregister_sql, p, VG_DB_NPARAMS(p));
 		}
-		w->crashes = lived < VG_CRASH_WINDOW_MS ? w->crashes + 1 : 1;
-		{
-			int64_t delay = vg_respawn_delay_ms(w->crashes);
-
-			w->next_start_ms = now + delay;
-			vg_error("msg=\"worker died; replacing\" worker=%ld %s=%d lived_ms=%lld "
-				 "crashes=%d respawn_in_ms=%lld",
-				 (long)pid, WIFSIGNALED(status) ? "signal" : "status",
-				 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
-				 (long long)lived, w->crashes, (long long)delay);
-		}
+		vg_error("msg=\"worker died; replacing\" worker=%ld %s=%d lived_ms=%lld "
+			 "crashes=%d respawn_in_ms=%lld",
+			 (long)ex.pid, WIFSIGNALED(ex.status) ? "signal" : "status",
+			 WIFSIGNALED(ex.status) ? WTERMSIG(ex.status) : WEXITSTATUS(ex.status),
+			 (long long)ex.lived_ms, ex.crashes, (long long)ex.delay_ms);
 	}
 }
 
@@ -171,7 +128,7 @@ static void kill_stale(struct supervisor *s, int64_t now)
 	int64_t limit = s->cfg->workers.heartbeat_timeout_seconds * 1000;
 
 	for (size_t i = 0; i < SLOTS; i++) {
-		struct wslot *w = &s->slots[i];
+		struct vg_prefork_slot *w = &s->pf.slots[i];
 		int64_t beat = atomic_load(&s->board[i].heartbeat_ms);
 
 		if (w->pid <= 0 || now - beat <= limit)
@@ -197,7 +154,7 @@ static const char due_sql[] =
 static void scale(struct supervisor *s, int64_t now)
 {
 	struct vg_db_result res;
-	long long due = -1, in_flight = 0, want;
+	long long due = -1, in_flight, want;
 	long long conc = s->cfg->workers.concurrency;
 
 	if (now < s->next_scale_ms)
@@ -215,9 +172,7 @@ static void scale(struct supervisor *s, int64_t now)
 	}
 	if (due < 0)
 		return; /* no database, no decision */
-	for (size_t i = 0; i < SLOTS; i++)
-		if (s->slots[i].pid > 0)
-			in_flight += atomic_load(&s->board[i].in_flight);
+	in_flight = jobs_held(s);
 
 	/* Straight to the size the work needs (bounded by workers.max), not
 	 * one worker per tick: a burst of uploads is otherwise worked off by a
@@ -250,7 +205,7 @@ static void scale(struct supervisor *s, int64_t now)
 static void retire_extra(struct supervisor *s)
 {
 	for (size_t i = s->target; i < SLOTS; i++) {
-		struct wslot *w = &s->slots[i];
+		struct vg_prefork_slot *w = &s->pf.slots[i];
 
 		if (w->pid > 0 && !w->retiring) {
 			kill(w->pid, SIGTERM);
@@ -262,7 +217,7 @@ static void retire_extra(struct supervisor *s)
 static void fill(struct supervisor *s, int64_t now)
 {
 	for (size_t i = 0; i < s->target; i++)
-		if (s->slots[i].pid == 0 && now >= s->slots[i].next_start_ms)
+		if (vg_prefork_due(&s->pf, i, now))
 			spawn(s, i);
 }
 
@@ -336,11 +291,8 @@ static void janitor_shard(struct supervisor *s, unsigned k)
 
 static void housekeeping(struct supervisor *s, int64_t now)
 {
-	long long in_flight = 0;
+	long long in_flight = jobs_held(s);
 
-	for (size_t i = 0; i < SLOTS; i++)
-		if (s->slots[i].pid > 0)
-			in_flight += atomic_load(&s->board[i].in_flight);
 	if (now >= s->next_beat_ms) {
 		s->next_beat_ms = now + BEAT_EVERY_MS;
 		for (unsigned k = 0; k < s->shards.n; k++)
@@ -354,16 +306,6 @@ static void housekeeping(struct supervisor *s, int64_t now)
 		if (s->store_ok)
 			janitor_staging(&s->shards, s->cfg, &s->store);
 	}
-}
-
-static void signal_all(struct supervisor *s, int sig)
-{
-	for (size_t i = 0; i < SLOTS; i++)
-		if (s->slots[i].pid > 0) {
-			kill(s->slots[i].pid, sig);
-			if (sig == SIGKILL)
-				kill(s->slots[i].pid, SIGCONT);
-		}
 }
 
 static void reload(struct supervisor *s)
@@ -402,11 +344,9 @@ static void reload(struct supervisor *s)
 		s->target = (size_t)fresh->workers.max;
 	vg_info("msg=\"configuration reloaded; rolling the pool\" workers=%zu", s->target);
 	/* Each worker drains and exits 0; its slot is refilled with the new config. */
+	vg_prefork_signal(&s->pf, SIGTERM);
 	for (size_t i = 0; i < SLOTS; i++)
-		if (s->slots[i].pid > 0) {
-			kill(s->slots[i].pid, SIGTERM);
-			s->slots[i].retiring = 1;
-		}
+		s->pf.slots[i].retiring = s->pf.slots[i].pid > 0;
 }
 
 static void handle_signals(struct supervisor *s)
@@ -418,11 +358,10 @@ static void handle_signals(struct supervisor *s)
 		int sig = sigs[i];
 
 		if ((sig == SIGTERM || sig == SIGQUIT || sig == SIGINT) && !s->draining) {
-			vg_info("msg=\"draining\" signal=%d workers=%zu", sig, alive(s, 1));
+			vg_info("msg=\"draining\" signal=%d workers=%zu", sig, vg_prefork_alive(&s->pf));
 			vg_notify("STOPPING=1");
 			s->draining = 1;
-			s->drain_started_ms = vg_mono_ms();
-			signal_all(s, SIGTERM);
+			vg_prefork_stop(&s->pf, SIGTERM);
 		} else if (sig == SIGHUP && !s->draining) {
 			vg_notify("RELOADING=1");
 			reload(s);
@@ -434,15 +373,10 @@ static void handle_signals(struct supervisor *s)
 /* The counters file for /metrics, once a second (see wmetrics.h). */
 static void publish_metrics(struct supervisor *s, int64_t now)
 {
-	long long in_flight = 0;
-
 	if (now < s->next_metrics_ms)
 		return;
 	s->next_metrics_ms = now + 1000;
-	for (size_t i = 0; i < SLOTS; i++)
-		if (s->slots[i].pid > 0)
-			in_flight += atomic_load(&s->board[i].in_flight);
-	wmetrics_publish(s->cfg->workers.metrics_file, alive(s, 1), in_flight);
+	wmetrics_publish(s->cfg->workers.metrics_file, vg_prefork_alive(&s->pf), jobs_held(s));
 }
 
 int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, char **argv)
@@ -455,6 +389,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	s->cfg = cfg;
 	s->target = (size_t)(cfg->workers.min > 0 ? cfg->workers.min : 1);
 	s->board = scoreboard_new(SLOTS);
+	vg_prefork_init(&s->pf, SLOTS, "vingest-workers", "worker", "vg-worker");
 	wmetrics_open(); /* before any fork: workers add to the supervisor's counters */
 	gethostname(s->host, sizeof(s->host));
 	s->host[sizeof(s->host) - 1] = '\0';
@@ -492,15 +427,13 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 			publish_metrics(s, now);
 			continue;
 		}
-		if (alive(s, 1) == 0)
+		/* draining: SIGTERM sent; SIGKILL after the grace */
+		if (vg_prefork_alive(&s->pf) == 0)
 			break;
 		grace = s->cfg->workers.drain_seconds * 1000 + KILL_GRACE_MS;
-		if (!s->kill_sent && now - s->drain_started_ms > grace) {
+		if (vg_prefork_escalate(&s->pf, now, -1, grace) == SIGKILL)
 			vg_error("msg=\"workers did not drain in time; killing\" workers=%zu",
-				 alive(s, 1));
-			signal_all(s, SIGKILL);
-			s->kill_sent = 1;
-		}
+				 vg_prefork_alive(&s->pf));
 	}
 	for (unsigned k = 0; k < s->shards.n; k++) {
 		struct vg_db_param p[] = {vg_p_i64(s->row_id[k])};
@@ -514,6 +447,7 @@ int supervisor_run(const char *config_path, struct vg_config *cfg, int argc, cha
 	vg_cache_close(&s->cache);
 	vg_store_close(&s->store);
 	scoreboard_free(s->board, SLOTS);
+	vg_prefork_free(&s->pf);
 	vg_sigpipe_close();
 	vg_config_free(s->cfg);
 	free(s->cfg);
