@@ -12,7 +12,8 @@
 #      under var/test, once per store backend, the web servers taking turns;
 #   3. the fault suite (tests/fault/) on a stack built with failpoints;
 #   4. a short run of every fuzzer (tests/fuzz/run.sh);
-#   5. make distcheck.
+#   5. make distcheck, and a check that its tarball holds every file git
+#      tracks (but a short list of git's own files, DIST_EXCLUDE below).
 #
 # Each check prints "ok - NAME" or "not ok - NAME" and counts once. The
 # integration and fault scripts print such lines themselves; this file
@@ -305,6 +306,60 @@ test_faults() {
 	fi
 }
 
+# ---------------------------------------------------------------- the release tarball
+
+# Tracked files the release tarball leaves out on purpose (a trailing /: the
+# whole directory). Everything else git tracks is shipped, so that the
+# tarball builds, installs and tests like a clone (README.md, "The release
+# tarball").
+DIST_EXCLUDE=(
+	.gitignore  # git's own list of what it leaves alone: a tarball is no git checkout
+	.ci/        # the CI's entry point, which runs ./dev test on a clone
+	m4/.gitkeep # keeps m4/ in git before autogen.sh fills it; the tarball has aclocal.m4
+)
+
+# dist_tarball BUILDDIR: the path of the tarball make dist writes there.
+dist_tarball() {
+	local dir=$1
+	awk -v dir="$dir" '$1 == "PACKAGE" && $2 == "=" {p = $3}
+		$1 == "VERSION" && $2 == "=" {v = $3}
+		END {printf "%s/%s-%s.tar.gz\n", dir, p, v}' "$dir/Makefile"
+}
+
+# dist_ships_tracked TARBALL: in a git checkout, one ok / not ok line: every
+# file git tracks (and the work tree has) is in TARBALL, but DIST_EXCLUDE's.
+# The not ok line names the missing files (add them to EXTRA_DIST in
+# Makefile.am). Outside a git checkout (an unpacked tarball) there is nothing
+# to compare with, and no line.
+dist_ships_tracked() {
+	local tarball=$1 f x shipped missing=()
+	if ! command -v git >/dev/null || ! git -C "$REPO" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		echo "# not a git checkout: no tracked files to compare the tarball with"
+		return 0
+	fi
+	if [[ ! -f $tarball ]]; then
+		t_result fail "distcheck ships every tracked file (no ${tarball#"$REPO"/})"
+		return 1
+	fi
+	# the tarball's files, without the leading vingest-VERSION/
+	shipped=$(tar tzf "$tarball" | sed -n 's|^[^/]*/||; /[^/]$/p') || {
+		t_result fail "distcheck ships every tracked file (tar cannot read ${tarball#"$REPO"/})"
+		return 1
+	}
+	while IFS= read -r -d '' f; do
+		[[ -e $REPO/$f ]] || continue # deleted in the work tree, not yet in git
+		for x in "${DIST_EXCLUDE[@]}"; do
+			[[ $f == "$x" || ($x == */ && $f == "$x"*) ]] && continue 2
+		done
+		grep -qxF -- "$f" <<<"$shipped" || missing+=("$f")
+	done < <(git -C "$REPO" ls-files -z)
+	if ((${#missing[@]})); then
+		t_result fail "distcheck ships every tracked file (missing: ${missing[*]})"
+		return 1
+	fi
+	t_result ok "distcheck ships every tracked file"
+}
+
 # ---------------------------------------------------------------- ./dev test
 
 run_tests() {
@@ -407,12 +462,16 @@ run_tests() {
 	run_fuzzers 15 || true
 
 	say "make distcheck (log: ${TEST_LOGS#"$REPO"/}/distcheck.log)"
+	local tarball
+	tarball=$(dist_tarball "$REPO/build")
+	rm -f -- "$tarball" # an older one must not stand in for this one
 	if make -C "$REPO/build" -j2 distcheck >"$TEST_LOGS/distcheck.log" 2>&1; then
 		t_result ok distcheck
 	else
 		tail_log "$TEST_LOGS/distcheck.log" 40
 		t_result fail distcheck
 	fi
+	dist_ships_tracked "$tarball"
 
 	t_summary_and_exit
 }

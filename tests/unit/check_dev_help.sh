@@ -3,8 +3,9 @@
 # ./dev and its test runner take, so the help cannot fall behind the code.
 #
 # The commands are read from dev's main(), the options from the patterns of
-# the argument parsing in dev, tests/run.sh and tests/fuzz/run.sh
-# (`--name)` and `--name=*)`). TAP output; run by `make check`.
+# the argument parsing in dev, the files it sources (tools/*.sh),
+# tests/run.sh and tests/fuzz/run.sh (`--name)` and `--name=*)`). TAP
+# output; run by `make check`.
 src=${VG_SRCDIR:-$(dirname "$0")/../..}
 help=$(bash "$src/dev" help) || {
 	echo "not ok 1 - ./dev help runs"
@@ -26,7 +27,7 @@ commands=$(sed -n '/^main() {/,/^}/p' "$src/dev" | sed -n 's/^[[:space:]]*\([a-z
 for c in $commands; do
 	check "./dev help names the command $c" "\\(^  \\|(\\| \\)$c\\b"
 done
-options=$(cat "$src/dev" "$src/tests/run.sh" "$src/tests/fuzz/run.sh" |
+options=$(cat "$src/dev" "$src"/tools/*.sh "$src/tests/run.sh" "$src/tests/fuzz/run.sh" |
 	sed -n 's/^[[:space:]]*\(--[a-z][a-z-]*\)\(=\*\)\{0,1\})[[:space:]]*.*/\1/p' | sort -u)
 for o in $options; do
 	check "./dev help names the option $o" "$o\\b"
