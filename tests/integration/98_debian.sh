@@ -182,12 +182,19 @@ trap 'restore_machine; rm -rf -- "$T_TMP"' EXIT
 # ---------------------------------------------------------------- build
 
 # The tracked files (and new ones not ignored) as the work tree has them: what
-# a clean clone holds, without build trees, var/ or node_modules.
+# a clean clone holds, without build trees, var/ or node_modules. From a
+# release tarball (no git), the unpacked tree minus what building made.
 mkdir -p "$SRC" "$LOGDIR"
-(cd "$T_REPO" && git ls-files -z --cached --others --exclude-standard |
-	while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
-	tar --null -T - -cf -) | tar -xf - -C "$SRC"
-t_ok "the source tree is copied from the repository's files (git ls-files)" test -f "$SRC/debian/control"
+if git -C "$T_REPO" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	(cd "$T_REPO" && git ls-files -z --cached --others --exclude-standard |
+		while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
+		tar --null -T - -cf -) | tar -xf - -C "$SRC"
+else
+	(cd "$T_REPO" && tar --exclude=./build --exclude=./build-asan --exclude=./build-fault \
+		--exclude=./var --exclude=node_modules --exclude=./autom4te.cache -cf - .) |
+		tar -xf - -C "$SRC"
+fi
+t_ok "the source tree is copied from the repository's files" test -f "$SRC/debian/control"
 
 started=$SECONDS
 (cd "$SRC" && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b) >"$BUILD_LOG" 2>&1
