@@ -422,7 +422,7 @@ int http_give_up(const char *what, const struct http_resp *r)
 	char why[512];
 
 	http_describe(r, why, sizeof(why));
-	complain("%s: %s", what, why);
+	progress_complain("%s: %s", what, why);
 	if (http_transient(r))
 		return EXIT_LOCAL; /* retries ran out */
 	return r->status >= 400 ? EXIT_REFUSED : EXIT_LOCAL;
@@ -451,6 +451,7 @@ int http_backoff(int attempt, const struct http_resp *r)
 	if (r->retry_after >= 0)
 		delay = r->retry_after;
 	http_describe(r, why, sizeof(why));
-	say("%s; retrying in %ld s (attempt %d of %d)", why, delay, attempt + 1, HTTP_RETRIES + 1);
+	progress_say("%s; retrying in %ld s (attempt %d of %d)", why, delay, attempt + 1,
+		     HTTP_RETRIES + 1);
 	return http_sleep(delay);
 }

@@ -9,8 +9,8 @@
  * URL on another origin is refused before a byte is sent, and redirects are
  * never followed.
  */
-#ifndef HTTP_H
-#define HTTP_H
+#ifndef VG_CLIENT_HTTP_H
+#define VG_CLIENT_HTTP_H
 
 #include <curl/curl.h>
 #include <stddef.h>
