@@ -35,7 +35,8 @@ static const char *str_field(struct json_object *o, const char *name)
 /* The answer's body as a JSON object, or NULL. */
 static struct json_object *parse_object(const struct http_resp *r)
 {
-	struct json_object *o = r->body ? json_tokener_parse(r->body) : NULL;
+	struct json_object *o =
+	    vg_buf_len(&r->body) > 0 ? json_tokener_parse(vg_buf_str(&r->body)) : NULL;
 
 	if (o && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
