@@ -7,8 +7,8 @@
  * 1 a usage or local error, 2 the server refused the upload, 3 processing
  * failed, 4 the server holds other bytes than the file's, 130 interrupted.
  */
-#ifndef CLIENT_H
-#define CLIENT_H
+#ifndef VG_CLIENT_CLIENT_H
+#define VG_CLIENT_CLIENT_H
 
 #include "vg_hash.h"
 

@@ -33,7 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BODY_MAX	    (1024 * 1024) /* answers are small JSON; keep at most this much */
 #define LOW_SPEED_SECONDS   120L	  /* a transfer with no byte moving this long is dead */
 #define RETRY_AFTER_MAX	    600L
 #define BACKOFF_MAX_SECONDS 30
@@ -125,7 +124,7 @@ void http_resp_free(struct http_resp *r)
 	if (!r)
 		return;
 	free(r->location);
-	free(r->body);
+	vg_buf_free(&r->body);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -135,6 +134,7 @@ static void resp_reset(struct http_resp *r)
 	r->upload_offset = -1;
 	r->upload_length = -1;
 	r->retry_after = -1;
+	vg_buf_init(&r->body, HTTP_BODY_MAX);
 }
 
 static long long parse_count(const char *v)
@@ -194,16 +194,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct http_resp *r = ud;
-	size_t n = size * nmemb, keep = n;
+	size_t n = size * nmemb, room = vg_buf_room(&r->body);
 
-	if (r->body_len + keep > BODY_MAX)
-		keep = BODY_MAX - r->body_len;
-	if (keep > 0) {
-		r->body = vg_realloc(r->body, r->body_len + keep + 1);
-		memcpy(r->body + r->body_len, data, keep);
-		r->body_len += keep;
-		r->body[r->body_len] = '\0';
-	}
+	/* Cut, not refused: the transfer runs on, so a long answer still counts
+	 * by its status (a tus PATCH's 204 matters, not its body). */
+	vg_buf_append(&r->body, data, n < room ? n : room);
 	return n;
 }
 
@@ -400,8 +395,8 @@ void http_describe(const struct http_resp *r, char *buf, size_t n)
 			 r->status, r->location);
 		return;
 	}
-	if (r->body)
-		root = json_tokener_parse(r->body);
+	if (vg_buf_len(&r->body) > 0)
+		root = json_tokener_parse(vg_buf_str(&r->body));
 	if (root && json_object_object_get_ex(root, "error", &err) &&
 	    json_object_object_get_ex(err, "message", &msg) &&
 	    json_object_is_type(msg, json_type_string)) {
@@ -422,7 +417,7 @@ int http_give_up(const char *what, const struct http_resp *r)
 	char why[512];
 
 	http_describe(r, why, sizeof(why));
-	complain("%s: %s", what, why);
+	progress_complain("%s: %s", what, why);
 	if (http_transient(r))
 		return EXIT_LOCAL; /* retries ran out */
 	return r->status >= 400 ? EXIT_REFUSED : EXIT_LOCAL;
@@ -451,6 +446,7 @@ int http_backoff(int attempt, const struct http_resp *r)
 	if (r->retry_after >= 0)
 		delay = r->retry_after;
 	http_describe(r, why, sizeof(why));
-	say("%s; retrying in %ld s (attempt %d of %d)", why, delay, attempt + 1, HTTP_RETRIES + 1);
+	progress_say("%s; retrying in %ld s (attempt %d of %d)", why, delay, attempt + 1,
+		     HTTP_RETRIES + 1);
 	return http_sleep(delay);
 }

@@ -9,14 +9,18 @@
  * URL on another origin is refused before a byte is sent, and redirects are
  * never followed.
  */
-#ifndef HTTP_H
-#define HTTP_H
+#ifndef VG_CLIENT_HTTP_H
+#define VG_CLIENT_HTTP_H
+
+#include "vg_buf.h"
 
 #include <curl/curl.h>
 #include <stddef.h>
 
 /* Retries of one request (after transient failures) before giving up. */
 #define HTTP_RETRIES 10
+/* Answers are small JSON: of a longer body, only this much is kept. */
+#define HTTP_BODY_MAX (1024 * 1024)
 
 struct http {
 	CURL *curl;
@@ -44,9 +48,8 @@ struct http_resp {
 	char error[CURL_ERROR_SIZE];		/* the transport error, when status is 0 */
 	long long upload_offset, upload_length; /* -1: header absent */
 	long retry_after;			/* seconds, -1: absent */
-	char *location;
-	char *body;
-	size_t body_len;
+	char *location;				/* the Location header, or NULL */
+	struct vg_buf body; /* the answer's first HTTP_BODY_MAX bytes; the rest is dropped */
 };
 
 /*
@@ -61,7 +64,10 @@ char *http_origin(const char *url);
 /* base must be an absolute http(s) URL (see http_origin); key is copied
  * into the Authorization header and wiped from memory by http_free. */
 int http_init(struct http *h, const char *base, const char *key, long long limit_rate);
+/* Closes the connection and frees what http_init made; safe on NULL. */
 void http_free(struct http *h);
+/* Frees what an answer holds (http_do frees the last one itself before it
+ * fills r again) and zeroes r; safe on NULL and on a zeroed r. */
 void http_resp_free(struct http_resp *r);
 
 /* True when url is absolute and on the base URL's origin: the only place

@@ -62,7 +62,7 @@ __attribute__((format(printf, 1, 0))) static void emit(const char *fmt, va_list 
 	fputc('\n', stderr);
 }
 
-void say(const char *fmt, ...)
+void progress_say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -73,7 +73,7 @@ void say(const char *fmt, ...)
 	va_end(ap);
 }
 
-void complain(const char *fmt, ...)
+void progress_complain(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -82,7 +82,7 @@ void complain(const char *fmt, ...)
 	va_end(ap);
 }
 
-void trace(const char *fmt, ...)
+void progress_trace(const char *fmt, ...)
 {
 	va_list ap;
 

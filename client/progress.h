@@ -3,17 +3,22 @@
  * upload's progress (a bar redrawn in place on a terminal, a plain line per
  * 10% otherwise).
  */
-#ifndef PROGRESS_H
-#define PROGRESS_H
+#ifndef VG_CLIENT_PROGRESS_H
+#define VG_CLIENT_PROGRESS_H
 
-/* quiet: say() and the progress display say nothing (complain() still does). */
+/* quiet: progress_say() and the progress display say nothing
+ * (progress_complain() still does); verbose: progress_trace() speaks. */
 void progress_setup(int quiet, int verbose);
 
-/* A message: "vingest-upload: ..." on its own line, below a drawn bar. */
-void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Each message is "vingest-upload: ..." on its own line of stderr, below a
+ * drawn bar, never over it. */
+
+/* What is going on (retries, resumes, the video's state); not with -q. */
+void progress_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Why something failed; always, -q or not. */
+void progress_complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with -v: one line per request, for people and tests reading logs. */
-void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A transfer of total bytes, of which start are already on the server. */
 void progress_begin(long long total, long long start);

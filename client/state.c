@@ -53,8 +53,8 @@ char *state_load(const char *path, long long size, const char *sha256_hex)
 
 	if (!f) {
 		if (errno != ENOENT)
-			complain("cannot read state file %s: %s (starting a new upload)", path,
-				 strerror(errno));
+			progress_complain("cannot read state file %s: %s (starting a new upload)",
+					  path, strerror(errno));
 		return NULL;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -109,12 +109,12 @@ int state_save(const char *path, const char *url, long long size, const char *sh
 
 	*strrchr(dir, '/') = '\0';
 	if (make_dir(dir) < 0) {
-		complain("cannot create state directory %s: %s", dir, strerror(errno));
+		progress_complain("cannot create state directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		complain("cannot create %s: %s", tmp, strerror(errno));
+		progress_complain("cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	while (done < len) {
@@ -123,19 +123,19 @@ int state_save(const char *path, const char *url, long long size, const char *sh
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			complain("cannot write %s: %s", tmp, strerror(errno));
+			progress_complain("cannot write %s: %s", tmp, strerror(errno));
 			goto out;
 		}
 		done += (size_t)n;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		fd = -1;
-		complain("cannot write %s: %s", tmp, strerror(errno));
+		progress_complain("cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		complain("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		progress_complain("cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -153,5 +153,5 @@ out:
 void state_remove(const char *path)
 {
 	if (unlink(path) < 0 && errno != ENOENT)
-		complain("cannot remove state file %s: %s", path, strerror(errno));
+		progress_complain("cannot remove state file %s: %s", path, strerror(errno));
 }

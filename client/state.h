@@ -3,8 +3,8 @@
  * naming the tus upload that carries it, so running the same command again
  * continues where the last run stopped.
  */
-#ifndef STATE_H
-#define STATE_H
+#ifndef VG_CLIENT_STATE_H
+#define VG_CLIENT_STATE_H
 
 /*
  * The state file's path: DIR/<sha256 of "<file's sha256> <base URL>">.upload.

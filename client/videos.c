@@ -35,7 +35,8 @@ static const char *str_field(struct json_object *o, const char *name)
 /* The answer's body as a JSON object, or NULL. */
 static struct json_object *parse_object(const struct http_resp *r)
 {
-	struct json_object *o = r->body ? json_tokener_parse(r->body) : NULL;
+	struct json_object *o =
+	    vg_buf_len(&r->body) > 0 ? json_tokener_parse(vg_buf_str(&r->body)) : NULL;
 
 	if (o && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
@@ -54,14 +55,14 @@ static int get_video(struct http *h, const char *id, struct json_object **out)
 	*out = NULL;
 	for (;;) {
 		http_do(h, "GET", url, NULL, NULL, NULL, &r);
-		trace("GET %s -> %ld", url, r.status);
+		progress_trace("GET %s -> %ld", url, r.status);
 		if (r.stopped) {
 			rc = EXIT_INTERRUPTED;
 		} else if (r.status == 200) {
 			*out = parse_object(&r);
 			rc = EXIT_OK;
 			if (!*out) {
-				complain("GET %s answered 200 without a video", url);
+				progress_complain("GET %s answered 200 without a video", url);
 				rc = EXIT_LOCAL;
 			}
 		} else if (http_transient(&r) && attempt < HTTP_RETRIES) {
@@ -86,14 +87,15 @@ static int check_video(struct json_object *v, const char *id, const char *sha256
 	struct json_object *size = NULL;
 
 	if (!sha || strcmp(sha, sha256_hex) != 0) {
-		complain("video %s holds other bytes than the file: its SHA-256 is %s, the "
-			 "file's %s",
-			 id, sha ? sha : "missing", sha256_hex);
+		progress_complain(
+		    "video %s holds other bytes than the file: its SHA-256 is %s, the "
+		    "file's %s",
+		    id, sha ? sha : "missing", sha256_hex);
 		return EXIT_CHECKSUM;
 	}
 	json_object_object_get_ex(v, "size", &size);
-	say("stored video %s: %lld bytes, SHA-256 verified, status %s", id,
-	    (long long)json_object_get_int64(size), status ? status : "unknown");
+	progress_say("stored video %s: %lld bytes, SHA-256 verified, status %s", id,
+		     (long long)json_object_get_int64(size), status ? status : "unknown");
 	return EXIT_OK;
 }
 
@@ -114,7 +116,7 @@ int video_wait(struct http *h, const char *id)
 	char last[32] = "";
 	int rc;
 
-	say("waiting for video %s to be processed", id);
+	progress_say("waiting for video %s to be processed", id);
 	for (;;) {
 		const char *status;
 
@@ -125,7 +127,7 @@ int video_wait(struct http *h, const char *id)
 		if (!status)
 			status = "unknown";
 		if (strcmp(status, last) != 0) {
-			say("video %s: %s", id, status);
+			progress_say("video %s: %s", id, status);
 			snprintf(last, sizeof(last), "%s", status);
 		}
 		if (strcmp(status, "processed") == 0)
@@ -137,7 +139,8 @@ int video_wait(struct http *h, const char *id)
 			    json_object_object_get_ex(proc, "last_error", &err) &&
 			    json_object_is_type(err, json_type_string))
 				why = json_object_get_string(err);
-			complain("video %s %s%s%s", id, status, why ? ": " : "", why ? why : "");
+			progress_complain("video %s %s%s%s", id, status, why ? ": " : "",
+					  why ? why : "");
 			rc = EXIT_FAILED;
 			break;
 		}
@@ -149,7 +152,8 @@ int video_wait(struct http *h, const char *id)
 		}
 	}
 	if (rc == EXIT_INTERRUPTED)
-		complain("interrupted while waiting; the upload itself is complete (video %s)", id);
+		progress_complain(
+		    "interrupted while waiting; the upload itself is complete (video %s)", id);
 	json_object_put(v);
 	return rc;
 }
@@ -214,7 +218,7 @@ int multipart_upload(struct http *h, const struct options *o, const struct uploa
 
 	*id = NULL;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		complain("cannot make an idempotency key: %s", strerror(errno));
+		progress_complain("cannot make an idempotency key: %s", strerror(errno));
 		rc = EXIT_LOCAL;
 		goto out;
 	}
@@ -242,7 +246,7 @@ int multipart_upload(struct http *h, const struct options *o, const struct uploa
 	progress_begin(f->size, 0);
 	for (;;) {
 		http_do(h, "POST", url, hl, NULL, mime, &r);
-		trace("POST %s multipart file=%lld bytes -> %ld", url, f->size, r.status);
+		progress_trace("POST %s multipart file=%lld bytes -> %ld", url, f->size, r.status);
 		if (r.stopped) {
 			rc = EXIT_INTERRUPTED;
 		} else if (r.status == 201 || r.status == 200) {
@@ -253,7 +257,8 @@ int multipart_upload(struct http *h, const struct options *o, const struct uploa
 			v = parse_object(&r);
 			vid = v ? str_field(v, "id") : NULL;
 			if (!vid) {
-				complain("POST %s answered %ld without a video", url, r.status);
+				progress_complain("POST %s answered %ld without a video", url,
+						  r.status);
 				rc = EXIT_LOCAL;
 			} else {
 				rc = check_video(v, vid, f->sha256);
@@ -273,8 +278,8 @@ int multipart_upload(struct http *h, const struct options *o, const struct uploa
 	progress_end();
 	h->on_send = NULL;
 	if (rc == EXIT_INTERRUPTED)
-		complain("interrupted; a multipart upload cannot be resumed (without "
-			 "--multipart, uploads can)");
+		progress_complain("interrupted; a multipart upload cannot be resumed (without "
+				  "--multipart, uploads can)");
 out:
 	json_object_put(v);
 	http_resp_free(&r);

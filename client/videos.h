@@ -3,8 +3,8 @@
  * against the file, waiting for its processing, and the plain multipart
  * upload for when tus is not wanted.
  */
-#ifndef VIDEOS_H
-#define VIDEOS_H
+#ifndef VG_CLIENT_VIDEOS_H
+#define VG_CLIENT_VIDEOS_H
 
 #include "client.h"
 #include "http.h"

@@ -3,7 +3,7 @@
  *
  *   vingest-upload [options] FILE
  *
- * Uploads one video over tus (tus.c), resumable across runs: an interrupted
+ * Uploads one video over tus (tus_upload.c), resumable across runs: an interrupted
  * upload is remembered in a state file and the same command continues it.
  * Before anything goes out the file is hashed; after the last byte the
  * stored video's SHA-256 must equal the file's, so "exit 0" means the server
@@ -22,7 +22,7 @@
 #include "client.h"
 #include "http.h"
 #include "progress.h"
-#include "tus.h"
+#include "tus_upload.h"
 #include "videos.h"
 #include "vg_alloc.h"
 #include "vg_hash.h"
@@ -165,30 +165,31 @@ static char *read_key_file(const char *path)
 	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		complain("cannot open the key file %s: %s", path, strerror(errno));
+		progress_complain("cannot open the key file %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		complain("the key file %s is not a regular file", path);
+		progress_complain("the key file %s is not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & S_IRWXO) {
-		complain("the key file %s is open to every user (mode %03o): not using it; "
-			 "chmod 600 %s",
-			 path, (unsigned)(st.st_mode & 0777), path);
+		progress_complain(
+		    "the key file %s is open to every user (mode %03o): not using it; "
+		    "chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 0777), path);
 		goto out;
 	}
 	if (st.st_mode & S_IRWXG)
-		complain("warning: the key file %s is open to its group (mode %03o); "
-			 "chmod 600 %s unless the group is meant to share the key",
-			 path, (unsigned)(st.st_mode & 0777), path);
+		progress_complain("warning: the key file %s is open to its group (mode %03o); "
+				  "chmod 600 %s unless the group is meant to share the key",
+				  path, (unsigned)(st.st_mode & 0777), path);
 	while (len < sizeof(buf) - 1) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			complain("cannot read the key file %s: %s", path, strerror(errno));
+			progress_complain("cannot read the key file %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -198,14 +199,15 @@ static char *read_key_file(const char *path)
 	buf[len] = '\0';
 	len = strcspn(buf, "\n");
 	if (len > KEY_MAX) {
-		complain("the key file %s: its first line is longer than %d bytes, not a key", path,
-			 KEY_MAX);
+		progress_complain(
+		    "the key file %s: its first line is longer than %d bytes, not a key", path,
+		    KEY_MAX);
 		goto out;
 	}
 	while (len > 0 && strchr(" \t\r\v\f", buf[len - 1]))
 		len--;
 	if (len == 0) {
-		complain("the key file %s holds no key on its first line", path);
+		progress_complain("the key file %s holds no key on its first line", path);
 		goto out;
 	}
 	key = vg_strndup(buf, len);
@@ -263,19 +265,19 @@ static int open_file(const char *path, struct upload_file *f)
 	f->type = media_type(f->name);
 	f->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0) {
-		complain("cannot open %s: %s", path, strerror(errno));
+		progress_complain("cannot open %s: %s", path, strerror(errno));
 		return EXIT_LOCAL;
 	}
 	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		complain("%s is not a regular file", path);
+		progress_complain("%s is not a regular file", path);
 		return EXIT_LOCAL;
 	}
 	if (st.st_size == 0) {
-		complain("%s is empty", path);
+		progress_complain("%s is empty", path);
 		return EXIT_LOCAL;
 	}
 	if (!f->name[0]) {
-		complain("%s names no file", path);
+		progress_complain("%s names no file", path);
 		return EXIT_LOCAL;
 	}
 	f->size = (long long)st.st_size;
@@ -287,11 +289,11 @@ static int open_file(const char *path, struct upload_file *f)
 			continue;
 		if (client_stop) {
 			vg_sha256_free(&sha);
-			complain("interrupted before the upload began; nothing to resume");
+			progress_complain("interrupted before the upload began; nothing to resume");
 			return EXIT_INTERRUPTED;
 		}
 		if (n < 0) {
-			complain("cannot read %s: %s", path, strerror(errno));
+			progress_complain("cannot read %s: %s", path, strerror(errno));
 			vg_sha256_free(&sha);
 			return EXIT_LOCAL;
 		}
@@ -302,11 +304,11 @@ static int open_file(const char *path, struct upload_file *f)
 	}
 	vg_sha256_final_hex(&sha, f->sha256);
 	if (total != f->size) {
-		complain("%s changed while it was read (%lld bytes, then %lld)", path, f->size,
-			 total);
+		progress_complain("%s changed while it was read (%lld bytes, then %lld)", path,
+				  f->size, total);
 		return EXIT_LOCAL;
 	}
-	trace("%s: %lld bytes, sha256 %s", path, f->size, f->sha256);
+	progress_trace("%s: %lld bytes, sha256 %s", path, f->size, f->sha256);
 	return EXIT_OK;
 }
 
@@ -408,12 +410,13 @@ int main(int argc, char **argv)
 	}
 	progress_setup(o.quiet, o.verbose);
 	if (!o.url || !o.url[0]) {
-		complain("no server: give -u URL or set VINGEST_URL");
+		progress_complain("no server: give -u URL or set VINGEST_URL");
 		return EXIT_LOCAL;
 	}
 	origin = http_origin(o.url);
 	if (!origin) {
-		complain("the URL must be an absolute http:// or https:// URL, not '%s'", o.url);
+		progress_complain("the URL must be an absolute http:// or https:// URL, not '%s'",
+				  o.url);
 		return EXIT_LOCAL;
 	}
 	free(origin);
@@ -424,13 +427,13 @@ int main(int argc, char **argv)
 		o.key = file_key;
 	}
 	if (!o.key || !o.key[0] || !header_safe(o.key)) {
-		complain("no usable API key: give --key-file FILE or set VINGEST_API_KEY");
+		progress_complain("no usable API key: give --key-file FILE or set VINGEST_API_KEY");
 		goto out;
 	}
 	if (o.metadata) {
 		meta = json_tokener_parse(o.metadata);
 		if (!meta || !json_object_is_type(meta, json_type_object)) {
-			complain("-m wants a JSON object, like '{\"camera\":\"front\"}'");
+			progress_complain("-m wants a JSON object, like '{\"camera\":\"front\"}'");
 			json_object_put(meta);
 			goto out;
 		}
@@ -439,13 +442,13 @@ int main(int argc, char **argv)
 	if (!o.state_dir) {
 		state_dir = default_state_dir();
 		if (!state_dir && !o.multipart) {
-			complain("no state directory: set HOME or give --state-dir DIR");
+			progress_complain("no state directory: set HOME or give --state-dir DIR");
 			goto out;
 		}
 		o.state_dir = state_dir;
 	}
 	if (catch_signals() < 0) {
-		complain("cannot install signal handlers: %s", strerror(errno));
+		progress_complain("cannot install signal handlers: %s", strerror(errno));
 		goto out;
 	}
 
@@ -454,7 +457,7 @@ int main(int argc, char **argv)
 		goto out;
 	http_ready = 1; /* http_free undoes a half-done http_init too */
 	if (http_init(&h, o.url, o.key, o.limit_rate) < 0) {
-		complain("cannot initialise libcurl");
+		progress_complain("cannot initialise libcurl");
 		rc = EXIT_LOCAL;
 		goto out;
 	}

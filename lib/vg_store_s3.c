@@ -18,6 +18,7 @@
  * handle is made after fork (vg_store_open runs in each child), never shared.
  */
 #include "vg_alloc.h"
+#include "vg_buf.h"
 #include "vg_config.h"
 #include "vg_hash.h"
 #include "vg_log.h"
@@ -38,6 +39,8 @@
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define RESPONSE_MAX (1024 * 1024) /* XML answers (a listing page is ~250 KB) */
+/* A CompleteMultipartUpload body: a <Part> of at most ~150 bytes a part */
+#define COMPLETE_MAX (2 * 1024 * 1024)
 #define MAX_PARTS 10000            /* S3's limit */
 
 struct s3 {
@@ -69,8 +72,7 @@ struct s3_req {
 	long status;
 	char etag[80];
 	long long content_length;
-	char *resp; /* error or XML body, NUL-terminated, capped at RESPONSE_MAX */
-	size_t resp_len;
+	struct vg_buf resp; /* error or XML body, cut at RESPONSE_MAX */
 	int sink_failed, sink_used;
 	long long pos; /* body bytes handed to curl so far */
 	CURL *curl;
@@ -243,18 +245,6 @@ static int seek_body(void *arg, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
-static void keep_response(struct s3_req *q, const char *buf, size_t n)
-{
-	if (q->resp_len + n > RESPONSE_MAX)
-		n = RESPONSE_MAX - q->resp_len;
-	if (n == 0)
-		return;
-	q->resp = vg_realloc(q->resp, q->resp_len + n + 1);
-	memcpy(q->resp + q->resp_len, buf, n);
-	q->resp_len += n;
-	q->resp[q->resp_len] = '\0';
-}
-
 static size_t write_body(char *buf, size_t size, size_t nmemb, void *arg)
 {
 	struct s3_req *q = arg;
@@ -270,7 +260,9 @@ static size_t write_body(char *buf, size_t size, size_t nmemb, void *arg)
 		}
 		return n;
 	}
-	keep_response(q, buf, n);
+	/* Past RESPONSE_MAX the answer is cut, not refused: the transfer runs
+	 * on, so its status still counts, and an error's excerpt is its start. */
+	vg_buf_append(&q->resp, buf, n < vg_buf_room(&q->resp) ? n : vg_buf_room(&q->resp));
 	return n;
 }
 
@@ -310,9 +302,7 @@ static int perform(struct s3 *x, struct s3_req *q, CURLcode *cc)
 	q->status = 0;
 	q->etag[0] = '\0';
 	q->content_length = -1;
-	q->resp_len = 0;
-	if (q->resp)
-		q->resp[0] = '\0';
+	vg_buf_reset(&q->resp);
 	q->curl = c;
 	url = vg_asprintf("%s%s%s%s", q->key ? x->base : x->bucket_url, q->key ? q->key : "",
 			  q->query ? "?" : "", q->query ? q->query : "");
@@ -409,9 +399,10 @@ static long call(struct vg_store *s, struct s3_req *q)
 				q->method, q->key ? q->key : "(bucket)", i + 1, tries,
 				x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
 		else
-			vg_warn("msg=\"s3 store answered %ld\" method=%s key=%s try=%ld of=%ld body=\"%.200s\"",
+			vg_warn("msg=\"s3 store answered %ld\" method=%s key=%s try=%ld of=%ld "
+				"body=\"%.200s\"",
 				q->status, q->method, q->key ? q->key : "(bucket)", i + 1, tries,
-				q->resp ? q->resp : "");
+				vg_buf_str(&q->resp));
 	}
 	vg_error("msg=\"s3 request gave up\" method=%s key=%s status=%ld", q->method,
 		 q->key ? q->key : "(bucket)", q->status);
@@ -425,12 +416,12 @@ static void req_init(struct s3_req *q, const char *method, const char *key)
 	q->key = key;
 	q->fd = -1;
 	q->content_length = -1;
+	vg_buf_init(&q->resp, RESPONSE_MAX);
 }
 
 static void req_free(struct s3_req *q)
 {
-	free(q->resp);
-	q->resp = NULL;
+	vg_buf_free(&q->resp);
 }
 
 /* --------------------------------------------------------------- upload */
@@ -519,7 +510,7 @@ static enum vg_store_status put_single(struct vg_store *s, int fd, const char *k
 		}
 	} else if (status > 0) {
 		vg_error("msg=\"s3 PUT refused\" key=%s status=%ld body=\"%.300s\"", key, status,
-			 q.resp ? q.resp : "");
+			 vg_buf_str(&q.resp));
 	}
 	req_free(&q);
 	return st;
@@ -565,12 +556,13 @@ static enum vg_store_status put_multipart(struct vg_store *s, int fd, const char
 {
 	long long part = s->cfg->store.s3_part_bytes;
 	long long nparts = (size + part - 1) / part;
-	char upload_id[256], *enc_id = NULL, *query = NULL, *done = NULL;
-	size_t done_len = 0;
+	char upload_id[256], *enc_id = NULL, *query = NULL;
+	struct vg_buf done;
 	enum vg_store_status st = VG_STORE_ERR;
 	struct s3_req q;
 	long status;
 
+	vg_buf_init(&done, COMPLETE_MAX);
 	if (nparts > MAX_PARTS) {
 		part = (size + MAX_PARTS - 1) / MAX_PARTS;
 		nparts = (size + part - 1) / part;
@@ -578,7 +570,8 @@ static enum vg_store_status put_multipart(struct vg_store *s, int fd, const char
 	req_init(&q, "POST", key);
 	q.query = "uploads=";
 	status = call(s, &q);
-	if (status / 100 != 2 || xml_value(q.resp, "UploadId", upload_id, sizeof(upload_id)) < 0) {
+	if (status / 100 != 2 ||
+	    xml_value(vg_buf_str(&q.resp), "UploadId", upload_id, sizeof(upload_id)) < 0) {
 		vg_error("msg=\"s3 multipart upload could not start\" key=%s status=%ld", key,
 			 status);
 		req_free(&q);
@@ -586,12 +579,12 @@ static enum vg_store_status put_multipart(struct vg_store *s, int fd, const char
 	}
 	req_free(&q);
 	enc_id = vg_sigv4_uri_encode(upload_id, 0);
-	done = vg_strdup("<CompleteMultipartUpload>");
-	done_len = strlen(done);
+	vg_buf_puts(&done, "<CompleteMultipartUpload>");
 
 	for (long long i = 0; i < nparts; i++) {
 		long long off = i * part, len = size - off < part ? size - off : part;
-		char md5hex[33], md5b64[25], *piece;
+		char md5hex[33], md5b64[25], piece[192];
+		int plen;
 
 		if (md5_range(fd, off, len, md5hex, md5b64) < 0) {
 			vg_error("msg=\"cannot read the staged object\" key=%s error=\"%s\"", key,
@@ -615,30 +608,36 @@ static enum vg_store_status put_multipart(struct vg_store *s, int fd, const char
 			req_free(&q);
 			goto out;
 		}
-		piece = vg_asprintf("<Part><PartNumber>%lld</PartNumber><ETag>\"%s\"</ETag></Part>",
-				    i + 1, q.etag);
-		done = vg_realloc(done, done_len + strlen(piece) + 32);
-		memcpy(done + done_len, piece, strlen(piece) + 1);
-		done_len += strlen(piece);
-		free(piece);
+		plen = snprintf(piece, sizeof(piece),
+				"<Part><PartNumber>%lld</PartNumber><ETag>\"%s\"</ETag></Part>",
+				i + 1, q.etag);
 		req_free(&q);
+		if (plen < 0 || (size_t)plen >= sizeof(piece) ||
+		    vg_buf_append(&done, piece, (size_t)plen) < 0) {
+			vg_error("msg=\"s3 multipart completion too long\" key=%s parts=%lld", key,
+				 nparts);
+			goto out;
+		}
 	}
-	memcpy(done + done_len, "</CompleteMultipartUpload>", sizeof("</CompleteMultipartUpload>"));
-	done_len += strlen("</CompleteMultipartUpload>");
+	if (vg_buf_puts(&done, "</CompleteMultipartUpload>") < 0) {
+		vg_error("msg=\"s3 multipart completion too long\" key=%s parts=%lld", key, nparts);
+		goto out;
+	}
 	{
 		char sha[VG_SHA256_HEX];
 
 		free(query);
 		query = vg_asprintf("uploadId=%s", enc_id);
-		vg_sha256_hex(done, done_len, sha);
+		vg_sha256_hex(vg_buf_str(&done), vg_buf_len(&done), sha);
 		req_init(&q, "POST", key);
 		q.query = query;
-		q.mem = done;
-		q.len = (long long)done_len;
+		q.mem = vg_buf_str(&done);
+		q.len = (long long)vg_buf_len(&done);
 		q.payload_sha = sha;
 		status = call(s, &q);
 		/* S3 can answer 200 with an <Error> body to a CompleteMultipartUpload */
-		if (status / 100 == 2 && q.resp && !strstr(q.resp, "<Error>")) {
+		if (status / 100 == 2 && vg_buf_len(&q.resp) > 0 &&
+		    !strstr(vg_buf_str(&q.resp), "<Error>")) {
 			st = VG_STORE_OK;
 		} else if (status == 404) {
 			/* A retried complete whose first try landed: the upload id is gone.
@@ -651,7 +650,7 @@ static enum vg_store_status put_multipart(struct vg_store *s, int fd, const char
 		if (st != VG_STORE_OK)
 			vg_error("msg=\"s3 multipart upload could not complete\" key=%s status=%ld "
 				 "body=\"%.300s\"",
-				 key, status, q.resp ? q.resp : "");
+				 key, status, vg_buf_str(&q.resp));
 		req_free(&q);
 	}
 out:
@@ -659,7 +658,7 @@ out:
 		abort_multipart(s, key, enc_id);
 	free(enc_id);
 	free(query);
-	free(done);
+	vg_buf_free(&done);
 	return st;
 }
 
@@ -755,7 +754,7 @@ static int s3_list(struct vg_store *s, int (*each)(void *arg, const char *key, l
 
 	for (;;) {
 		struct s3_req q;
-		const char *p;
+		const char *p, *xml;
 		char *enc = vg_sigv4_uri_encode(token, 0);
 		long status;
 
@@ -768,12 +767,13 @@ static int s3_list(struct vg_store *s, int (*each)(void *arg, const char *key, l
 		req_init(&q, "GET", NULL);
 		q.query = query;
 		status = call(s, &q);
-		if (status / 100 != 2 || !q.resp) {
+		if (status / 100 != 2 || vg_buf_len(&q.resp) == 0) {
 			req_free(&q);
 			rc = -1;
 			break;
 		}
-		for (p = strstr(q.resp, "<Contents>"); p && rc == 0; p = strstr(p + 1, "<Contents>")) {
+		xml = vg_buf_str(&q.resp);
+		for (p = strstr(xml, "<Contents>"); p && rc == 0; p = strstr(p + 1, "<Contents>")) {
 			char key[VG_STORE_KEY_MAX * 2], size[32];
 			const char *end = strstr(p, "</Contents>");
 			char *one;
@@ -787,8 +787,8 @@ static int s3_list(struct vg_store *s, int (*each)(void *arg, const char *key, l
 				rc = 1;
 			free(one);
 		}
-		if (rc != 0 || !strstr(q.resp, "<IsTruncated>true</IsTruncated>") ||
-		    xml_value(q.resp, "NextContinuationToken", token, sizeof(token)) < 0) {
+		if (rc != 0 || !strstr(xml, "<IsTruncated>true</IsTruncated>") ||
+		    xml_value(xml, "NextContinuationToken", token, sizeof(token)) < 0) {
 			req_free(&q);
 			break;
 		}

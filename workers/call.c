@@ -7,6 +7,7 @@
 #include "job.h"
 #include "wmetrics.h"
 #include "vg_alloc.h"
+#include "vg_buf.h"
 #include "vg_config.h"
 #include "vg_log.h"
 
@@ -46,15 +47,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 
 	/* A result is at most ANSWER_RESULT_MAX and an error is read for an
 	 * excerpt: past ANSWER_BODY_MAX the answer is of no use, and reading
-	 * on would let the service fill the worker's memory. */
-	if (j->response_len + n > ANSWER_BODY_MAX) {
-		j->response_truncated = 1;
+	 * on would let the service fill the worker's memory. The buffer is
+	 * then overflowed, which is how worker.c tells this stop from others. */
+	if (vg_buf_append(&j->response, data, n) < 0)
 		return 0; /* abort the transfer: CURLE_WRITE_ERROR */
-	}
-	j->response = vg_realloc(j->response, j->response_len + n + 1);
-	memcpy(j->response + j->response_len, data, n);
-	j->response_len += n;
-	j->response[j->response_len] = '\0';
 	return n;
 }
 
@@ -75,10 +71,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 
 static void reset_response(struct job *j)
 {
-	free(j->response);
-	j->response = NULL;
-	j->response_len = 0;
-	j->response_truncated = 0;
+	vg_buf_free(&j->response);
+	vg_buf_init(&j->response, ANSWER_BODY_MAX);
 	j->retry_after_s = -1;
 	j->call_ms = 0;
 }

@@ -63,7 +63,7 @@ void job_free(struct job *j)
 	free(j->content_type);
 	free(j->container);
 	free(j->request_body);
-	free(j->response);
+	vg_buf_free(&j->response);
 	free(j->status_url);
 	free(j->done_result);
 	free(j);

@@ -11,6 +11,7 @@
 #ifndef VG_WORKERS_JOB_H
 #define VG_WORKERS_JOB_H
 
+#include "vg_buf.h"
 #include "vg_id.h"
 
 #include <stdint.h>
@@ -51,9 +52,8 @@ struct job {
 	void *easy;          /* CURL * of the request in flight, or NULL */
 	void *headers;       /* struct curl_slist * */
 	char *request_body;  /* the JSON sent */
-	char *response;      /* the answer's body, at most ANSWER_BODY_MAX (answer.h) */
-	size_t response_len;
-	int response_truncated; /* the answer was longer: the transfer was stopped */
+	struct vg_buf response; /* the answer's body, capped at ANSWER_BODY_MAX (answer.h);
+				 * overflowed: it was longer and the transfer was stopped */
 	long retry_after_s;  /* from a Retry-After header, -1 if none */
 	long long call_ms;   /* how long the last transfer ran */
 	char *status_url;    /* after a 202: resolved and on processor.url's origin (status_url.h) */

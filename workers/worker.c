@@ -284,7 +284,8 @@ static void finish_dead(struct worker *w, struct job *j, int status, const char 
  */
 static void on_accepted(struct worker *w, struct job *j)
 {
-	struct json_object *o = answer_object(j->response, j->response_len, 8);
+	struct json_object *o =
+	    answer_object(vg_buf_str(&j->response), vg_buf_len(&j->response), 8);
 	struct json_object *u = NULL;
 	enum status_url_verdict v;
 	char host[256];
@@ -327,13 +328,13 @@ static void on_transfer_failed(struct worker *w, struct job *j, int curl_code, i
 	char err[ANSWER_ERROR_SIZE];
 	int open;
 
-	if (j->response_truncated)
+	if (vg_buf_overflowed(&j->response))
 		snprintf(err, sizeof(err), "processing service answered %d with a body over %d KiB",
 			 status, ANSWER_BODY_MAX / 1024);
 	else
 		answer_transfer_error(err, sizeof(err), curl_code, j->call_ms);
 	open = breaker_failure(&w->breaker, vg_mono_ms());
-	finish_retry(w, j, j->response_truncated ? status : 0, err, unreached || open);
+	finish_retry(w, j, vg_buf_overflowed(&j->response) ? status : 0, err, unreached || open);
 }
 
 static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
@@ -363,14 +364,15 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 	}
 	if (j->status_url && status == 404) {
 		/* the service forgot an accepted job: call again (same Idempotency-Key) */
-		answer_error(err, sizeof(err), "status_url answered 404", j->response,
-			     j->response_len);
+		answer_error(err, sizeof(err), "status_url answered 404", vg_buf_str(&j->response),
+			     vg_buf_len(&j->response));
 		finish_retry(w, j, status, err, 0);
 		return;
 	}
 	if (status >= 200 && status < 300) {
 		char *result = NULL;
-		enum answer_result rc = answer_result(j->response, j->response_len, &result);
+		enum answer_result rc =
+		    answer_result(vg_buf_str(&j->response), vg_buf_len(&j->response), &result);
 
 		if (rc != ANSWER_RESULT_OK) {
 			/* Not taken as done: the worker cannot tell a proxy's page or a
@@ -389,7 +391,7 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 		return;
 	}
 	snprintf(what, sizeof(what), "processing service answered %d", status);
-	answer_error(err, sizeof(err), what, j->response, j->response_len);
+	answer_error(err, sizeof(err), what, vg_buf_str(&j->response), vg_buf_len(&j->response));
 	if (status == 429) {
 		/* Throttled: the service is fine and the job is fine; wait as told. */
 		finish_retry(w, j, status, err, 1);

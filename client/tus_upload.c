@@ -1,5 +1,5 @@
 /*
- * tus.c - the upload over tus 1.0.0 (see tus.h).
+ * tus_upload.c - the upload over tus 1.0.0 (see tus_upload.h).
  *
  * One run: find the state file; if it names an upload, HEAD it (200: resume
  * from its Upload-Offset; 404/410: forget it); otherwise POST /v1/uploads to
@@ -25,7 +25,7 @@
  * on the base URL's origin is refused here with its own message (and by
  * http_do in any case), never followed.
  */
-#include "tus.h"
+#include "tus_upload.h"
 #include "progress.h"
 #include "state.h"
 #include "videos.h"
@@ -99,9 +99,9 @@ static char *checksum_header(const struct upload_file *f, long long offset, long
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			complain("cannot read %s: %s", f->path,
-				 n < 0 ? strerror(errno)
-				       : "it is shorter than when the upload began");
+			progress_complain("cannot read %s: %s", f->path,
+					  n < 0 ? strerror(errno)
+						: "it is shorter than when the upload began");
 			goto out;
 		}
 		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
@@ -145,8 +145,8 @@ static int head(struct tus *t, int *gone)
 	*gone = 0;
 	for (;;) {
 		http_do(t->h, "HEAD", t->url, hl, NULL, NULL, &r);
-		trace("HEAD %s -> %ld upload-offset=%lld upload-length=%lld", t->url, r.status,
-		      r.upload_offset, r.upload_length);
+		progress_trace("HEAD %s -> %ld upload-offset=%lld upload-length=%lld", t->url,
+			       r.status, r.upload_offset, r.upload_length);
 		if (r.stopped) {
 			rc = EXIT_INTERRUPTED;
 		} else if (r.status == 404 || r.status == 410) {
@@ -154,8 +154,8 @@ static int head(struct tus *t, int *gone)
 			rc = EXIT_OK;
 		} else if (r.status == 200 && r.upload_length >= 0 &&
 			   r.upload_length != t->f->size) {
-			say("the upload at %s is %lld bytes long, the file %lld", t->url,
-			    r.upload_length, t->f->size);
+			progress_say("the upload at %s is %lld bytes long, the file %lld", t->url,
+				     r.upload_length, t->f->size);
 			*gone = 1;
 			rc = EXIT_OK;
 		} else if (r.status == 200 && r.upload_offset >= 0 &&
@@ -163,7 +163,8 @@ static int head(struct tus *t, int *gone)
 			t->offset = r.upload_offset;
 			rc = EXIT_OK;
 		} else if (r.status == 200) {
-			complain("HEAD %s answered 200 without a usable Upload-Offset", t->url);
+			progress_complain("HEAD %s answered 200 without a usable Upload-Offset",
+					  t->url);
 			rc = EXIT_LOCAL;
 		} else if (http_transient(&r) && attempt < HTTP_RETRIES) {
 			if (http_backoff(++attempt, &r) == 0)
@@ -194,22 +195,23 @@ static int create(struct tus *t)
 	hl = curl_slist_append(hl, meta);
 	for (;;) {
 		http_do(t->h, "POST", endpoint, hl, NULL, NULL, &r);
-		trace("POST %s upload-length=%lld -> %ld location=%s", endpoint, t->f->size,
-		      r.status, r.location ? r.location : "-");
+		progress_trace("POST %s upload-length=%lld -> %ld location=%s", endpoint,
+			       t->f->size, r.status, r.location ? r.location : "-");
 		if (r.stopped) {
 			rc = EXIT_INTERRUPTED;
 		} else if (r.status == 201) {
 			t->url = r.location ? http_resolve(t->h, r.location) : NULL;
 			rc = EXIT_OK;
 			if (!t->url) {
-				complain("POST %s answered 201 without a usable Location",
-					 endpoint);
+				progress_complain("POST %s answered 201 without a usable Location",
+						  endpoint);
 				rc = EXIT_LOCAL;
 			} else if (!http_on_origin(t->h, t->url)) {
 				/* Every PATCH would carry the key there. */
-				complain("POST %s answered 201 with Location %s, which is not on "
-					 "%s: not sending the API key there, so not uploading",
-					 endpoint, t->url, t->h->origin);
+				progress_complain(
+				    "POST %s answered 201 with Location %s, which is not on "
+				    "%s: not sending the API key there, so not uploading",
+				    endpoint, t->url, t->h->origin);
 				free(t->url);
 				t->url = NULL;
 				rc = EXIT_LOCAL;
@@ -228,7 +230,8 @@ static int create(struct tus *t)
 		if (state_save(t->state, t->url, t->f->size, t->f->sha256, t->f->path) == 0)
 			t->saved = 1;
 		else
-			complain("continuing, but this upload cannot be resumed if interrupted");
+			progress_complain(
+			    "continuing, but this upload cannot be resumed if interrupted");
 	}
 	http_resp_free(&r);
 	curl_slist_free_all(hl);
@@ -248,9 +251,9 @@ static int gone_midway(struct tus *t, long status)
 {
 	state_remove(t->state);
 	t->saved = 0;
-	complain("the upload is gone from the server (HTTP %ld: expired or terminated); "
-		 "run the same command again to start over",
-		 status);
+	progress_complain("the upload is gone from the server (HTTP %ld: expired or terminated); "
+			  "run the same command again to start over",
+			  status);
 	return EXIT_REFUSED;
 }
 
@@ -286,9 +289,10 @@ static int send_rest(struct tus *t)
 		t->in_flight = t->offset;
 		http_do(t->h, "PATCH", t->url, hl, &body, NULL, &r);
 		curl_slist_free_all(hl);
-		trace("PATCH %s offset=%lld length=%lld sent=%lld -> %s%ld upload-offset=%lld%s%s",
-		      t->url, t->offset, len, body.sent, r.stopped ? "stopped " : "", r.status,
-		      r.upload_offset, r.status ? "" : " error=", r.status ? "" : r.error);
+		progress_trace(
+		    "PATCH %s offset=%lld length=%lld sent=%lld -> %s%ld upload-offset=%lld%s%s",
+		    t->url, t->offset, len, body.sent, r.stopped ? "stopped " : "", r.status,
+		    r.upload_offset, r.status ? "" : " error=", r.status ? "" : r.error);
 
 		if (r.stopped) {
 			rc = EXIT_INTERRUPTED;
@@ -324,14 +328,15 @@ static int send_rest(struct tus *t)
 		}
 		if (r.status == 460) {
 			if (++bad_sums > CHECKSUM_RETRIES) {
-				complain(
+				progress_complain(
 				    "the server's checksum of bytes %lld-%lld differed from ours "
 				    "%d times in a row: is the file being changed?",
 				    t->offset, t->offset + len - 1, bad_sums);
 				rc = EXIT_CHECKSUM;
 				break;
 			}
-			say("the chunk at offset %lld arrived damaged (HTTP 460); sending it again",
+			progress_say(
+			    "the chunk at offset %lld arrived damaged (HTTP 460); sending it again",
 			    t->offset);
 			continue;
 		}
@@ -377,14 +382,14 @@ int tus_upload(struct http *h, const struct options *o, const struct upload_file
 
 	*id = NULL;
 	t.state = state_path(o->state_dir, f->sha256, h->base);
-	trace("state file %s", t.state);
+	progress_trace("state file %s", t.state);
 	t.url = state_load(t.state, f->size, f->sha256);
 	if (t.url && !http_on_origin(h, t.url)) {
 		/* Not written by this version (create() keeps such a Location
 		 * out), or edited: resuming would send the key off the origin. */
-		complain("the state file %s names an upload at %s, which is not on %s: "
-			 "ignoring it and starting a new upload",
-			 t.state, t.url, h->origin);
+		progress_complain("the state file %s names an upload at %s, which is not on %s: "
+				  "ignoring it and starting a new upload",
+				  t.state, t.url, h->origin);
 		state_remove(t.state);
 		free(t.url);
 		t.url = NULL;
@@ -395,14 +400,15 @@ int tus_upload(struct http *h, const struct options *o, const struct upload_file
 		if (rc != EXIT_OK)
 			goto out;
 		if (gone) {
-			say("the server no longer has the interrupted upload; starting a new one");
+			progress_say(
+			    "the server no longer has the interrupted upload; starting a new one");
 			state_remove(t.state);
 			t.saved = 0;
 			free(t.url);
 			t.url = NULL;
 		} else {
-			say("resuming at %d%% (%lld of %lld bytes already on the server)",
-			    percent(t.offset, f->size), t.offset, f->size);
+			progress_say("resuming at %d%% (%lld of %lld bytes already on the server)",
+				     percent(t.offset, f->size), t.offset, f->size);
 		}
 	}
 	if (!t.url) {
@@ -412,7 +418,7 @@ int tus_upload(struct http *h, const struct options *o, const struct upload_file
 	}
 	vid = url_id(t.url);
 	if (!vid) {
-		complain("the upload URL %s names no video", t.url);
+		progress_complain("the upload URL %s names no video", t.url);
 		rc = EXIT_LOCAL;
 		goto out;
 	}
@@ -432,13 +438,13 @@ out:
 	if (rc == EXIT_INTERRUPTED) {
 		progress_end();
 		if (t.saved && t.offset >= 0)
-			complain("interrupted at %d%% (%lld of %lld bytes on the server); "
-				 "run the same command again to resume",
-				 percent(t.offset, f->size), t.offset, f->size);
+			progress_complain("interrupted at %d%% (%lld of %lld bytes on the server); "
+					  "run the same command again to resume",
+					  percent(t.offset, f->size), t.offset, f->size);
 		else if (t.saved)
-			complain("interrupted; run the same command again to resume");
+			progress_complain("interrupted; run the same command again to resume");
 		else
-			complain("interrupted before the upload began; nothing to resume");
+			progress_complain("interrupted before the upload began; nothing to resume");
 	}
 	free(vid);
 	free(t.url);

@@ -1,9 +1,9 @@
 /*
- * tus.h - the upload over tus 1.0.0 (creation, core protocol, checksum),
+ * tus_upload.h - the upload over tus 1.0.0 (creation, core protocol, checksum),
  * resumable across runs through the state file.
  */
-#ifndef TUS_H
-#define TUS_H
+#ifndef VG_CLIENT_TUS_UPLOAD_H
+#define VG_CLIENT_TUS_UPLOAD_H
 
 #include "client.h"
 #include "http.h"
