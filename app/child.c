@@ -172,14 +172,14 @@ int child_main(const struct vg_config *cfg, int listen_fd, unsigned slot, pid_t 
 	}
 	scoreboard_attach(slot);
 	vg_shards_init(&c.shards, cfg);
-	if (vg_store_open(&c.store, cfg, &c.shards.db[0]) < 0)
+	if (vg_store_open(&c.store, cfg, c.shards.db[0]) < 0)
 		return 1;
 	if (vg_cache_open(&c.cache, cfg) < 0)
 		vg_warn("msg=\"cache.servers unusable; rate limits are off\"");
 	/* Connect now so the first request does not pay for it; failure is fine
 	 * here (the database may be restarting) and is retried per request. */
 	for (unsigned k = 0; k < c.shards.n; k++)
-		vg_db_ensure(&c.shards.db[k]);
+		vg_db_ensure(c.shards.db[k]);
 
 	if (FCGX_Init() != 0) {
 		vg_error("msg=\"FCGX_Init failed\"");

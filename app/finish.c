@@ -85,27 +85,26 @@ static const char insert_job_sql[] =
 static const char unmark_sql[] = "DELETE FROM uploads WHERE id = ?";
 static const char video_exists_sql[] = "SELECT 1 FROM videos WHERE id = ?";
 
-/* *stale: set when BEGIN found the connection dead (nothing was sent that
- * could have landed, so a fresh connection may simply try again). */
-static enum finish_result commit_once(struct request *r, struct finish *f, int *stale)
+/* What one try of the upload transaction needs. */
+struct commit {
+	struct request *r;
+	struct finish *f;
+};
+
+/* The upload transaction's statements (vg_db_txn_retry runs BEGIN before,
+ * COMMIT after, and all of it again after a deadlock). 1: commit; 0: the
+ * tus upload ended meanwhile, roll back; -1: failed. */
+static int commit_body(struct vg_db *db, void *arg)
 {
-	struct vg_db *db = r->db;
+	struct commit *c = arg;
+	struct request *r = c->r;
+	struct finish *f = c->f;
 	const struct vg_config *cfg = r->child->cfg;
 	const char *now = f->created;
 	long long rc;
 
 	f->created_us = vg_now_us();
 	vg_time_sql(f->created_us, f->created, sizeof(f->created));
-	if (VG_FAILPOINT("db.begin") < 0)
-		return FINISH_DB_DOWN;
-	{
-		int had = db->my != NULL;
-
-		if (vg_db_begin(db) < 0) {
-			*stale = had && db->my == NULL;
-			return vg_db_down(db) ? FINISH_DB_DOWN : FINISH_FAILED;
-		}
-	}
 	{
 		struct vg_db_param p[] = {
 			vg_p_str(f->id),
@@ -150,63 +149,80 @@ static enum finish_result commit_once(struct request *r, struct finish *f, int *
 			vg_warn("msg=\"upload ended meanwhile (its row is gone); not committed\" "
 				"upload_id=%s",
 				f->id);
-			vg_db_rollback(db);
-			return FINISH_GONE;
+			return 0;
 		}
 	}
-	if (rc == 1 && VG_FAILPOINT("db.commit") < 0)
-		rc = -1;
-	if (rc == 1 && vg_db_commit(db) == 0) {
-		/* committed: a crash here loses only the answer, never the video */
-		(void)VG_FAILPOINT("db.after_commit");
+	if (rc != 1)
+		return -1;
+	/* The fault tests' deadlock: every try of this transaction is chosen
+	 * as a deadlock's victim, as under heavy contention on these rows. */
+	if (VG_FAILPOINT("db.deadlock") < 0)
+		return vg_db_fail_as(db, VG_DB_ER_LOCK_DEADLOCK,
+				     "Deadlock found when trying to get lock (failpoint db.deadlock)");
+	if (VG_FAILPOINT("db.commit") < 0)
+		return -1;
+	return 1;
+}
+
+/* The connection died during COMMIT, so the transaction may have landed.
+ * Look (on a fresh connection) before answering. */
+static enum finish_result commit_lookup(struct request *r, const struct finish *f)
+{
+	struct vg_db_param p[] = {vg_p_str(f->id)};
+	struct vg_db_result res;
+	long long n = vg_db_query(r->db, video_exists_sql, p, VG_DB_NPARAMS(p), &res);
+
+	vg_db_result_free(&res);
+	if (n == 1) {
+		vg_warn("msg=\"commit outcome was unknown; the video exists\" video_id=%s", f->id);
 		return FINISH_OK;
 	}
-
-	if (db->my == NULL) {
-		/* The connection died; if it died during COMMIT the transaction may
-		 * have landed. Look before answering (fresh connection). */
-		struct vg_db_param p[] = {vg_p_str(f->id)};
-		struct vg_db_result res;
-		long long n = vg_db_query(db, video_exists_sql, p, VG_DB_NPARAMS(p), &res);
-
-		vg_db_result_free(&res);
-		if (n == 1) {
-			vg_warn("msg=\"commit outcome was unknown; the video exists\" video_id=%s",
-				f->id);
-			return FINISH_OK;
-		}
-		if (n < 0) {
-			vg_error("msg=\"commit outcome unknown; leaving the bytes and the staging "
-				 "file to the janitor\" video_id=%s",
-				 f->id);
-			return FINISH_UNKNOWN;
-		}
-		return FINISH_DB_DOWN;
+	if (n < 0) {
+		vg_error("msg=\"commit outcome unknown; leaving the bytes and the staging "
+			 "file to the janitor\" video_id=%s",
+			 f->id);
+		return FINISH_UNKNOWN;
 	}
-	{
-		unsigned err = db->last_errno;
+	return FINISH_DB_DOWN;
+}
 
-		vg_db_rollback(db);
-		if (err == VG_DB_ER_DUP_ENTRY && f->idem_key)
-			return FINISH_DUPLICATE;
-		if (err == VG_DB_ER_LOCK_DEADLOCK || err == VG_DB_ER_LOCK_WAIT_TIMEOUT)
-			return FINISH_DB_DOWN; /* retried below */
-	}
-	return FINISH_FAILED;
+/* What vg_db_txn_retry's rc means for the upload. */
+static enum finish_result commit_outcome(struct request *r, const struct finish *f, int rc)
+{
+	struct vg_db *db = r->db;
+
+	if (rc > 0)
+		return FINISH_OK;
+	if (rc == 0)
+		return FINISH_GONE;
+	if (rc == VG_DB_TXN_UNKNOWN)
+		return commit_lookup(r, f);
+	if (vg_db_is_duplicate(db))
+		return f->idem_key ? FINISH_DUPLICATE : FINISH_FAILED;
+	/* Deadlocked on every try: the database is up, its rows contended. */
+	if (vg_db_is_retryable(db))
+		return FINISH_DB_BUSY;
+	return vg_db_down(db) ? FINISH_DB_DOWN : FINISH_FAILED;
 }
 
 enum finish_result finish_commit(struct request *r, struct finish *f)
 {
-	enum finish_result fr = FINISH_FAILED;
+	struct commit c = {r, f};
+	enum finish_result fr;
 	int64_t t = vg_mono_us();
+	int rc;
 
-	for (int attempt = 0; attempt < COMMIT_TRIES; attempt++) {
-		int stale = 0;
-
-		fr = commit_once(r, f, &stale);
-		if (fr != FINISH_DB_DOWN || (r->db->my == NULL && !(stale && attempt == 0)))
-			break; /* done, or down for real: retrying now would not help */
+	if (VG_FAILPOINT("db.begin") < 0) {
+		/* error: as if BEGIN could not reach the database (nothing is sent) */
+		rc = -1;
+		fr = FINISH_DB_DOWN;
+	} else {
+		rc = vg_db_txn_retry(r->db, "upload", COMMIT_TRIES, commit_body, &c);
+		fr = commit_outcome(r, f, rc);
 	}
+	/* committed: a crash here loses only the answer, never the video */
+	if (rc > 0)
+		(void)VG_FAILPOINT("db.after_commit");
 	request_step(r, STEP_COMMIT, t);
 	if (fr == FINISH_OK) {
 		metrics_stored();

@@ -39,6 +39,8 @@ enum finish_result {
 	FINISH_OK,
 	FINISH_DUPLICATE, /* the Idempotency-Key is taken (a racing twin committed) */
 	FINISH_DB_DOWN,   /* not committed; the database is unreachable */
+	FINISH_DB_BUSY,   /* not committed; deadlocked on every try: the database is
+			   * up, the client should simply try again (503 database_busy) */
 	FINISH_UNKNOWN,   /* the connection died around COMMIT and cannot be asked:
 			   * leave the bytes and the staging file to the janitor */
 	FINISH_FAILED,    /* not committed, for a reason retrying will not fix */
@@ -55,8 +57,9 @@ int finish_inspect(struct request *r, struct finish *f, int fd);
 /*
  * BEGIN; INSERT videos; INSERT jobs; (the db store's chunks;) (tus: DELETE
  * uploads;) COMMIT - the moment the upload becomes a video. The caller settles the
- * store (vg_store_settle) after FINISH_OK. Deadlocks are retried; a connection lost during
- * COMMIT is resolved by looking for the row.
+ * store (vg_store_settle) after FINISH_OK. Deadlocks are retried (vg_db_txn_retry);
+ * one that outlasts the tries is FINISH_DB_BUSY. A connection lost during COMMIT is
+ * resolved by looking for the row.
  */
 enum finish_result finish_commit(struct request *r, struct finish *f);
 

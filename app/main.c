@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 {
 	struct vg_config *cfg;
 	struct vg_store store;
-	struct vg_db db;
+	struct vg_db *db;
 	char *path;
 	int fd, status = vg_cli_daemon("vingest-fcgi", argc, argv, &cfg, &path);
 
@@ -38,20 +38,20 @@ int main(int argc, char **argv)
 	 * staging directory, no credentials, an fs store that cannot be written.
 	 * A remote store (s3, db) that does not answer yet is only a warning:
 	 * it may be starting too, and /readyz says so until it answers. */
-	vg_db_init(&db, cfg);
-	if (vg_store_open(&store, cfg, &db) < 0 ||
+	db = vg_db_new(cfg);
+	if (vg_store_open(&store, cfg, db) < 0 ||
 	    (vg_store_check(&store) < 0 && strcmp(cfg->store.backend, "fs") == 0)) {
 		fprintf(stderr, "vingest-fcgi: store %s (backend %s) is not usable\n",
 			cfg->store.fs_root, cfg->store.backend);
 		vg_store_close(&store);
-		vg_db_close(&db);
+		vg_db_free(db);
 		vg_config_free(cfg);
 		free(cfg);
 		free(path);
 		return 1;
 	}
 	vg_store_close(&store);
-	vg_db_close(&db);
+	vg_db_free(db);
 
 	if (listen_inherited()) {
 		fd = 0;

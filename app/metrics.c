@@ -156,7 +156,7 @@ static int queue_gauges(struct vg_prom *p, struct vg_shards *s)
 	for (unsigned k = 0; k < s->n; k++) {
 		struct vg_db_result res;
 
-		up[k] = vg_db_query(&s->db[k], queue_sql, NULL, 0, &res) == 1;
+		up[k] = vg_db_query(s->db[k], queue_sql, NULL, 0, &res) == 1;
 		if (up[k]) {
 			double age = strtod(vg_db_cell(&res, 0, 4), NULL) / 1e6;
 			long long a = strtoll(vg_db_cell(&res, 0, 5), NULL, 10);

@@ -33,7 +33,7 @@ static int shards_ready(struct request *r, struct json_object *checks)
 
 	for (unsigned k = 0; k < s->n; k++) {
 		struct vg_db_result res;
-		int up = vg_db_query(&s->db[k], "SELECT 1", NULL, 0, &res) == 1;
+		int up = vg_db_query(s->db[k], "SELECT 1", NULL, 0, &res) == 1;
 		char name[16];
 
 		vg_db_result_free(&res);

@@ -42,7 +42,7 @@ void shard_for_any(struct request *r)
 
 	if (k < 0)
 		k = vg_shards_by_hash(s, 0);
-	use(r, &s->db[k < 0 ? 0 : k], 0);
+	use(r, s->db[k < 0 ? 0 : k], 0);
 }
 
 int shard_retry_elsewhere(struct request *r)
@@ -53,11 +53,11 @@ int shard_retry_elsewhere(struct request *r)
 		return -1;
 	/* r->db failed to connect just now, so the pick skips it */
 	k = vg_shards_pick(&r->child->shards);
-	if (k < 0 || &r->child->shards.db[k] == r->db)
+	if (k < 0 || r->child->shards.db[k] == r->db)
 		return -1;
-	vg_info("msg=\"shard unreachable; request moved\" from_shard=%u to_shard=%d", r->db->shard,
+	vg_info("msg=\"shard unreachable; request moved\" from_shard=%u to_shard=%d", vg_db_shard(r->db),
 		k);
-	use(r, &r->child->shards.db[k], 0);
+	use(r, r->child->shards.db[k], 0);
 	return 0;
 }
 
@@ -77,6 +77,6 @@ int shard_for_idempotency_key(struct request *r, const char *key)
 	k = vg_shards_by_hash(&r->child->shards, v);
 	if (k < 0)
 		return -1;
-	use(r, &r->child->shards.db[k], 1);
+	use(r, r->child->shards.db[k], 1);
 	return 0;
 }

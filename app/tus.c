@@ -458,6 +458,11 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 		/* The uploads row still says "all bytes in": a retry finishes it. */
 		db_down(r);
 		break;
+	case FINISH_DB_BUSY:
+		/* Up but contended: the same, a second later. */
+		tus_error(r, 503, "database_busy", "the database is busy; try again in a moment",
+			  "Retry-After: 1\r\n");
+		break;
 	case FINISH_GONE:
 		/* Its DELETE took the staging file, the mark: the object goes too. */
 		vg_store_remove(store, u->key);
@@ -803,7 +808,7 @@ static void tus_create(struct request *r)
 		int64_t t;
 		int n;
 
-		if (vg_id_new(u.id, r->db->shard) < 0) {
+		if (vg_id_new(u.id, vg_db_shard(r->db)) < 0) {
 			tus_error(r, 500, "internal", "could not make an id", NULL);
 			goto out;
 		}

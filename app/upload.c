@@ -417,7 +417,7 @@ void upload_post(struct request *r)
 	 * shard, an unpinned upload asks its shard first (a ping, no statement)
 	 * and moves on if it is gone, before any byte is read. */
 	for (;;) {
-		if (vg_id_new(u.id, r->db->shard) < 0) {
+		if (vg_id_new(u.id, vg_db_shard(r->db)) < 0) {
 			request_error(r, 500, "internal", "could not make an id");
 			return;
 		}
@@ -504,6 +504,11 @@ void upload_post(struct request *r)
 		goto db_down;
 	case FINISH_DB_DOWN:
 		goto db_down;
+	case FINISH_DB_BUSY:
+		/* Up but contended: nothing was stored, the same request may
+		 * simply come again (a second later, not five). */
+		fail(&u, 503, "database_busy", "the database is busy; try again in a moment");
+		break;
 	case FINISH_FAILED:
 	case FINISH_GONE: /* (a multipart upload has no row to lose) */
 		fail(&u, 500, "internal", "the video could not be recorded");
@@ -522,7 +527,8 @@ out:
 	}
 	if (!r->answered && u.err_status) {
 		if (u.err_status == 503)
-			request_error_retry(r, 503, u.err_code, u.err_msg, 5);
+			request_error_retry(r, 503, u.err_code, u.err_msg,
+					    strcmp(u.err_code, "database_busy") == 0 ? 1 : 5);
 		else
 			request_error(r, u.err_status, u.err_code, u.err_msg);
 		vg_info("msg=\"upload refused\" request_id=%s status=%d code=%s", r->request_id,

@@ -120,12 +120,12 @@ static long long list_shards(struct request *r, const char *status, const char *
 			struct vg_db_param p[] = {vg_p_i64(r->user_id), vg_p_str(status),
 						  vg_p_str(cursor), vg_p_i64(limit + 1)};
 
-			n = vg_db_query(&s->db[k], list_status_sql, p, VG_DB_NPARAMS(p), &res[k]);
+			n = vg_db_query(s->db[k], list_status_sql, p, VG_DB_NPARAMS(p), &res[k]);
 		} else {
 			struct vg_db_param p[] = {vg_p_i64(r->user_id), vg_p_str(cursor),
 						  vg_p_i64(limit + 1)};
 
-			n = vg_db_query(&s->db[k], list_sql, p, VG_DB_NPARAMS(p), &res[k]);
+			n = vg_db_query(s->db[k], list_sql, p, VG_DB_NPARAMS(p), &res[k]);
 		}
 		if (n < 0)
 			return -1;

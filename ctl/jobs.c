@@ -91,7 +91,7 @@ int jobs_summary(struct vg_shards *sh, int json)
 
 		if (vg_db_query(db, queue_sql, NULL, 0, &r) < 0) {
 			fprintf(stderr, "vingestctl: %s: query failed: %s\n",
-				output_shard_name(db, name, sizeof(name)), db->last_error);
+				output_shard_name(db, name, sizeof(name)), vg_db_error(db));
 			rc = -1;
 			continue;
 		}
@@ -158,14 +158,14 @@ static long long retry_all(struct vg_db *db, const struct vg_config *cfg, int ma
 	if (vg_db_query(db, dead_videos_sql, NULL, 0, &videos) < 0) {
 		fprintf(stderr, "vingestctl: %s%scannot list dead jobs: %s\n",
 			many ? output_shard_name(db, name, sizeof(name)) : "", many ? ": " : "",
-			db->last_error);
+			vg_db_error(db));
 		return -1;
 	}
 	n = vg_db_exec(db, retry_all_sql, p, VG_DB_NPARAMS(p));
 	if (n < 0) {
 		fprintf(stderr, "vingestctl: %s%srequeue failed: %s\n",
 			many ? output_shard_name(db, name, sizeof(name)) : "", many ? ": " : "",
-			db->last_error);
+			vg_db_error(db));
 		vg_db_result_free(&videos);
 		return -1;
 	}
@@ -191,14 +191,14 @@ static long long retry_one(struct vg_shards *sh, const struct vg_config *cfg, lo
 		return -1;
 	}
 	if (vg_db_query(db, job_video_sql, vp, VG_DB_NPARAMS(vp), &videos) < 0) {
-		fprintf(stderr, "vingestctl: cannot read job %lld: %s\n", id, db->last_error);
+		fprintf(stderr, "vingestctl: cannot read job %lld: %s\n", id, vg_db_error(db));
 		return -1;
 	}
 	n = vg_db_exec(db, retry_one_sql, p, VG_DB_NPARAMS(p));
 	if (n == 0)
 		fprintf(stderr, "vingestctl: job %lld is not dead (or its video was deleted)\n", id);
 	else if (n < 0)
-		fprintf(stderr, "vingestctl: requeue failed: %s\n", db->last_error);
+		fprintf(stderr, "vingestctl: requeue failed: %s\n", vg_db_error(db));
 	else
 		invalidate(cfg, &videos);
 	vg_db_result_free(&videos);
@@ -246,7 +246,7 @@ int jobs_explain(struct vg_shards *sh, const struct vg_config *cfg, int analyze)
 	/* ANALYZE runs the claim for real (in autocommit: its locks go at once,
 	 * and nothing is updated) and shows the rows it actually read. */
 	if (vg_db_query(db, analyze ? analyze_sql : explain_sql, p, VG_DB_NPARAMS(p), &r) < 1) {
-		fprintf(stderr, "vingestctl: cannot explain the claim: %s\n", db->last_error);
+		fprintf(stderr, "vingestctl: cannot explain the claim: %s\n", vg_db_error(db));
 		vg_db_result_free(&r);
 		return -1;
 	}

@@ -51,14 +51,14 @@ static int migrate_one(struct vg_db *db, const char *label)
 	if (vg_db_query(db, lock_sql, NULL, 0, &res) != 1 || !vg_db_cell(&res, 0, 0) ||
 	    strcmp(vg_db_cell(&res, 0, 0), "1") != 0) {
 		fprintf(stderr, "vingestctl: %scannot take the migration lock: %s\n", label,
-			db->last_error[0] ? db->last_error : "another migration is running");
+			vg_db_error(db)[0] ? vg_db_error(db) : "another migration is running");
 		vg_db_result_free(&res);
 		return -1;
 	}
 	vg_db_result_free(&res);
 	if (vg_db_plain(db, create_sql) < 0) {
 		fprintf(stderr, "vingestctl: %scannot create schema_migrations: %s\n", label,
-			db->last_error);
+			vg_db_error(db));
 		goto out;
 	}
 	for (unsigned i = 0; i < vg_migrations_count; i++) {
@@ -71,7 +71,7 @@ static int migrate_one(struct vg_db *db, const char *label)
 		n = vg_db_query(db, applied_sql, p, VG_DB_NPARAMS(p), &res);
 		if (n < 0) {
 			fprintf(stderr, "vingestctl: %scannot read schema_migrations: %s\n",
-				label, db->last_error);
+				label, vg_db_error(db));
 			goto out;
 		}
 		if (n > 0) {
@@ -86,7 +86,7 @@ static int migrate_one(struct vg_db *db, const char *label)
 		vg_db_result_free(&res);
 		if (vg_db_script(db, mg->sql) < 0) {
 			fprintf(stderr, "vingestctl: %smigration %s failed: %s\n", label,
-				mg->name, db->last_error);
+				mg->name, vg_db_error(db));
 			goto out;
 		}
 		{
@@ -95,7 +95,7 @@ static int migrate_one(struct vg_db *db, const char *label)
 
 			if (vg_db_exec(db, record_sql, rp, VG_DB_NPARAMS(rp)) != 1) {
 				fprintf(stderr, "vingestctl: %scannot record migration %s: %s\n",
-					label, mg->name, db->last_error);
+					label, mg->name, vg_db_error(db));
 				goto out;
 			}
 		}
@@ -174,7 +174,7 @@ static int number_jobs(struct vg_db *db, unsigned k, const char *label)
 	return 0;
 fail:
 	fprintf(stderr, "vingestctl: %scannot set where job ids start (%lld): %s\n", label, first,
-		db->last_error);
+		vg_db_error(db));
 	return -1;
 }
 
@@ -259,7 +259,7 @@ static int copy_rows(struct vg_db *db0, struct vg_db *db, const struct copy_tabl
 		       t->table, added, added == 1 ? "" : "s", flagged, t->flagged);
 	if (failed) {
 		fprintf(stderr, "vingestctl: %scannot copy %s from shard 0: %s%s\n", label, t->table,
-			failed == db0 ? "shard 0: " : "", failed->last_error);
+			failed == db0 ? "shard 0: " : "", vg_db_error(failed));
 		return -1;
 	}
 	return 0;
@@ -294,7 +294,7 @@ int migrate_run(struct vg_shards *sh)
 			char server[300];
 
 			fprintf(stderr, "vingestctl: shard %u (%s) is unreachable, not migrated: %s\n",
-				k, vg_db_server(db, server, sizeof(server)), db->last_error);
+				k, vg_db_server(db, server, sizeof(server)), vg_db_error(db));
 			rc = -1;
 			continue;
 		}

@@ -107,7 +107,7 @@ int output_list(struct vg_db *db, const char *sql, const struct vg_db_param *p, 
 	struct vg_db_result r;
 
 	if (vg_db_query(db, sql, p, np, &r) < 0) {
-		fprintf(stderr, "vingestctl: query failed: %s\n", db->last_error);
+		fprintf(stderr, "vingestctl: query failed: %s\n", vg_db_error(db));
 		return -1;
 	}
 	output_rows(&r, names, numeric, json);
@@ -119,7 +119,7 @@ const char *output_shard_name(const struct vg_db *db, char *buf, size_t bufsz)
 {
 	char server[300];
 
-	snprintf(buf, bufsz, "shard %u (%s)", db->shard, vg_db_server(db, server, sizeof(server)));
+	snprintf(buf, bufsz, "shard %u (%s)", vg_db_shard(db), vg_db_server(db, server, sizeof(server)));
 	return buf;
 }
 
@@ -179,7 +179,7 @@ int output_list_shards(struct vg_shards *sh, const char *sql, const char *const 
 
 		if (vg_db_query(db, sql, NULL, 0, &r) < 0) {
 			fprintf(stderr, "vingestctl: %s: query failed: %s\n",
-				output_shard_name(db, name, sizeof(name)), db->last_error);
+				output_shard_name(db, name, sizeof(name)), vg_db_error(db));
 			rc = -1;
 			continue;
 		}

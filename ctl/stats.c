@@ -147,10 +147,10 @@ int stats_run(struct vg_shards *sh, int json)
 		    add_row(db, uploads_sql, o, upload_keys) < 0) {
 			if (sh->n > 1)
 				fprintf(stderr, "vingestctl: %s: stats query failed: %s\n",
-					output_shard_name(db, name, sizeof(name)), db->last_error);
+					output_shard_name(db, name, sizeof(name)), vg_db_error(db));
 			else
 				fprintf(stderr, "vingestctl: stats query failed: %s\n",
-					db->last_error);
+					vg_db_error(db));
 			rc = -1;
 			continue;
 		}

@@ -74,7 +74,7 @@ static void undo_committed(struct vg_shards *sh, const struct new_row *nr,
 			fprintf(stderr, "vingestctl: %s: cannot undo %s (id %s): %s; delete it by "
 					"hand\n",
 				output_shard_name(db, name, sizeof(name)), nr->what,
-				vg_db_cell(r, 0, 0), db->last_error);
+				vg_db_cell(r, 0, 0), vg_db_error(db));
 	}
 }
 
@@ -103,7 +103,7 @@ static int insert_everywhere(struct vg_shards *sh, const struct new_row *nr)
 	}
 	db = db0;
 	if (vg_db_exec(db0, nr->insert_sql, nr->ip, nr->nip) != 1) {
-		if (db0->last_errno == VG_DB_ER_DUP_ENTRY)
+		if (vg_db_is_duplicate(db0))
 			rc = -2;
 		goto fail;
 	}
@@ -134,10 +134,10 @@ fail:
 		if (sh->n > 1)
 			fprintf(stderr, "vingestctl: %s: cannot add %s: %s\n",
 				output_shard_name(db, name, sizeof(name)), nr->what,
-				db->last_error[0] ? db->last_error : "the row was not there");
+				vg_db_error(db)[0] ? vg_db_error(db) : "the row was not there");
 		else
 			fprintf(stderr, "vingestctl: cannot add %s: %s\n", nr->what,
-				db->last_error[0] ? db->last_error : "the row was not there");
+				vg_db_error(db)[0] ? vg_db_error(db) : "the row was not there");
 	}
 	for (unsigned k = 0; k < begun; k++)
 		if (k == 0 || k >= committed)
@@ -203,7 +203,7 @@ int users_key_create(struct vg_shards *sh, const char *name)
 
 	n = vg_db_query(db, find_sql, fp, VG_DB_NPARAMS(fp), &res);
 	if (n < 0) {
-		fprintf(stderr, "vingestctl: cannot look up user %s: %s\n", name, db->last_error);
+		fprintf(stderr, "vingestctl: cannot look up user %s: %s\n", name, vg_db_error(db));
 		return -1;
 	}
 	if (n == 0) {
@@ -263,9 +263,9 @@ static void update_everywhere(struct vg_shards *sh, const char *sql, const struc
 			if (sh->n > 1)
 				fprintf(stderr, "vingestctl: %s: cannot %s: %s\n",
 					output_shard_name(db, name, sizeof(name)), doing,
-					db->last_error);
+					vg_db_error(db));
 			else
-				fprintf(stderr, "vingestctl: cannot %s: %s\n", doing, db->last_error);
+				fprintf(stderr, "vingestctl: cannot %s: %s\n", doing, vg_db_error(db));
 			sp->failed++;
 		} else if (n > 0) {
 			sp->changed++;
@@ -300,9 +300,9 @@ static int first_answer(struct vg_shards *sh, const char *sql, const struct vg_d
 			return (int)k;
 		if (sh->n > 1)
 			fprintf(stderr, "vingestctl: %s: %s\n",
-				output_shard_name(db, name, sizeof(name)), db->last_error);
+				output_shard_name(db, name, sizeof(name)), vg_db_error(db));
 		else
-			fprintf(stderr, "vingestctl: %s\n", db->last_error);
+			fprintf(stderr, "vingestctl: %s\n", vg_db_error(db));
 	}
 	return -1;
 }
@@ -326,7 +326,7 @@ static int user_exists(struct vg_db *db, const char *name)
 	long long n = vg_db_query(db, exists_sql, p, VG_DB_NPARAMS(p), &r);
 
 	if (n < 0) {
-		fprintf(stderr, "vingestctl: cannot look up user %s: %s\n", name, db->last_error);
+		fprintf(stderr, "vingestctl: cannot look up user %s: %s\n", name, vg_db_error(db));
 		return -1;
 	}
 	vg_db_result_free(&r);
@@ -339,7 +339,7 @@ static int server_now(struct vg_db *db, char *buf, size_t bufsz)
 	struct vg_db_result r;
 
 	if (vg_db_query(db, now_sql, NULL, 0, &r) != 1 || !vg_db_cell(&r, 0, 0)) {
-		fprintf(stderr, "vingestctl: cannot read the time: %s\n", db->last_error);
+		fprintf(stderr, "vingestctl: cannot read the time: %s\n", vg_db_error(db));
 		vg_db_result_free(&r);
 		return -1;
 	}
@@ -495,7 +495,7 @@ static int key_find(struct vg_db *db, const char *what, struct vg_db_result *r, 
 	if (n < 0) {
 		fprintf(stderr, "vingestctl: %s%scannot look up the key: %s\n",
 			many ? output_shard_name(db, name, sizeof(name)) : "", many ? ": " : "",
-			db->last_error);
+			vg_db_error(db));
 		return -2;
 	}
 	if (n == 0) {

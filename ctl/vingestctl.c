@@ -93,7 +93,7 @@ static int retention_shard(struct vg_db *db, const struct vg_config *cfg, int dr
 	vg_cache_close(&cache);
 	vg_store_close(&store);
 	if (n < 0) {
-		fprintf(stderr, "vingestctl: %sretention failed: %s\n", label, db->last_error);
+		fprintf(stderr, "vingestctl: %sretention failed: %s\n", label, vg_db_error(db));
 		return -1;
 	}
 	fprintf(stderr, "%s%s %d video%s past retention\n", label,
@@ -126,8 +126,8 @@ static void tell_unreachable(struct vg_shards *sh)
 {
 	struct vg_db *db = vg_shards_db(sh, 0);
 
-	if (sh->n == 1 && db->my == NULL && db->last_errno)
-		fprintf(stderr, "vingestctl: database unreachable: %s\n", db->last_error);
+	if (sh->n == 1 && !vg_db_connected(db) && vg_db_errno(db))
+		fprintf(stderr, "vingestctl: database unreachable: %s\n", vg_db_error(db));
 }
 
 static int is_cmd(int argc, char **argv, int i, const char *a, const char *b, int nargs)

@@ -20,30 +20,95 @@
 
 #define RETRY_CONNECT_MS 1000
 
-int vg_db_init_shard(struct vg_db *db, const struct vg_config *cfg, unsigned k)
+struct vg_db_stmt_slot {
+	const char *sql; /* the caller's static text: its address is the key */
+	MYSQL_STMT *stmt;
+};
+
+#define STMT_CACHE 48
+
+struct vg_db {
+	MYSQL *my;                   /* NULL while disconnected */
+	const struct vg_config *cfg; /* borrowed */
+	unsigned shard;              /* position in [db] shards (vg_shards.h) */
+	char host[256];              /* the server: host and port, or socket */
+	unsigned port;
+	char socket[256];
+	long long retry_at_ms; /* after a failed connect, fail fast until then */
+	int down_logged;       /* the failed connect is logged once, until one works */
+	struct vg_db_stmt_slot cache[STMT_CACHE];
+	size_t ncache;
+	unsigned last_errno; /* server or client error number of the last failure */
+	char last_error[256];
+};
+
+struct vg_db *vg_db_new_shard(const struct vg_config *cfg, unsigned k)
 {
 	struct vg_shard_addr *a = vg_calloc(VG_SHARDS_MAX, sizeof(*a));
 	char why[200];
 	int n = vg_shard_addrs(cfg, a, VG_SHARDS_MAX, why, sizeof(why));
+	struct vg_db *db;
 
-	memset(db, 0, sizeof(*db));
-	db->cfg = cfg;
 	if (n < 0 || k >= (unsigned)n) {
 		free(a);
-		return -1;
+		return NULL;
 	}
+	db = vg_calloc(1, sizeof(*db));
+	db->cfg = cfg;
 	db->shard = k;
 	snprintf(db->host, sizeof(db->host), "%s", a[k].host);
 	db->port = a[k].port;
 	snprintf(db->socket, sizeof(db->socket), "%s", a[k].socket);
 	free(a);
-	return 0;
+	return db;
 }
 
-void vg_db_init(struct vg_db *db, const struct vg_config *cfg)
+struct vg_db *vg_db_new(const struct vg_config *cfg)
 {
-	if (vg_db_init_shard(db, cfg, 0) < 0)
+	struct vg_db *db = vg_db_new_shard(cfg, 0);
+
+	if (!db)
 		abort(); /* vg_config_load validated the list */
+	return db;
+}
+
+void vg_db_free(struct vg_db *db)
+{
+	if (!db)
+		return;
+	vg_db_close(db);
+	free(db);
+}
+
+unsigned vg_db_shard(const struct vg_db *db)
+{
+	return db->shard;
+}
+
+int vg_db_connected(const struct vg_db *db)
+{
+	return db->my != NULL;
+}
+
+unsigned vg_db_errno(const struct vg_db *db)
+{
+	return db->last_errno;
+}
+
+const char *vg_db_error(const struct vg_db *db)
+{
+	return db->last_error;
+}
+
+int vg_db_is_retryable(const struct vg_db *db)
+{
+	return db->last_errno == VG_DB_ER_LOCK_DEADLOCK ||
+	       db->last_errno == VG_DB_ER_LOCK_WAIT_TIMEOUT;
+}
+
+int vg_db_is_duplicate(const struct vg_db *db)
+{
+	return db->last_errno == VG_DB_ER_DUP_ENTRY;
 }
 
 const char *vg_db_server(const struct vg_db *db, char *buf, size_t bufsz)
@@ -91,8 +156,9 @@ void vg_db_forget(struct vg_db *db)
 static int is_conn_error(unsigned e)
 {
 	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
-	       e == CR_CONN_HOST_ERROR || e == CR_SERVER_LOST_EXTENDED || e == 1927 /* ER_CONNECTION_KILLED */ ||
-	       e == 1053 /* ER_SERVER_SHUTDOWN */ || e == CR_COMMANDS_OUT_OF_SYNC;
+	       e == CR_CONN_HOST_ERROR || e == CR_SERVER_LOST_EXTENDED ||
+	       e == VG_DB_ER_CONNECTION_KILLED || e == VG_DB_ER_SERVER_SHUTDOWN ||
+	       e == CR_COMMANDS_OUT_OF_SYNC;
 }
 
 int vg_db_down(const struct vg_db *db)
@@ -109,6 +175,12 @@ static void fail(struct vg_db *db, unsigned err, const char *msg, const char *wh
 		vg_warn("msg=\"database connection lost\" during=\"%s\" errno=%u error=\"%s\"", what,
 			err, msg);
 		vg_db_close(db);
+	} else if (err == VG_DB_ER_LOCK_DEADLOCK || err == VG_DB_ER_LOCK_WAIT_TIMEOUT) {
+		/* Not an error yet: the transaction is rolled back and usually
+		 * runs again (vg_db_txn_retry warns if it never gets through). */
+		vg_info("msg=\"database transaction lost a deadlock or a lock wait\" "
+			"during=\"%.80s\" errno=%u",
+			what, err);
 	} else if (err != VG_DB_ER_DUP_ENTRY) {
 		vg_error("msg=\"database error\" during=\"%.80s\" errno=%u error=\"%s\"", what, err,
 			 msg);
@@ -209,7 +281,7 @@ static MYSQL_STMT *get_stmt(struct vg_db *db, const char *sql, int *cached)
 		mysql_stmt_close(st);
 		return NULL;
 	}
-	if (db->ncache < VG_DB_STMT_CACHE) {
+	if (db->ncache < STMT_CACHE) {
 		db->cache[db->ncache].sql = sql;
 		db->cache[db->ncache].stmt = st;
 		db->ncache++;
@@ -449,6 +521,55 @@ void vg_db_rollback(struct vg_db *db)
 		vg_warn("msg=\"rollback failed; closing connection\" error=\"%s\"", mysql_error(db->my));
 		vg_db_close(db);
 	}
+}
+
+int vg_db_fail_as(struct vg_db *db, unsigned err, const char *msg)
+{
+	fail(db, err, msg, "injected");
+	return -1;
+}
+
+int vg_db_txn_retry(struct vg_db *db, const char *what, int tries,
+		    int (*body)(struct vg_db *db, void *arg), void *arg)
+{
+	for (int attempt = 0; attempt < tries; attempt++) {
+		int had = db->my != NULL;
+		int r;
+
+		if (vg_db_begin(db) < 0) {
+			/* A pooled connection that outlived a server restart fails
+			 * its first statement; nothing was sent that could have
+			 * landed, so a fresh connection may simply start again. */
+			if (attempt == 0 && had && db->my == NULL)
+				continue;
+			return -1;
+		}
+		r = body(db, arg);
+		if (r > 0) {
+			if (vg_db_commit(db) == 0)
+				return r;
+			/* Lost during COMMIT: the server may have committed
+			 * before the connection went. Only a look can tell. */
+			if (!db->my)
+				return VG_DB_TXN_UNKNOWN;
+		}
+		/* Roll back what body did: after body's "no", its own failure,
+		 * or a COMMIT the server refused. (A connection lost before
+		 * COMMIT is closed already, and the server rolled back.) */
+		if (db->my)
+			vg_db_rollback(db);
+		if (r == 0)
+			return 0;
+		if (!vg_db_is_retryable(db))
+			return -1;
+	}
+	/* The server is up and answering; the rows are contended. The caller
+	 * tells its client (or its next turn) to try again shortly. */
+	if (vg_db_is_retryable(db))
+		vg_warn("msg=\"transaction still deadlocked after every try; giving up this time\" "
+			"what=%s shard=%u tries=%d errno=%u error=\"%s\"",
+			what, db->shard, tries, db->last_errno, db->last_error);
+	return -1;
 }
 
 int vg_db_script(struct vg_db *db, const char *sql)

@@ -146,7 +146,8 @@ void vg_shards_init(struct vg_shards *s, const struct vg_config *cfg)
 	if (vg_random_bytes(seed, sizeof(seed)) < 0)
 		memset(seed, 0, sizeof(seed));
 	for (unsigned k = 0; k < s->n; k++) {
-		if (vg_db_init_shard(&s->db[k], cfg, k) < 0)
+		s->db[k] = vg_db_new_shard(cfg, k);
+		if (!s->db[k])
 			abort();
 		s->weight[k] = a[k].weight;
 		s->current[k] = (long long)(seed[k] % (a[k].weight + 1));
@@ -156,19 +157,21 @@ void vg_shards_init(struct vg_shards *s, const struct vg_config *cfg)
 
 void vg_shards_close(struct vg_shards *s)
 {
-	for (unsigned k = 0; k < s->n; k++)
-		vg_db_close(&s->db[k]);
+	for (unsigned k = 0; k < s->n; k++) {
+		vg_db_free(s->db[k]);
+		s->db[k] = NULL;
+	}
 }
 
 void vg_shards_forget(struct vg_shards *s)
 {
 	for (unsigned k = 0; k < s->n; k++)
-		vg_db_forget(&s->db[k]);
+		vg_db_forget(s->db[k]);
 }
 
 struct vg_db *vg_shards_db(struct vg_shards *s, unsigned k)
 {
-	return k < s->n ? &s->db[k] : NULL;
+	return k < s->n ? s->db[k] : NULL;
 }
 
 int vg_shards_pick(struct vg_shards *s)
@@ -178,7 +181,7 @@ int vg_shards_pick(struct vg_shards *s)
 
 	/* nginx's smooth weighted round robin over the live shards */
 	for (unsigned k = 0; k < s->n; k++) {
-		if (s->weight[k] == 0 || vg_db_known_down(&s->db[k]))
+		if (s->weight[k] == 0 || vg_db_known_down(s->db[k]))
 			continue;
 		s->current[k] += s->weight[k];
 		total += s->weight[k];

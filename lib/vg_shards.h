@@ -59,13 +59,14 @@ static inline unsigned vg_job_shard(long long job_id)
 /* One connection per shard, opened lazily, for one process. */
 struct vg_shards {
 	unsigned n;
-	struct vg_db db[VG_SHARDS_MAX];
+	struct vg_db *db[VG_SHARDS_MAX]; /* owned */
 	unsigned weight[VG_SHARDS_MAX];
 	long long current[VG_SHARDS_MAX]; /* smooth weighted round robin state */
 };
 
 /* Prepares every shard of cfg (validated by vg_config_load). Connects lazily. */
 void vg_shards_init(struct vg_shards *s, const struct vg_config *cfg);
+/* Closes and frees every connection (vg_shards_init again to reuse s). */
 void vg_shards_close(struct vg_shards *s);
 /* After fork(2): drops the inherited connections (vg_db_forget). */
 void vg_shards_forget(struct vg_shards *s);

@@ -85,7 +85,7 @@ static enum vg_store_status db_put_rows(struct vg_store *s, struct vg_db *db, co
 			    vg_db_exec(db, insert_sql, p, VG_DB_NPARAMS(p)) != 1) {
 				vg_error("msg=\"cannot write an object chunk\" key=%s seq=%lld "
 					 "error=\"%s\"",
-					 key, seq, db->last_error);
+					 key, seq, vg_db_error(db));
 				goto out;
 			}
 		}
@@ -107,7 +107,7 @@ static enum vg_store_status db_remove(struct vg_store *s, const char *key)
 
 	if (!s->db || vg_db_exec(s->db, delete_sql, p, VG_DB_NPARAMS(p)) < 0) {
 		vg_error("msg=\"cannot delete object chunks\" key=%s error=\"%s\"", key,
-			 s->db ? s->db->last_error : "no connection");
+			 s->db ? vg_db_error(s->db) : "no connection");
 		return VG_STORE_ERR;
 	}
 	return VG_STORE_OK;
@@ -202,7 +202,7 @@ static int db_check(struct vg_store *s)
 	if (n < 0) {
 		vg_error("msg=\"the object_chunks table is not usable (vingestctl migrate?)\" "
 			 "error=\"%s\"",
-			 s->db ? s->db->last_error : "no connection");
+			 s->db ? vg_db_error(s->db) : "no connection");
 		return -1;
 	}
 	vg_db_result_free(&res);

@@ -116,39 +116,58 @@ static int claim_set(struct vg_db *db, const struct vg_config *cfg, const char *
 	return 0;
 }
 
-/* One try of the claim transaction. Returns the count, or -1 (rolled back). */
-static int claim_once(struct vg_db *db, const struct vg_config *cfg, const char *owner,
-		      unsigned max, struct job **claimed)
+static void free_list(struct job **list)
 {
+	while (*list) {
+		struct job *next = (*list)->next;
+
+		job_free(*list);
+		*list = next;
+	}
+}
+
+/* One claim: what the transaction needs, and the jobs it took. */
+struct claim {
+	const struct vg_config *cfg;
+	const char *owner;
+	unsigned max;
+	struct job *claimed;
+};
+
+/* The claim transaction's statements (vg_db_txn_retry runs BEGIN, COMMIT,
+ * and the retries). Returns the count (> 0: commit), 0 (nothing ready), or
+ * -1 with nothing kept. */
+static int claim_body(struct vg_db *db, void *arg)
+{
+	struct claim *c = arg;
 	struct vg_db_result res;
 	long long n;
+	int rc = -1;
 
-	*claimed = NULL;
-	if (vg_db_begin(db) < 0)
-		return -1;
+	free_list(&c->claimed); /* a try that COMMIT refused: start over */
 	{
-		struct vg_db_param p[] = {vg_p_i64(max)};
+		struct vg_db_param p[] = {vg_p_i64(c->max)};
 
 		n = vg_db_query(db, claim_select_sql, p, VG_DB_NPARAMS(p), &res);
 	}
 	if (n < 0)
-		goto fail;
+		return -1;
 	for (long long i = 0; i < n; i++) {
 		struct job *j = vg_calloc(1, sizeof(*j));
 
 		j->id = strtoll(vg_db_cell(&res, (size_t)i, 0), NULL, 10);
-		j->shard = db->shard;
+		j->shard = vg_db_shard(db);
 		snprintf(j->video_id, sizeof(j->video_id), "%s", vg_db_cell(&res, (size_t)i, 1));
 		j->attempt = (unsigned)strtoul(vg_db_cell(&res, (size_t)i, 2), NULL, 10) + 1;
 		j->max_attempts = (unsigned)strtoul(vg_db_cell(&res, (size_t)i, 3), NULL, 10);
 		j->retry_after_s = -1;
 		j->duration_ms = -1;
-		j->next = *claimed;
-		*claimed = j;
+		j->next = c->claimed;
+		c->claimed = j;
 		if (new_token(j->token) < 0)
-			goto fail_free;
+			goto out;
 	}
-	for (struct job *first = *claimed; first;) {
+	for (struct job *first = c->claimed; first;) {
 		struct job *set[JOB_SET];
 		size_t m = 0;
 
@@ -156,24 +175,15 @@ static int claim_once(struct vg_db *db, const struct vg_config *cfg, const char 
 			set[m++] = first;
 			first = first->next;
 		}
-		if (claim_set(db, cfg, owner, set, m) < 0)
-			goto fail_free;
+		if (claim_set(db, c->cfg, c->owner, set, m) < 0)
+			goto out;
 	}
+	rc = (int)n;
+out:
 	vg_db_result_free(&res);
-	if (vg_db_commit(db) < 0)
-		goto fail; /* lost commit: the janitor reaps the leases if it landed */
-	return (int)n;
-fail_free:
-	vg_db_result_free(&res);
-fail:
-	vg_db_rollback(db);
-	while (*claimed) {
-		struct job *next = (*claimed)->next;
-
-		job_free(*claimed);
-		*claimed = next;
-	}
-	return -1;
+	if (rc < 0)
+		free_list(&c->claimed);
+	return rc;
 }
 
 /* What the processing service is told about each video: one query for up
@@ -214,31 +224,32 @@ static void load_details(struct vg_db *db, struct job *const *set, size_t m)
 int claim_jobs(struct vg_db *db, const struct vg_config *cfg, const char *owner, unsigned max,
 	       struct job **list)
 {
-	struct job *claimed = NULL;
-	int n = -1;
+	struct claim c = {cfg, owner, max, NULL};
+	struct job *claimed;
+	int n;
 
 	if (max == 0)
 		return 0;
 	if (max > CLAIM_MAX)
-		max = CLAIM_MAX;
-	for (int tries = 0; tries < CLAIM_TRIES; tries++) {
-		n = claim_once(db, cfg, owner, max, &claimed);
-		if (n >= 0)
-			break;
-		/* A deadlock or lock timeout rolls the whole transaction back: retry it whole. */
-		if (db->last_errno != VG_DB_ER_LOCK_DEADLOCK &&
-		    db->last_errno != VG_DB_ER_LOCK_WAIT_TIMEOUT)
-			break;
-		vg_info("msg=\"claim deadlocked; retrying\" shard=%u try=%d", db->shard, tries + 1);
+		c.max = CLAIM_MAX;
+	/* A deadlock or lock timeout rolls the whole transaction back: it is
+	 * run again whole. One that outlasts the tries is logged there; nothing
+	 * is claimed from this shard this turn, and the next turn tries again. */
+	n = vg_db_txn_retry(db, "claim", CLAIM_TRIES, claim_body, &c);
+	if (n < 0) {
+		/* (a lost COMMIT: the janitor reaps the leases if it landed) */
+		free_list(&c.claimed);
+		return -1;
 	}
+	claimed = c.claimed;
 	if (n <= 0)
 		return n;
-	if (claimed && vg_job_shard(claimed->id) != db->shard && !warned_ids) {
+	if (claimed && vg_job_shard(claimed->id) != vg_db_shard(db) && !warned_ids) {
 		/* Job ids are the service's Idempotency-Key: two shards numbering
 		 * from 1 would hand it the same key for different videos. */
 		vg_warn("msg=\"job id outside its shard's range; run vingestctl migrate on every "
 			"shard\" job_id=%lld shard=%u",
-			claimed->id, db->shard);
+			claimed->id, vg_db_shard(db));
 		warned_ids = 1;
 	}
 	for (struct job *first = claimed; first;) {
@@ -266,7 +277,7 @@ int claim_jobs(struct vg_db *db, const struct vg_config *cfg, const char *owner,
 void shard_watch_note(struct shard_watch *w, const struct vg_db *db, int ok, const char *who)
 {
 	char server[300];
-	unsigned k = db->shard;
+	unsigned k = vg_db_shard(db);
 
 	if (k >= VG_SHARDS_MAX)
 		return;
@@ -282,5 +293,5 @@ void shard_watch_note(struct shard_watch *w, const struct vg_db *db, int ok, con
 	w->down[k] = 1;
 	vg_warn("msg=\"shard down; its jobs wait, the other shards go on\" shard=%u server=\"%s\" "
 		"process=%s error=\"%s\"",
-		k, vg_db_server(db, server, sizeof(server)), who, db->last_error);
+		k, vg_db_server(db, server, sizeof(server)), who, vg_db_error(db));
 }

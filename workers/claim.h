@@ -20,7 +20,7 @@ struct vg_config;
  * Claims up to max ready jobs from db's shard for owner ("host:pid") in one
  * short transaction, leases them for jobs.lease_seconds and records their
  * attempts, then loads what the call needs about each video. Each job's
- * shard is db->shard. Claimed jobs are prepended to *list. Returns the
+ * shard is vg_db_shard(db). Claimed jobs are prepended to *list. Returns the
  * number claimed, or -1 if the database failed (logged; nothing was claimed).
  */
 int claim_jobs(struct vg_db *db, const struct vg_config *cfg, const char *owner, unsigned max,

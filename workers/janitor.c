@@ -86,7 +86,7 @@ int janitor_acquire(struct vg_db *db)
 	vg_db_result_free(&res);
 	if (mine)
 		vg_info("msg=\"this supervisor is the fleet's janitor of this shard now\" shard=%u",
-			db->shard);
+			vg_db_shard(db));
 	return mine;
 }
 
@@ -120,7 +120,7 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache 
 			goto fail;
 		}
 		vg_warn("msg=\"lease expired; job %s\" job_id=%lld shard=%u",
-			used_up ? "dead" : "ready again", jid, db->shard);
+			used_up ? "dead" : "ready again", jid, vg_db_shard(db));
 	}
 	if (vg_db_commit(db) < 0) {
 		vg_db_result_free(&res);
@@ -167,11 +167,11 @@ int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_sto
 			removed++;
 			if (strcmp(vg_db_cell(&res, (size_t)i, 2), "tus") == 0)
 				vg_info("msg=\"expired tus upload removed\" upload_id=%s shard=%u", id,
-					db->shard);
+					vg_db_shard(db));
 			else
 				vg_warn("msg=\"orphaned upload removed (its request never committed)\" "
 					"upload_id=%s shard=%u object_key=%s",
-					id, db->shard, key);
+					id, vg_db_shard(db), key);
 		}
 	}
 	vg_db_result_free(&res);

@@ -87,39 +87,64 @@ static struct vg_db_param status_param(int http_status)
 	return http_status > 0 ? vg_p_i64(http_status) : vg_p_str(NULL);
 }
 
-/* Runs job_sql (fenced), then video_sql and the attempt update, in one transaction. */
+/* One outcome: the fenced job write, then its video's and attempt's. */
+struct outcome {
+	const struct job *j;
+	const char *job_sql;
+	const struct vg_db_param *jp;
+	size_t njp;
+	const char *video_sql;
+	const struct vg_db_param *vp;
+	size_t nvp;
+	const char *attempt_outcome;
+	int http_status;
+	const char *error;
+};
+
+/* The outcome transaction's statements (vg_db_txn_retry runs BEGIN, COMMIT
+ * and the retries). 1: commit; 0: the fence did not match (another worker
+ * owns the job), roll back; -1: failed. */
+static int outcome_body(struct vg_db *db, void *arg)
+{
+	const struct outcome *o = arg;
+	struct vg_db_param ap[] = {vg_p_str(o->attempt_outcome), status_param(o->http_status),
+				   vg_p_str(o->error), vg_p_i64(o->j->id), vg_p_str(o->j->token)};
+	long long n = vg_db_exec(db, o->job_sql, o->jp, o->njp);
+
+	if (n == 0)
+		return 0;
+	if (n != 1 || vg_db_exec(db, o->video_sql, o->vp, o->nvp) < 0 ||
+	    vg_db_exec(db, attempt_sql, ap, VG_DB_NPARAMS(ap)) < 0)
+		return -1;
+	return 1;
+}
+
+/* Runs job_sql (fenced), then video_sql and the attempt update, in one
+ * transaction. 1 written, 0 fenced out, -1 not written (a deadlock that
+ * outlasted the tries is logged by vg_db_txn_retry: the lease runs out and
+ * the job is retried, as after any failed write). */
 static int outcome(struct vg_db *db, const struct job *j, const char *job_sql,
 		   const struct vg_db_param *jp, size_t njp, const char *video_sql,
 		   const struct vg_db_param *vp, size_t nvp, const char *attempt_outcome,
 		   int http_status, const char *error)
 {
-	for (int tries = 0; tries < TRIES; tries++) {
-		long long n;
+	struct outcome o = {
+		.j = j,
+		.job_sql = job_sql,
+		.jp = jp,
+		.njp = njp,
+		.video_sql = video_sql,
+		.vp = vp,
+		.nvp = nvp,
+		.attempt_outcome = attempt_outcome,
+		.http_status = http_status,
+		.error = error,
+	};
+	int r = vg_db_txn_retry(db, "outcome", TRIES, outcome_body, &o);
 
-		if (vg_db_begin(db) < 0)
-			return -1;
-		n = vg_db_exec(db, job_sql, jp, njp);
-		if (n == 0) {
-			vg_db_rollback(db);
-			return 0;
-		}
-		if (n == 1 && vg_db_exec(db, video_sql, vp, nvp) >= 0) {
-			struct vg_db_param ap[] = {vg_p_str(attempt_outcome), status_param(http_status),
-						   vg_p_str(error), vg_p_i64(j->id), vg_p_str(j->token)};
-
-			if (vg_db_exec(db, attempt_sql, ap, VG_DB_NPARAMS(ap)) >= 0 &&
-			    vg_db_commit(db) == 0) {
-				wmetrics_job(attempt_outcome);
-				return 1;
-			}
-		}
-		if (db->my)
-			vg_db_rollback(db);
-		if (db->last_errno != VG_DB_ER_LOCK_DEADLOCK &&
-		    db->last_errno != VG_DB_ER_LOCK_WAIT_TIMEOUT)
-			return -1;
-	}
-	return -1;
+	if (r == 1)
+		wmetrics_job(attempt_outcome);
+	return r < 0 ? -1 : r;
 }
 
 int lease_done(struct vg_db *db, const struct job *j, int http_status, const char *result_json)
@@ -183,41 +208,40 @@ static int done_set(struct vg_db *db, struct job *const *set, size_t m)
 	return 1;
 }
 
-/* The usual case: every lease held, JOB_SET jobs a statement. Returns 1
- * written and committed, 0 some lease was lost (rolled back: go job by
- * job), -1 an error (rolled back). */
-static int done_batch_sets(struct vg_db *db, struct job *const *jobs, size_t n)
-{
-	if (vg_db_begin(db) < 0)
-		return -1;
-	for (size_t at = 0; at < n; at += JOB_SET) {
-		int r = done_set(db, jobs + at, n - at < JOB_SET ? n - at : JOB_SET);
+/* One done batch: the jobs, and (job by job) what became of each. */
+struct done_batch {
+	struct job *const *jobs;
+	size_t n;
+	int *rc;
+};
 
-		if (r <= 0) {
-			if (db->my)
-				vg_db_rollback(db);
+/* The usual case, a transaction's statements: every lease held, JOB_SET
+ * jobs a statement. 1: commit; 0: some lease was lost (roll back and go job
+ * by job); -1: failed. */
+static int done_sets_body(struct vg_db *db, void *arg)
+{
+	const struct done_batch *b = arg;
+
+	for (size_t at = 0; at < b->n; at += JOB_SET) {
+		int r = done_set(db, b->jobs + at, b->n - at < JOB_SET ? b->n - at : JOB_SET);
+
+		if (r <= 0)
 			return r;
-		}
-	}
-	if (vg_db_commit(db) < 0) {
-		if (db->my)
-			vg_db_rollback(db);
-		return -1;
 	}
 	return 1;
 }
 
-/* Job by job, in one transaction: each fenced UPDATE decides for its job. */
-static int done_batch_each(struct vg_db *db, struct job *const *jobs, size_t n, int *rc)
+/* Job by job, in one transaction: each fenced UPDATE decides for its job
+ * (b->rc[i] 1 or 0). 1: commit; -1: failed. */
+static int done_each_body(struct vg_db *db, void *arg)
 {
+	const struct done_batch *b = arg;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		rc[i] = -1;
-	if (vg_db_begin(db) < 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		const struct job *j = jobs[i];
+	for (i = 0; i < b->n; i++)
+		b->rc[i] = -1;
+	for (i = 0; i < b->n; i++) {
+		const struct job *j = b->jobs[i];
 		struct vg_db_param jp[] = {status_param(j->done_status), vg_p_i64(j->id),
 					   vg_p_str(j->token)};
 		struct vg_db_param vp[] = {vg_p_str(j->done_result), vg_p_str(j->video_id)};
@@ -226,51 +250,42 @@ static int done_batch_each(struct vg_db *db, struct job *const *jobs, size_t n, 
 		long long m = vg_db_exec(db, done_job_sql, jp, VG_DB_NPARAMS(jp));
 
 		if (m < 0)
-			break;
-		rc[i] = m == 1;
+			return -1;
+		b->rc[i] = m == 1;
 		if (m == 0)
 			continue; /* fenced out: leave its rows to the new owner */
 		if (vg_db_exec(db, done_video_sql, vp, VG_DB_NPARAMS(vp)) < 0 ||
 		    vg_db_exec(db, attempt_sql, ap, VG_DB_NPARAMS(ap)) < 0)
-			break;
+			return -1;
 	}
-	if (i == n && vg_db_commit(db) == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		rc[i] = -1;
-	if (db->my)
-		vg_db_rollback(db);
-	return -1;
+	return 1;
 }
 
 int lease_done_batch(struct vg_db *db, struct job *const *jobs, size_t n, int *rc)
 {
-	for (int tries = 0; tries < TRIES; tries++) {
-		int r = done_batch_sets(db, jobs, n);
+	struct done_batch b = {jobs, n, rc};
+	int r = vg_db_txn_retry(db, "done_batch", TRIES, done_sets_body, &b);
 
-		if (r == 1) {
-			for (size_t i = 0; i < n; i++) {
-				rc[i] = 1;
-				wmetrics_job("done"); /* counted once committed, as outcome() does */
-			}
-			return 0;
+	if (r == 1) {
+		for (size_t i = 0; i < n; i++) {
+			rc[i] = 1;
+			wmetrics_job("done"); /* counted once committed, as outcome() does */
 		}
-		if (r == 0)
-			vg_info("msg=\"a lease in the done batch was lost; writing it job by job\" "
-				"shard=%u jobs=%zu",
-				db->shard, n);
-		if (r == 0 && done_batch_each(db, jobs, n, rc) == 0) {
+		return 0;
+	}
+	if (r == 0) {
+		vg_info("msg=\"a lease in the done batch was lost; writing it job by job\" "
+			"shard=%u jobs=%zu",
+			vg_db_shard(db), n);
+		if (vg_db_txn_retry(db, "done_each", TRIES, done_each_body, &b) == 1) {
 			for (size_t i = 0; i < n; i++)
 				if (rc[i] == 1)
 					wmetrics_job("done");
 			return 0;
 		}
-		for (size_t i = 0; i < n; i++)
-			rc[i] = -1;
-		if (db->last_errno != VG_DB_ER_LOCK_DEADLOCK &&
-		    db->last_errno != VG_DB_ER_LOCK_WAIT_TIMEOUT)
-			return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		rc[i] = -1;
 	return -1;
 }
 

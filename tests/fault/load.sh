@@ -5,7 +5,7 @@
 # two PATCHes: one acknowledged alone, one ending the upload). Appends one line
 # per upload to LOG, the client's record of what happened:
 #
-#   <http status> <video id or -> <sha256 of the bytes sent> <kind> ra=<Retry-After or ->
+#   <http status> <video id or -> <sha256 of the bytes sent> <kind> ra=<Retry-After or -> code=<error.code or ->
 #
 # A 201 (or 204 ending a tus upload) is an acknowledgement: the checker holds
 # vingest to every one of them. Anything else promised nothing.
@@ -18,7 +18,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vingest-load.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
 
 one() { # one upload: index
-	local i=$1 f=$tmp/u$1.mp4 pad sha out code id kind loc size ra
+	local i=$1 f=$tmp/u$1.mp4 pad sha out code id kind loc size ra ecode
 	pad=$((2000 + RANDOM % 30000))
 	{
 		cat "$fix"
@@ -49,12 +49,12 @@ one() { # one upload: index
 			half=$((size / 2))
 			head -c "$half" "$f" >"$f.1"
 			tail -c +"$((half + 1))" "$f" >"$f.2"
-			out=$(curl -s -m 30 -D "$tmp/h$i" -o /dev/null -w '%{http_code}' -X PATCH \
+			out=$(curl -s -m 30 -D "$tmp/h$i" -o "$tmp/b$i" -w '%{http_code}' -X PATCH \
 				-H "Authorization: Bearer $VINGEST_API_KEY" -H "Tus-Resumable: 1.0.0" \
 				-H "Content-Type: application/offset+octet-stream" -H "Upload-Offset: 0" \
 				--data-binary "@$f.1" "$VINGEST_URL$loc") || out=000
 			if [[ $out == 204 ]]; then
-				out=$(curl -s -m 30 -D "$tmp/h$i" -o /dev/null -w '%{http_code}' -X PATCH \
+				out=$(curl -s -m 30 -D "$tmp/h$i" -o "$tmp/b$i" -w '%{http_code}' -X PATCH \
 					-H "Authorization: Bearer $VINGEST_API_KEY" -H "Tus-Resumable: 1.0.0" \
 					-H "Content-Type: application/offset+octet-stream" -H "Upload-Offset: $half" \
 					--data-binary "@$f.2" "$VINGEST_URL$loc") || out=000
@@ -66,7 +66,8 @@ one() { # one upload: index
 	fi
 	rm -f -- "$f"
 	ra=$(tr -d '\r' 2>/dev/null <"$tmp/h$i" | sed -n 's/^[Rr]etry-[Aa]fter: *//p' | tail -n 1)
-	echo "$code $id $sha $kind ra=${ra:--}"
+	ecode=$(jq -r '.error.code // "-"' "$tmp/b$i" 2>/dev/null)
+	echo "$code $id $sha $kind ra=${ra:--} code=${ecode:--}"
 }
 export -f one
 export tmp fix VINGEST_URL VINGEST_API_KEY

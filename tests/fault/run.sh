@@ -72,8 +72,9 @@ settle() {
 
 # ---- the scenarios: inject FAULT during the load, then heal it.
 # fp:NAME:ACTION:COUNT - a failpoint (COUNT firings across the fleet)
-# Others are functions named sc_<name>, called with "start" (in the
-# background while load.sh runs) and "heal".
+# Others are functions named sc_<name> (':' and '.' read as '_'), called
+# with "start" (in the background while load.sh runs) and "heal"; an fp:
+# name with such a function (fp:db.deadlock:busy) drives its failpoint itself.
 SCENARIOS=()
 for p in upload.body_read store.stage_write tus.append tus.fsync store.fsync store.rename store.dir_fsync \
 	db.begin db.insert_video db.insert_job db.commit db.after_commit; do
@@ -90,8 +91,59 @@ SCENARIOS+=("fp:db.commit:stall:3000:2" "fp:store.fsync:stall:2000:2" "fp:worker
 # The disk fills up (ENOSPC) while staging, syncing or appending: 507, and
 # nothing of those uploads kept. (84_disk_full fills a real tmpfs.)
 SCENARIOS+=("fp:store.stage_write:enospc:2" "fp:tus.append:enospc:2" "fp:store.fsync:enospc:2")
+# The upload transaction deadlocks on every try: 503 database_busy, nothing kept.
+SCENARIOS+=("fp:db.deadlock:busy")
 SCENARIOS+=(kill_fcgi_child kill_worker kill_supervisor kill_mariadb stop_memcached
 	stub_down stub_slow stub_garbage stub_throttle lease_race)
+
+# One multipart upload of FILE: "status error-code retry-after" (- for none).
+probe_upload() {
+	local h=$T_TMP/probe.h b=$T_TMP/probe.b st ec ra
+	rm -f -- "$h" "$b"
+	st=$(curl -s -m 30 -D "$h" -o "$b" -w '%{http_code}' -H "Authorization: Bearer $VINGEST_API_KEY" \
+		-F "file=@$1;type=video/mp4" "$VINGEST_URL/v1/videos") || st=000
+	ec=$(jq -r '.error.code // "-"' "$b" 2>/dev/null)
+	ra=$(tr -d '\r' <"$h" 2>/dev/null | sed -n 's/^[Rr]etry-[Aa]fter: *//p' | tail -n 1)
+	echo "$st ${ec:--} ${ra:--}"
+}
+# Objects and staged files whose bytes hash to SHA (fs and s3 stores: the
+# files themselves; the db store's chunks are not looked at).
+objects_with_sha() {
+	case $STORE_BACKEND in
+	db) echo 0 ;;
+	s3) { find "$VINGEST_S3_DIR" -type f -name '*._S3rver_object'; find "$STAGING" -type f; } 2>/dev/null |
+		tr '\n' '\0' | xargs -0 -r sha256sum | awk -v s="$1" '$1 == s' | wc -l ;;
+	*) find "$STORE" -type f -print0 2>/dev/null | xargs -0 -r sha256sum | awk -v s="$1" '$1 == s' | wc -l ;;
+	esac
+}
+# Every try of the upload transaction is a deadlock's victim (failpoint
+# db.deadlock, 100 firings: far more than the window needs). A probe upload
+# must be told 503 database_busy with Retry-After: 1 and leave no video and
+# no object; the load meets the same meanwhile (checked after the run); once
+# the failpoint is off, the same bytes are stored (201).
+sc_fp_db_deadlock_busy() {
+	local f=$T_TMP/deadlock.mp4 sha first i
+	case $1 in
+	start)
+		fp_set db.deadlock error 100
+		make_mp4 60000 "$f"
+		sha=$(sha256sum "$f" | cut -d' ' -f1)
+		first=$(probe_upload "$f")
+		first+=" videos=$(sql "SELECT COUNT(*) FROM videos WHERE sha256 = '$sha'")"
+		first+=" objects=$(objects_with_sha "$sha")"
+		# Let the load meet it too: the probe's three tries and at least
+		# two more uploads' worth.
+		for ((i = 0; i < 50; i++)); do
+			(($(find "$VINGEST_VAR/failpoints" -name 'db.deadlock.fired.*' | wc -l) >= 9)) && break
+			sleep 0.2
+		done
+		fp_clear
+		echo "$first then $(probe_upload "$f")" >"$T_TMP/deadlock.probe"
+		rm -f -- "$f"
+		;;
+	heal) : ;;
+	esac
+}
 
 sc_kill_fcgi_child() { [[ $1 == start ]] && { sleep 0.5; kill -9 "$(random_child "$(fpid)")"; }; }
 sc_kill_worker() { [[ $1 == start ]] && { sleep 0.5; kill -9 "$(random_child "$(wpid)")"; }; }
@@ -172,7 +224,8 @@ for ((r = 1; r <= repeats; r++)); do
 		stub '{"mode":"ok","delay_ms":0,"fail_rate":0,"fetch":true}'
 		t0=$SECONDS
 		fired=0 count=0
-		if [[ $sc == fp:* ]]; then
+		fn=sc_$(tr ':.' '__' <<<"$sc")
+		if [[ $sc == fp:* ]] && ! declare -F "$fn" >/dev/null; then
 			IFS=: read -r _ name action count <<<"$sc"
 			[[ $action == stall ]] && { IFS=: read -r _ name action ms count <<<"$sc"; action=stall:$ms; }
 			# lease renewals happen only on calls longer than a third of the lease
@@ -191,14 +244,15 @@ for ((r = 1; r <= repeats; r++)); do
 			# master: nothing to restart by hand.
 		else
 			# Uploads keep coming for as long as the fault lasts, and after.
-			"sc_$sc" start &
+			rm -f -- "$T_TMP/deadlock.probe"
+			"$fn" start &
 			inj=$!
 			bash "$here/load.sh" "$UPLOADS" "$PAR" "$log"
 			while kill -0 "$inj" 2>/dev/null; do
 				bash "$here/load.sh" "$PAR" "$PAR" "$log"
 			done
 			wait "$inj"
-			"sc_$sc" heal
+			"$fn" heal
 			bash "$here/load.sh" "$PAR" "$PAR" "$log"
 		fi
 		settle
@@ -212,6 +266,22 @@ for ((r = 1; r <= repeats; r++)); do
 		if awk '$1 == 503 && $5 !~ /^ra=[0-9]+$/ {bad = 1} END {exit !bad}' "$log"; then
 			rc=1 # every 503 tells the client when to come back
 			out+=$'\ncheck retry FAIL a 503 without Retry-After ('"$codes"')'
+		fi
+		if [[ $sc == fp:db.deadlock:busy ]]; then
+			probe=$(cat "$T_TMP/deadlock.probe" 2>/dev/null)
+			if [[ $probe != "503 database_busy 1 videos=0 objects=0 then 201 - -" ]]; then
+				rc=1 # busy, nothing kept, then the same bytes stored
+				out+=$'\ncheck busy FAIL the probe upload: '"${probe:-no result}"' (want 503 database_busy 1 videos=0 objects=0 then 201 - -)'
+			fi
+			if awk '$1 == 503 && !($5 == "ra=1" && $6 == "code=database_busy") {bad = 1} END {exit !bad}' "$log"; then
+				rc=1 # the database was up all along: never "unavailable"
+				out+=$'\ncheck busy FAIL a 503 other than database_busy with Retry-After: 1 ('"$codes"')'
+			fi
+			shas=$(awk '$1 == 503 {printf "%s\047%s\047", sep, $3; sep = ","}' "$log")
+			if [[ -n $shas ]] && (($(sql "SELECT COUNT(*) FROM videos WHERE sha256 IN ($shas)") > 0)); then
+				rc=1
+				out+=$'\ncheck busy FAIL an upload told database_busy has a video'
+			fi
 		fi
 		if [[ $sc == fp:* ]] && ((fired < count)); then
 			rc=1 # a failpoint that never fired tested nothing

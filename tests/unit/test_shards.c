@@ -97,8 +97,8 @@ int main(void)
 		is_int(count[2], 0, "weight 0: none");
 
 		/* a failed connect marks shard 1 down: everything goes to shard 0 */
-		ok(vg_db_ensure(&s.db[1]) < 0, "shard 1 cannot be reached");
-		is_int(vg_db_known_down(&s.db[1]), 1, "and is known down for a moment");
+		ok(vg_db_ensure(s.db[1]) < 0, "shard 1 cannot be reached");
+		is_int(vg_db_known_down(s.db[1]), 1, "and is known down for a moment");
 		count[0] = count[1] = 0;
 		for (int i = 0; i < 10; i++) {
 			int k = vg_shards_pick(&s);
@@ -107,7 +107,7 @@ int main(void)
 				count[k]++;
 		}
 		is_int(count[0], 10, "while it is down, new videos go to shard 0");
-		ok(vg_db_ensure(&s.db[0]) < 0, "shard 0 cannot be reached either");
+		ok(vg_db_ensure(s.db[0]) < 0, "shard 0 cannot be reached either");
 		is_int(vg_shards_pick(&s), -1, "every live shard down: no pick");
 		is_int(vg_shards_by_hash(&s, 0), 0, "a hash picks among weighted shards: 0");
 		is_int(vg_shards_by_hash(&s, 1), 1, "1");
