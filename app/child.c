@@ -129,7 +129,8 @@ static void serve(struct child *c, FCGX_Request *fcgi)
 		 * field. video_id appears once the request names one; an
 		 * authorizer's verdict is a line of its own (role=authorizer). */
 		int64_t ms = vg_mono_ms() - t0;
-		char steps[REQUEST_STEPS * 32], path[3 * 200 + 1], method[3 * 16 + 1], addr[3 * 64 + 1];
+		char steps[REQUEST_STEPS * 32], path[3 * 200 + 1], method[3 * 16 + 1],
+			addr[3 * 64 + 1];
 		const char *remote = request_param(&r, "REMOTE_ADDR");
 		char deferred[24] = "";
 

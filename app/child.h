@@ -27,9 +27,9 @@ struct vg_config;
 
 struct child {
 	const struct vg_config *cfg; /* borrowed from the master's copy */
-	struct vg_shards shards; /* one connection per metadata shard */
-	struct vg_store store;   /* store.db follows the request's shard (router) */
-	struct vg_cache cache; /* rate limits */
+	struct vg_shards shards;     /* one connection per metadata shard */
+	struct vg_store store;	     /* store.db follows the request's shard (router) */
+	struct vg_cache cache;	     /* rate limits */
 	int listen_fd;
 	long long served;
 };

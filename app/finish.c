@@ -125,16 +125,18 @@ static int commit_body(struct vg_db *db, void *arg)
 			vg_p_i64(cfg->retention.days),
 		};
 
-		rc = VG_FAILPOINT("db.insert_video") < 0 ? -1
-							 : vg_db_exec(db, insert_video_sql, p, VG_DB_NPARAMS(p));
+		rc = VG_FAILPOINT("db.insert_video") < 0
+			     ? -1
+			     : vg_db_exec(db, insert_video_sql, p, VG_DB_NPARAMS(p));
 	}
 	if (rc == 1) {
 		/* The job shares the video's timestamp: one transaction, one instant. */
 		struct vg_db_param p[] = {vg_p_str(f->id), vg_p_str(now),
 					  vg_p_i64(cfg->jobs.max_attempts), vg_p_str(now)};
 
-		rc = VG_FAILPOINT("db.insert_job") < 0 ? -1
-						       : vg_db_exec(db, insert_job_sql, p, VG_DB_NPARAMS(p));
+		rc = VG_FAILPOINT("db.insert_job") < 0
+			     ? -1
+			     : vg_db_exec(db, insert_job_sql, p, VG_DB_NPARAMS(p));
 	}
 	/* store.backend = db: the object's bytes join this transaction. */
 	if (rc == 1 && vg_store_put_rows(&r->child->store, db, f->id, f->key) != VG_STORE_OK)
@@ -157,8 +159,9 @@ static int commit_body(struct vg_db *db, void *arg)
 	/* The fault tests' deadlock: every try of this transaction is chosen
 	 * as a deadlock's victim, as under heavy contention on these rows. */
 	if (VG_FAILPOINT("db.deadlock") < 0)
-		return vg_db_fail_as(db, VG_DB_ER_LOCK_DEADLOCK,
-				     "Deadlock found when trying to get lock (failpoint db.deadlock)");
+		return vg_db_fail_as(
+			db, VG_DB_ER_LOCK_DEADLOCK,
+			"Deadlock found when trying to get lock (failpoint db.deadlock)");
 	if (VG_FAILPOINT("db.commit") < 0)
 		return -1;
 	return 1;

@@ -14,17 +14,17 @@ struct request;
 
 /* A staged upload on its way to becoming a video. Strings are borrowed. */
 struct finish {
-	const char *id;  /* the video id (for tus: the upload id) */
+	const char *id;	 /* the video id (for tus: the upload id) */
 	const char *key; /* its object key */
 	unsigned long long size;
 	const char *sha256;
-	const char *content_type; /* as the client declared it, or NULL */
-	const char *filename;     /* cleaned, or NULL */
-	const char *title;        /* cleaned, or NULL */
-	const char *metadata;     /* a normalised JSON object, or NULL */
-	const char *idem_key;     /* Idempotency-Key, or NULL */
-	const char *fingerprint;  /* with idem_key: what the request asked for */
-	int upload_row;           /* an uploads row (tus) goes in the same commit */
+	const char *content_type;   /* as the client declared it, or NULL */
+	const char *filename;	    /* cleaned, or NULL */
+	const char *title;	    /* cleaned, or NULL */
+	const char *metadata;	    /* a normalised JSON object, or NULL */
+	const char *idem_key;	    /* Idempotency-Key, or NULL */
+	const char *fingerprint;    /* with idem_key: what the request asked for */
+	int upload_row;		    /* an uploads row (tus) goes in the same commit */
 	struct vg_media_info media; /* filled by finish_inspect() */
 	/* set by finish_commit(): the rows' instant (created_at, run_after) */
 	int64_t created_us;
@@ -38,13 +38,13 @@ struct finish {
 enum finish_result {
 	FINISH_OK,
 	FINISH_DUPLICATE, /* the Idempotency-Key is taken (a racing twin committed) */
-	FINISH_DB_DOWN,   /* not committed; the database is unreachable */
-	FINISH_DB_BUSY,   /* not committed; deadlocked on every try: the database is
+	FINISH_DB_DOWN,	  /* not committed; the database is unreachable */
+	FINISH_DB_BUSY,	  /* not committed; deadlocked on every try: the database is
 			   * up, the client should simply try again (503 database_busy) */
-	FINISH_UNKNOWN,   /* the connection died around COMMIT and cannot be asked:
+	FINISH_UNKNOWN,	  /* the connection died around COMMIT and cannot be asked:
 			   * leave the bytes and the staging file to the janitor */
-	FINISH_FAILED,    /* not committed, for a reason retrying will not fix */
-	FINISH_GONE,      /* not committed: the upload's row is gone (a tus DELETE won) */
+	FINISH_FAILED,	  /* not committed, for a reason retrying will not fix */
+	FINISH_GONE,	  /* not committed: the upload's row is gone (a tus DELETE won) */
 };
 
 /*
@@ -67,7 +67,8 @@ enum finish_result finish_commit(struct request *r, struct finish *f);
  * (none for 204 or HEAD), built from f as just committed (no SELECT), and
  * Location: /v1/videos/{id} unless extra_headers ("Name: v\r\n" lines, or
  * NULL) carries a Location of its own. */
-void finish_answer(struct request *r, const struct finish *f, int status, const char *extra_headers);
+void finish_answer(struct request *r, const struct finish *f, int status,
+		   const char *extra_headers);
 
 /* Answers status (200: an Idempotency-Key repeat) with video id as the
  * database has it now. */

@@ -99,7 +99,7 @@ static int concurrency_ok(struct request *r, enum gate_kind kind)
 	if (r->authorizer) {
 		unsigned n = scoreboard_count(r->user_id, &held);
 
-		over = cap > 0 && n >= (unsigned)cap ? -1
+		over = cap > 0 && n >= (unsigned)cap				? -1
 		       : bytes_cap > 0 && bytes > 0 && held + bytes > bytes_cap ? -2
 										: 0;
 	} else {
@@ -123,9 +123,9 @@ static int concurrency_ok(struct request *r, enum gate_kind kind)
 	vg_info("msg=\"upload refused: concurrent uploads of this user at the cap\" request_id=%s "
 		"user=%lld cap=%lld",
 		r->request_id, r->user_id, cap);
-	request_error_retry(r, 429, "too_many_concurrent_uploads",
-			    "this key has as many uploads in progress as allowed; try again shortly",
-			    1);
+	request_error_retry(
+		r, 429, "too_many_concurrent_uploads",
+		"this key has as many uploads in progress as allowed; try again shortly", 1);
 	return 0;
 }
 

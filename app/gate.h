@@ -29,10 +29,10 @@ struct request;
 
 /* The requests that carry an upload's body. */
 enum gate_kind {
-	GATE_NONE,       /* no body is taken here */
-	GATE_MULTIPART,  /* POST /v1/videos */
+	GATE_NONE,	 /* no body is taken here */
+	GATE_MULTIPART,	 /* POST /v1/videos */
 	GATE_TUS_CREATE, /* POST /v1/uploads (creation, maybe with the first bytes) */
-	GATE_TUS_PATCH,  /* PATCH /v1/uploads/{id} */
+	GATE_TUS_PATCH,	 /* PATCH /v1/uploads/{id} */
 };
 
 /* Answers a request in the FastCGI Authorizer role: 200 with the verdict

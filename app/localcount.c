@@ -11,7 +11,7 @@
 #include <time.h>
 
 #define ENTRIES 8192 /* live keys held at once: addresses and users within a window */
-#define PROBES  16   /* entries looked at for one key */
+#define PROBES	16   /* entries looked at for one key */
 
 struct entry {
 	uint64_t hash; /* 0: free */

@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define KILL_GRACE_MS    5000 /* after SIGTERM, before SIGKILL */
+#define KILL_GRACE_MS 5000 /* after SIGTERM, before SIGKILL */
 
 enum master_state { MASTER_RUNNING, MASTER_DRAINING };
 
@@ -34,7 +34,7 @@ struct master {
 	int listen_fd;
 	enum master_state state;
 	struct vg_prefork pf; /* one slot per child; pf.n >= wanted */
-	size_t wanted;        /* http.processes */
+	size_t wanted;	      /* http.processes */
 	unsigned generation;
 };
 
@@ -132,8 +132,7 @@ static void handle_signals(struct master *m)
 	}
 }
 
-int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, int argc,
-	       char **argv)
+int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, int argc, char **argv)
 {
 	struct master m;
 	int status = 0, sigfd, sent;
@@ -154,7 +153,7 @@ int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, in
 		return 1;
 	}
 	vg_proctitle_set("vingest-fcgi", "master", "vg-fcgi-master");
-	metrics_open(); /* before the first fork: every child shares the counters, */
+	metrics_open();	   /* before the first fork: every child shares the counters, */
 	scoreboard_open(); /* the upload slots */
 	localcount_open(); /* and the rate limits' fallback */
 	vg_info("msg=\"master started\" listen=\"%s\" processes=%zu max_requests=%lld",

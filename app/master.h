@@ -22,8 +22,8 @@ struct vg_config;
 
 /*
  * Runs the master until drained. cfg (heap-allocated, loaded from
- * config_path) is owned and freed by the master from here on; listen_fd is open. argv is used for process
- * titles. Returns the exit status.
+ * config_path) is owned and freed by the master from here on; listen_fd is open. argv is used for
+ * process titles. Returns the exit status.
  */
 int master_run(const char *config_path, struct vg_config *cfg, int listen_fd, int argc,
 	       char **argv);

@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STATUS_MAX       600
+#define STATUS_MAX	 600
 #define WORKERS_FILE_MAX (256 * 1024) /* the supervisor writes a few KiB */
-#define WORKERS_STALE_S  15           /* it rewrites the file every second */
+#define WORKERS_STALE_S	 15	      /* it rewrites the file every second */
 
 static const double upload_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 #define UPLOAD_NB (sizeof(upload_bounds) / sizeof(upload_bounds[0]))
@@ -42,9 +42,9 @@ struct fcgi_metrics {
 	atomic_llong requests[STATUS_MAX];  /* every answer, by status */
 	atomic_llong multipart[STATUS_MAX]; /* POST /v1/videos, by status */
 	atomic_llong tus_patch[STATUS_MAX]; /* PATCH /v1/uploads/{id}, by status */
-	atomic_llong upload_bytes;          /* body bytes of both */
+	atomic_llong upload_bytes;	    /* body bytes of both */
 	atomic_llong videos_stored;
-	struct vg_hist upload_seconds;      /* POST /v1/videos, every outcome */
+	struct vg_hist upload_seconds; /* POST /v1/videos, every outcome */
 };
 
 static struct fcgi_metrics *shared;
@@ -182,17 +182,20 @@ static int queue_gauges(struct vg_prom *p, struct vg_shards *s)
 		}
 	}
 	if (answered) {
-		vg_prom_family(p, "vingest_jobs", "gauge",
-			       "Jobs by state (ready split into due now and scheduled for later; done "
-			       "and cancelled are not counted: see vingest_job_outcomes_total).");
+		vg_prom_family(
+			p, "vingest_jobs", "gauge",
+			"Jobs by state (ready split into due now and scheduled for later; done "
+			"and cancelled are not counted: see vingest_job_outcomes_total).");
 		for (int i = 0; i < 4; i++)
 			vg_prom_sample(p, "vingest_jobs", labels[i], sum[i]);
-		vg_prom_family(p, "vingest_oldest_ready_job_age_seconds", "gauge",
-			       "Seconds since the oldest due ready job became due (0: none waiting).");
+		vg_prom_family(
+			p, "vingest_oldest_ready_job_age_seconds", "gauge",
+			"Seconds since the oldest due ready job became due (0: none waiting).");
 		vg_prom_sample_f(p, "vingest_oldest_ready_job_age_seconds", NULL, oldest);
-		vg_prom_family(p, "vingest_workers_alive", "gauge",
-			       "Worker processes of the whole fleet with a heartbeat in the last 30 s "
-			       "(the workers table).");
+		vg_prom_family(
+			p, "vingest_workers_alive", "gauge",
+			"Worker processes of the whole fleet with a heartbeat in the last 30 s "
+			"(the workers table).");
 		vg_prom_sample(p, "vingest_workers_alive", NULL, alive);
 	}
 	return answered == (int)s->n;
@@ -258,7 +261,8 @@ void metrics_serve(struct request *r)
 
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
 		request_error_headers(r, 405, "method_not_allowed",
-				      "this method is not allowed on this path", "Allow: GET, HEAD\r\n");
+				      "this method is not allowed on this path",
+				      "Allow: GET, HEAD\r\n");
 		return;
 	}
 	if (!vg_addr_allowed(cfg->http.metrics_allow, addr)) {
@@ -274,13 +278,15 @@ void metrics_serve(struct request *r)
 	vg_prom_sample(&p, "vingest_dependency_up", "dependency=\"database\"", db_ok);
 	vg_prom_sample(&p, "vingest_dependency_up", "dependency=\"cache\"", breaker >= 0);
 	if (breaker >= 0) {
-		vg_prom_family(&p, "vingest_breaker_state", "gauge",
-			       "The fleet's processing-service breaker: 0 closed, 1 open, 2 half-open.");
+		vg_prom_family(
+			&p, "vingest_breaker_state", "gauge",
+			"The fleet's processing-service breaker: 0 closed, 1 open, 2 half-open.");
 		vg_prom_sample(&p, "vingest_breaker_state", NULL, breaker);
 	}
 	age = workers_file(&p, cfg->workers.metrics_file);
-	vg_prom_family(&p, "vingest_workers_metrics_age_seconds", "gauge",
-		       "Age of the local supervisor's counters file (-1: none, or older than 15 s).");
+	vg_prom_family(
+		&p, "vingest_workers_metrics_age_seconds", "gauge",
+		"Age of the local supervisor's counters file (-1: none, or older than 15 s).");
 	vg_prom_sample(&p, "vingest_workers_metrics_age_seconds", NULL,
 		       age > WORKERS_STALE_S ? -1 : age);
 	request_head(r, 200, "text/plain; version=0.0.4; charset=utf-8",

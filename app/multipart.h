@@ -17,35 +17,35 @@
 
 #include <stddef.h>
 
-#define MULTIPART_BOUNDARY_MAX 70 /* RFC 2046 section 5.1.1 */
-#define MULTIPART_NAME_MAX     128 /* form field name, bytes */
+#define MULTIPART_BOUNDARY_MAX 70   /* RFC 2046 section 5.1.1 */
+#define MULTIPART_NAME_MAX     128  /* form field name, bytes */
 #define MULTIPART_FILENAME_MAX 1024 /* raw filename parameter, bytes */
-#define MULTIPART_CTYPE_MAX    256 /* part Content-Type value, bytes */
+#define MULTIPART_CTYPE_MAX    256  /* part Content-Type value, bytes */
 
 enum multipart_status {
-	MULTIPART_OK = 0,          /* need more input */
-	MULTIPART_DONE,            /* final boundary seen; further input is epilogue, ignored */
-	MULTIPART_ERR_MALFORMED,   /* syntax error: bad delimiter line, header without colon ... */
-	MULTIPART_ERR_TRUNCATED,   /* multipart_finish() before the final boundary */
+	MULTIPART_OK = 0,	 /* need more input */
+	MULTIPART_DONE,		 /* final boundary seen; further input is epilogue, ignored */
+	MULTIPART_ERR_MALFORMED, /* syntax error: bad delimiter line, header without colon ... */
+	MULTIPART_ERR_TRUNCATED, /* multipart_finish() before the final boundary */
 	MULTIPART_ERR_TOO_MANY_PARTS,
 	MULTIPART_ERR_HEADER_TOO_LARGE, /* a part's header block exceeds max_header_bytes */
 	MULTIPART_ERR_TOO_MANY_HEADERS,
 	MULTIPART_ERR_NO_DISPOSITION, /* part without Content-Disposition: form-data; name=... */
-	MULTIPART_ERR_CALLBACK,       /* a callback returned non-zero; the caller knows why */
+	MULTIPART_ERR_CALLBACK,	      /* a callback returned non-zero; the caller knows why */
 };
 
 struct multipart_limits {
-	size_t max_parts;        /* parts in one body */
+	size_t max_parts;	 /* parts in one body */
 	size_t max_header_bytes; /* bytes of one part's header block, CRLFs included */
-	size_t max_headers;      /* header lines in one part */
+	size_t max_headers;	 /* header lines in one part */
 };
 
 /* One part's headers, valid only during the part_begin callback (borrowed). */
 struct multipart_part {
-	const char *name;         /* Content-Disposition name="..." (always set, may be "") */
-	const char *filename;     /* filename="..." as sent, or NULL if absent; untrusted */
+	const char *name;	  /* Content-Disposition name="..." (always set, may be "") */
+	const char *filename;	  /* filename="..." as sent, or NULL if absent; untrusted */
 	const char *content_type; /* Content-Type value, or NULL if absent; untrusted */
-	size_t index;             /* 0-based position of the part in the body */
+	size_t index;		  /* 0-based position of the part in the body */
 };
 
 /* Callbacks return 0 to go on, anything else to stop the parser (MULTIPART_ERR_CALLBACK). */
@@ -63,13 +63,13 @@ struct multipart {
 	char delim[MULTIPART_BOUNDARY_MAX + 4]; /* "\r\n--" + boundary */
 	size_t delim_len;
 	int state;
-	size_t match;       /* bytes of delim matched so far (held back, not yet data) */
-	size_t skip;        /* leading bytes of that match that were assumed, not received */
+	size_t match; /* bytes of delim matched so far (held back, not yet data) */
+	size_t skip;  /* leading bytes of that match that were assumed, not received */
 	size_t parts;
 	size_t headers;
-	size_t hdr_len;     /* bytes in hdr */
-	size_t hdr_total;   /* bytes of the current header block */
-	char hdr[2048];     /* the header line being read; fits a full-length filename */
+	size_t hdr_len;	  /* bytes in hdr */
+	size_t hdr_total; /* bytes of the current header block */
+	char hdr[2048];	  /* the header line being read; fits a full-length filename */
 	char name[MULTIPART_NAME_MAX + 1];
 	char filename[MULTIPART_FILENAME_MAX + 1];
 	char ctype[MULTIPART_CTYPE_MAX + 1];

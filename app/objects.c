@@ -86,8 +86,8 @@ void objects_get(struct request *r, const char *key)
 	ranged = range_parse(request_param(r, "HTTP_RANGE"), size, &from, &to);
 	if (ranged < 0) {
 		snprintf(hdr, sizeof(hdr), "Content-Range: bytes */%lld\r\n", size);
-		request_error_headers(r, 416, "range_not_satisfiable", "the range is outside the object",
-				      hdr);
+		request_error_headers(r, 416, "range_not_satisfiable",
+				      "the range is outside the object", hdr);
 		return;
 	}
 	if (ranged == 0) {
@@ -103,10 +103,11 @@ void objects_get(struct request *r, const char *key)
 			 "Cache-Control: private, no-transform\r\n",
 			 to - from + 1, from, to, size);
 	else
-		snprintf(hdr, sizeof(hdr),
-			 "Content-Length: %lld\r\nAccept-Ranges: bytes\r\n"
-			 "X-Content-Type-Options: nosniff\r\nCache-Control: private, no-transform\r\n",
-			 size);
+		snprintf(
+			hdr, sizeof(hdr),
+			"Content-Length: %lld\r\nAccept-Ranges: bytes\r\n"
+			"X-Content-Type-Options: nosniff\r\nCache-Control: private, no-transform\r\n",
+			size);
 	request_head(r, status, "application/octet-stream", hdr);
 	if (strcmp(r->method, "HEAD") == 0 || size == 0)
 		return;

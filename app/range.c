@@ -47,4 +47,3 @@ int range_parse(const char *h, long long size, long long *from, long long *to)
 	*to = b;
 	return 1;
 }
-

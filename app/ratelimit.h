@@ -16,10 +16,10 @@ struct request;
  * tested without memcached or a clock (tests/unit/test_ratelimit.c).
  */
 struct ratelimit_window {
-	long long index;  /* now / window_s: names the window's counter */
-	long long end;    /* unix time the window ends (the counter's expiry) */
-	long long delta;  /* what to add: the amount, clamped to limit + 1 */
-	int retry_after;  /* seconds from now to the window's end, at least 1 */
+	long long index; /* now / window_s: names the window's counter */
+	long long end;	 /* unix time the window ends (the counter's expiry) */
+	long long delta; /* what to add: the amount, clamped to limit + 1 */
+	int retry_after; /* seconds from now to the window's end, at least 1 */
 };
 
 /* Fills w for adding delta at unix time now to a window of window_s

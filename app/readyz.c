@@ -63,23 +63,28 @@ static void check_now(struct request *r)
 	int low = min_free > 0 && free_bytes >= 0 && free_bytes < min_free;
 	char msg[160];
 
-	json_object_object_add(checks, "database", json_object_new_string(db_ok ? "ok" : "unavailable"));
+	json_object_object_add(checks, "database",
+			       json_object_new_string(db_ok ? "ok" : "unavailable"));
 	json_object_object_add(checks, "store",
-			       json_object_new_string(!store_ok ? "unavailable" : low ? "low_space" : "ok"));
-	json_object_object_add(checks, "cache", json_object_new_string(cache_ok ? "ok" : "unavailable"));
+			       json_object_new_string(!store_ok ? "unavailable"
+						      : low	? "low_space"
+								: "ok"));
+	json_object_object_add(checks, "cache",
+			       json_object_new_string(cache_ok ? "ok" : "unavailable"));
 	json_object_put(last.body);
 	last.at_ms = vg_mono_ms();
 	last.body = o;
 	if (!db_ok || !store_ok || low) {
 		struct json_object *err = json_object_new_object();
-		const char *code = !db_ok ? "database_unavailable" : !store_ok ? "store_unavailable"
-									    : "store_low_space";
+		const char *code = !db_ok      ? "database_unavailable"
+				   : !store_ok ? "store_unavailable"
+					       : "store_low_space";
 
 		if (!db_ok || !store_ok)
 			snprintf(msg, sizeof(msg), "%s",
 				 !db_ok && !store_ok ? "database and store are not available"
-				 : !db_ok           ? "database is not reachable"
-						    : "store is not usable");
+				 : !db_ok	     ? "database is not reachable"
+						     : "store is not usable");
 		else
 			snprintf(msg, sizeof(msg),
 				 "the store has %lld bytes free, below store.min_free_bytes (%lld)",

@@ -23,29 +23,52 @@
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 303: return "See Other";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 410: return "Gone";
-	case 412: return "Precondition Failed";
-	case 429: return "Too Many Requests";
-	case 460: return "Checksum Mismatch";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	case 507: return "Insufficient Storage";
-	default: return "Status";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 303:
+		return "See Other";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 410:
+		return "Gone";
+	case 412:
+		return "Precondition Failed";
+	case 429:
+		return "Too Many Requests";
+	case 460:
+		return "Checksum Mismatch";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	case 507:
+		return "Insufficient Storage";
+	default:
+		return "Status";
 	}
 }
 
@@ -67,8 +90,8 @@ static void set_request_id(struct request *r)
 		for (i = 0; i < n && i < sizeof(r->request_id) - 1; i++) {
 			char c = given[i];
 
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			      c == '-' || c == '_' || c == '.'))
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
 				break;
 		}
 		if (n > 0 && i == n) {
@@ -136,7 +159,8 @@ int request_init(struct request *r, FCGX_Request *fcgi, struct child *child)
 	uri = request_param(r, "REQUEST_URI");
 	if (!uri) {
 		/* some web servers give only SCRIPT_NAME + PATH_INFO */
-		const char *sn = request_param(r, "SCRIPT_NAME"), *pi = request_param(r, "PATH_INFO");
+		const char *sn = request_param(r, "SCRIPT_NAME"),
+			   *pi = request_param(r, "PATH_INFO");
 
 		snprintf(r->path, sizeof(r->path), "%s%s", sn ? sn : "", pi ? pi : "");
 		q = request_param(r, "QUERY_STRING");
@@ -283,7 +307,8 @@ long request_read(struct request *r, char *buf, size_t len)
 		long more = buffered(r->fcgi->in);
 
 		if (more > 0) {
-			int m = FCGX_GetStr(buf + 1, (int)((size_t)more < len - 1 ? (size_t)more : len - 1),
+			int m = FCGX_GetStr(buf + 1,
+					    (int)((size_t)more < len - 1 ? (size_t)more : len - 1),
 					    r->fcgi->in);
 
 			r->body_read += m > 0 ? m : 0;
@@ -367,7 +392,10 @@ void request_json(struct request *r, int status, struct json_object *obj, const 
 		request_head(r, status, NULL, NULL); /* logs the bug */
 		return;
 	}
-	body = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	body = json_object_to_json_string_length(obj,
+						 JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE,
+						 &len);
 	request_head(r, status, "application/json; charset=utf-8", extra_headers);
 	if (strcmp(r->method, "HEAD") == 0)
 		return; /* the status and headers say it all; HEAD has no body */
@@ -395,7 +423,8 @@ char *request_captured(struct request *r)
 	if (r->capture_overflow || r->capture_len == 0)
 		return NULL;
 	b64 = vg_malloc(4 * ((r->capture_len + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)r->capture, (int)r->capture_len);
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)r->capture,
+			(int)r->capture_len);
 	return b64;
 }
 

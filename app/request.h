@@ -26,38 +26,38 @@ struct child;
 enum request_step { STEP_MARK, STEP_FSYNC, STEP_PUBLISH, STEP_COMMIT, REQUEST_STEPS };
 
 struct request {
-	FCGX_Request *fcgi;  /* borrowed from the accept loop */
-	struct child *child; /* the process's shards, store and config */
-	struct vg_db *db;    /* the shard this request works on (router); NULL before */
-	int db_pinned;       /* 1: db is the shard a video id names; 0: any live shard */
-	const char *method;  /* borrowed from the FastCGI params */
-	char path[1024];     /* request path without the query string */
-	const char *query;   /* after '?', or "" */
-	long long content_length; /* -1 when absent or unparsable */
-	long long body_read;      /* bytes consumed by request_read() */
-	int body_error;           /* the body ended before content_length */
-	int answered;             /* status already sent */
-	int status;               /* status sent, for the access log */
-	long long user_id;        /* set by auth, 0 before */
-	int auth_basic;           /* authenticated with HTTP Basic (a browser form) */
-	int authorizer;           /* the FastCGI Authorizer role: headers only, no body */
-	int gated;                /* a FastCGI Authorizer admitted it (gate.h): user_id is
-				   * its VINGEST_USER and its limits are counted */
-	long long counted_bytes;  /* body bytes the authorizer counted against
-				   * limits.bytes_per_hour (VINGEST_COUNTED) */
+	FCGX_Request *fcgi;	    /* borrowed from the accept loop */
+	struct child *child;	    /* the process's shards, store and config */
+	struct vg_db *db;	    /* the shard this request works on (router); NULL before */
+	int db_pinned;		    /* 1: db is the shard a video id names; 0: any live shard */
+	const char *method;	    /* borrowed from the FastCGI params */
+	char path[1024];	    /* request path without the query string */
+	const char *query;	    /* after '?', or "" */
+	long long content_length;   /* -1 when absent or unparsable */
+	long long body_read;	    /* bytes consumed by request_read() */
+	int body_error;		    /* the body ended before content_length */
+	int answered;		    /* status already sent */
+	int status;		    /* status sent, for the access log */
+	long long user_id;	    /* set by auth, 0 before */
+	int auth_basic;		    /* authenticated with HTTP Basic (a browser form) */
+	int authorizer;		    /* the FastCGI Authorizer role: headers only, no body */
+	int gated;		    /* a FastCGI Authorizer admitted it (gate.h): user_id is
+				     * its VINGEST_USER and its limits are counted */
+	long long counted_bytes;    /* body bytes the authorizer counted against
+				     * limits.bytes_per_hour (VINGEST_COUNTED) */
 	const char *always_headers; /* "Name: v\r\n" lines every answer carries (tus), or NULL */
-	int body_too_slow;        /* the body fell below http.body_min_rate */
-	const char *refusal;      /* an authorizer's refusal to answer (base64), or NULL */
-	int deferred_status;      /* in an authorizer: the refusal handed on (access log) */
-	int capturing;            /* answers go into capture (request_capture) */
-	char *capture;            /* owned, REQUEST_CAPTURE_MAX bytes */
+	int body_too_slow;	    /* the body fell below http.body_min_rate */
+	const char *refusal;	    /* an authorizer's refusal to answer (base64), or NULL */
+	int deferred_status;	    /* in an authorizer: the refusal handed on (access log) */
+	int capturing;		    /* answers go into capture (request_capture) */
+	char *capture;		    /* owned, REQUEST_CAPTURE_MAX bytes */
 	size_t capture_len;
 	int capture_overflow;
-	int64_t started_ms;       /* vg_mono_ms() when the request was accepted */
-	int64_t armed_ms;         /* the socket's receive timeout as last set, 0: not set */
-	long long bytes_out;      /* body bytes answered, for the access log */
+	int64_t started_ms;  /* vg_mono_ms() when the request was accepted */
+	int64_t armed_ms;    /* the socket's receive timeout as last set, 0: not set */
+	long long bytes_out; /* body bytes answered, for the access log */
 	char request_id[40];
-	char video_id[32];        /* the video the request is about, once known ("" before) */
+	char video_id[32]; /* the video the request is about, once known ("" before) */
 	/* Where an upload's time went, for the access log: microseconds spent
 	 * in each durable step (request_step), and which steps it reached - a
 	 * step can take less than a microsecond (the db store's publish). */
@@ -90,7 +90,8 @@ long request_read(struct request *r, char *buf, size_t len);
 
 /* Answers status with a JSON body; obj is borrowed (the caller still puts it).
  * extra_headers: NULL or "Name: value\r\n" lines. */
-void request_json(struct request *r, int status, struct json_object *obj, const char *extra_headers);
+void request_json(struct request *r, int status, struct json_object *obj,
+		  const char *extra_headers);
 
 /* Answers status with {"error":{"code":code,"message":message}}. */
 void request_error(struct request *r, int status, const char *code, const char *message);

@@ -47,14 +47,14 @@ static void refuse(struct request *r, const struct reservation *v, long long res
 		held = strtoll(vg_db_cell(&res, 0, 1), NULL, 10);
 	}
 	vg_db_result_free(&res);
-	if (cfg->limits.open_uploads_per_user > 0 &&
-	    open >= cfg->limits.open_uploads_per_user) {
+	if (cfg->limits.open_uploads_per_user > 0 && open >= cfg->limits.open_uploads_per_user) {
 		vg_info("msg=\"upload refused: open tus uploads at the cap\" request_id=%s user=%lld "
 			"open=%lld cap=%lld",
 			r->request_id, r->user_id, open, cfg->limits.open_uploads_per_user);
-		snprintf(msg, sizeof(msg),
-			 "this key has %lld unfinished uploads, the most allowed; finish or delete one",
-			 open);
+		snprintf(
+			msg, sizeof(msg),
+			"this key has %lld unfinished uploads, the most allowed; finish or delete one",
+			open);
 		request_error_retry(r, 429, "too_many_open_uploads", msg, 60);
 		return;
 	}

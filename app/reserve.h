@@ -21,10 +21,10 @@
 struct request;
 
 struct reservation {
-	const char *id;       /* the upload id (the future video's) */
-	const char *key;      /* its object key */
-	long long length;     /* bytes reserved; -1: a tus length not known yet */
-	const char *metadata; /* the row's JSON, or NULL */
+	const char *id;	       /* the upload id (the future video's) */
+	const char *key;       /* its object key */
+	long long length;      /* bytes reserved; -1: a tus length not known yet */
+	const char *metadata;  /* the row's JSON, or NULL */
 	long long ttl_seconds; /* expires_at = now + this */
 };
 

@@ -18,7 +18,7 @@ struct scoreboard {
 
 static struct scoreboard *board;
 static unsigned my_slot = SLOTS_MAX; /* in a child: its slot */
-static int holding;                  /* this child holds its slot */
+static int holding;		     /* this child holds its slot */
 
 void scoreboard_open(void)
 {

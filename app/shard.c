@@ -55,8 +55,8 @@ int shard_retry_elsewhere(struct request *r)
 	k = vg_shards_pick(&r->child->shards);
 	if (k < 0 || r->child->shards.db[k] == r->db)
 		return -1;
-	vg_info("msg=\"shard unreachable; request moved\" from_shard=%u to_shard=%d", vg_db_shard(r->db),
-		k);
+	vg_info("msg=\"shard unreachable; request moved\" from_shard=%u to_shard=%d",
+		vg_db_shard(r->db), k);
 	use(r, r->child->shards.db[k], 0);
 	return 0;
 }

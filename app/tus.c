@@ -54,12 +54,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK             (64 * 1024)
-#define METADATA_MAX      4096 /* bytes of the Upload-Metadata header */
-#define METADATA_PAIRS    32
+#define CHUNK	       (64 * 1024)
+#define METADATA_MAX   4096 /* bytes of the Upload-Metadata header */
+#define METADATA_PAIRS 32
 
 #define TUS_VERSION "1.0.0"
-#define TUS_EXTENSIONS                                                                              \
+#define TUS_EXTENSIONS                                                                             \
 	"creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
 
 /* Headers every tus answer carries, CORS included so browsers may read them. */
@@ -110,8 +110,8 @@ const char *tus_headers(void)
 
 static void db_down(struct request *r)
 {
-	tus_error(r, 503, "database_unavailable", "the database is not reachable; try again shortly",
-		  "Retry-After: 5\r\n");
+	tus_error(r, 503, "database_unavailable",
+		  "the database is not reachable; try again shortly", "Retry-After: 5\r\n");
 }
 
 /* RFC 9110 IMF-fixdate of a DATETIME(6) UTC string. */
@@ -270,9 +270,10 @@ static char *parse_metadata(struct request *r, const char *h)
 		sp = memchr(p, ' ', len);
 		klen = sp ? (size_t)(sp - p) : len;
 		if (++pairs > METADATA_PAIRS || !key_ok(p, klen)) {
-			tus_error(r, 400, "invalid_metadata",
-				  "Upload-Metadata keys must be 1-64 of A-Z a-z 0-9 _ - . (at most 32)",
-				  NULL);
+			tus_error(
+				r, 400, "invalid_metadata",
+				"Upload-Metadata keys must be 1-64 of A-Z a-z 0-9 _ - . (at most 32)",
+				NULL);
 			goto out;
 		}
 		memcpy(key, p, klen);
@@ -432,8 +433,8 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 	}
 	if (staged) {
 		int64_t t = vg_mono_us();
-		enum vg_store_status st = vg_store_publish_staged(store, u->id, u->key,
-								  (uint64_t)u->length, sha);
+		enum vg_store_status st =
+			vg_store_publish_staged(store, u->id, u->key, (uint64_t)u->length, sha);
 
 		request_step(r, STEP_PUBLISH, t);
 		if (st == VG_STORE_FULL) {
@@ -503,7 +504,8 @@ static int parse_checksum(struct request *r, const EVP_MD **md, unsigned char *w
 	}
 	n = vg_base64_decode(sp + 1, want, EVP_MAX_MD_SIZE);
 	if (n != EVP_MD_get_size(*md)) {
-		tus_error(r, 400, "invalid_checksum", "Upload-Checksum is not a base64 digest", NULL);
+		tus_error(r, 400, "invalid_checksum", "Upload-Checksum is not a base64 digest",
+			  NULL);
 		return -1;
 	}
 	*wantlen = (unsigned)n;
@@ -560,7 +562,8 @@ static long long append(struct request *r, struct tus_upload *u, int *held)
 	}
 	/* One writer at a time: a second PATCH must not write into these bytes. */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		tus_error(r, 409, "upload_busy", "another PATCH on this upload is in progress", NULL);
+		tus_error(r, 409, "upload_busy", "another PATCH on this upload is in progress",
+			  NULL);
 		goto out;
 	}
 	{
@@ -598,22 +601,25 @@ static long long append(struct request *r, struct tus_upload *u, int *held)
 			break;
 		for (long done = 0; done < n;) {
 			ssize_t w = VG_FAILPOINT("tus.append") < 0
-					? -1
-					: pwrite(fd, buf + done, (size_t)(n - done), u->offset + written);
+					    ? -1
+					    : pwrite(fd, buf + done, (size_t)(n - done),
+						     u->offset + written);
 
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0) {
 				int err = errno;
 
-				vg_error("msg=\"tus write failed\" upload_id=%s error=\"%s\"", u->id,
-					 strerror(err));
+				vg_error("msg=\"tus write failed\" upload_id=%s error=\"%s\"",
+					 u->id, strerror(err));
 				if (ftruncate(fd, u->offset) < 0) {
 				}
 				if (err == ENOSPC || err == EDQUOT)
-					tus_error(r, 507, "insufficient_storage", "the store is full", NULL);
+					tus_error(r, 507, "insufficient_storage",
+						  "the store is full", NULL);
 				else
-					tus_error(r, 500, "storage_error", "the bytes could not be stored", NULL);
+					tus_error(r, 500, "storage_error",
+						  "the bytes could not be stored", NULL);
 				goto out;
 			}
 			done += w;
@@ -635,9 +641,10 @@ static long long append(struct request *r, struct tus_upload *u, int *held)
 				tus_error(r, 400, "incomplete_body",
 					  "the body ended early; nothing was appended", NULL);
 			else
-				tus_error(r, 460, "checksum_mismatch",
-					  "Upload-Checksum does not match the body; nothing was appended",
-					  NULL);
+				tus_error(
+					r, 460, "checksum_mismatch",
+					"Upload-Checksum does not match the body; nothing was appended",
+					NULL);
 			goto out;
 		}
 	}
@@ -653,7 +660,8 @@ static long long append(struct request *r, struct tus_upload *u, int *held)
 	if (written > 0)
 		request_step(r, STEP_FSYNC, t_sync);
 	if (written > 0 && !synced) {
-		vg_error("msg=\"tus fsync failed\" upload_id=%s error=\"%s\"", u->id, strerror(errno));
+		vg_error("msg=\"tus fsync failed\" upload_id=%s error=\"%s\"", u->id,
+			 strerror(errno));
 		if (ftruncate(fd, u->offset) < 0) {
 		}
 		tus_error(r, 500, "storage_error", "the bytes could not be made durable", NULL);
@@ -672,7 +680,8 @@ static long long append(struct request *r, struct tus_upload *u, int *held)
 			if (n < 0)
 				db_down(r);
 			else
-				tus_error(r, 409, "offset_mismatch", "the upload moved meanwhile", NULL);
+				tus_error(r, 409, "offset_mismatch", "the upload moved meanwhile",
+					  NULL);
 			goto out;
 		}
 	}
@@ -921,9 +930,10 @@ static void tus_head(struct request *r, const char *id)
 		/* finished: the whole file is in */
 		char hh[128];
 
-		snprintf(hh, sizeof(hh),
-			 "Upload-Offset: %lld\r\nUpload-Length: %lld\r\nCache-Control: no-store\r\n",
-			 size, size);
+		snprintf(
+			hh, sizeof(hh),
+			"Upload-Offset: %lld\r\nUpload-Length: %lld\r\nCache-Control: no-store\r\n",
+			size, size);
 		tus_empty(r, 200, hh);
 		return;
 	}
@@ -964,7 +974,8 @@ static int patch_target(struct request *r, const char *id, struct tus_upload *u,
 		return -1;
 	if (!ctype || strcasecmp(ctype, "application/offset+octet-stream") != 0) {
 		tus_error(r, 415, "wrong_content_type",
-			  "PATCH bodies must be Content-Type: application/offset+octet-stream", NULL);
+			  "PATCH bodies must be Content-Type: application/offset+octet-stream",
+			  NULL);
 		return -1;
 	}
 	if (int_header(r, "HTTP_UPLOAD_OFFSET", &offset) != 1) {
@@ -994,8 +1005,9 @@ static int patch_target(struct request *r, const char *id, struct tus_upload *u,
 	if (chunk_ok(r) < 0)
 		goto refused;
 	limit = u->length >= 0 ? u->length
-		: *newlen > 0 && *newlen <= cfg->limits.max_upload_bytes ? *newlen
-									: cfg->limits.max_upload_bytes;
+		: *newlen > 0 && *newlen <= cfg->limits.max_upload_bytes
+			? *newlen
+			: cfg->limits.max_upload_bytes;
 	if (r->content_length > 0 && !tus_body_fits(u->offset, r->content_length, limit)) {
 		tus_error(r, 413, "too_large",
 			  u->length >= 0 ? "the body runs past Upload-Length"
@@ -1042,7 +1054,8 @@ static void tus_patch(struct request *r, const char *id)
 
 		if (newlen < u.offset || newlen == 0 || newlen > cfg->limits.max_upload_bytes) {
 			tus_error(r, newlen > cfg->limits.max_upload_bytes ? 413 : 400,
-				  "invalid_upload_length", "Upload-Length is not possible here", NULL);
+				  "invalid_upload_length", "Upload-Length is not possible here",
+				  NULL);
 			goto out;
 		}
 		if (vg_db_exec(r->db, set_length_sql, p, VG_DB_NPARAMS(p)) < 0) {
@@ -1105,7 +1118,8 @@ void tus_dispatch(struct request *r, const char *id)
 		return;
 	}
 	if (!id && strcmp(m, "POST") != 0) {
-		tus_error(r, 405, "method_not_allowed", "POST creates an upload", "Allow: POST, OPTIONS\r\n");
+		tus_error(r, 405, "method_not_allowed", "POST creates an upload",
+			  "Allow: POST, OPTIONS\r\n");
 		return;
 	}
 	if (id && strcmp(m, "HEAD") != 0 && strcmp(m, "PATCH") != 0 && strcmp(m, "DELETE") != 0) {

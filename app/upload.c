@@ -40,9 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BODY_CHUNK      (64 * 1024)
+#define BODY_CHUNK	(64 * 1024)
 #define MULTIPART_SLACK (1024 * 1024) /* body bytes allowed beyond the file: fields, headers */
-#define IDEM_KEY_MAX    255
+#define IDEM_KEY_MAX	255
 
 enum part_kind { PART_NONE, PART_FILE, PART_TITLE, PART_METADATA, PART_IGNORED };
 
@@ -56,7 +56,7 @@ struct upload {
 	enum part_kind part;
 	int files;
 	struct upload_fields fields; /* cleaned and checked (fields.h) */
-	char *title; /* the title part's raw bytes, capped (fields.h) */
+	char *title;		     /* the title part's raw bytes, capped (fields.h) */
 	size_t title_len;
 	int have_title;
 	char *metadata; /* the metadata part's raw bytes, capped at limits.max_field_bytes */
@@ -65,7 +65,7 @@ struct upload {
 	const char *idem_key;
 	int dry; /* a repeat of a known Idempotency-Key: hash the body, store nothing */
 	char fingerprint[VG_SHA256_HEX]; /* what the request asked for (see fingerprint()) */
-	struct finish fin; /* the shared tail: inspect, commit, answer */
+	struct finish fin;		 /* the shared tail: inspect, commit, answer */
 	/* the answer, when the callbacks stopped the parser */
 	int err_status;
 	const char *err_code;
@@ -171,8 +171,8 @@ static int on_part_data(void *ud, const char *data, size_t n)
 		}
 		return 0;
 	case PART_TITLE:
-		return field_append(u, &u->title, &u->title_len, UPLOAD_FIELDS_TITLE_MAX_BYTES, data,
-				    n, UPLOAD_FIELDS_TITLE_TOO_LONG);
+		return field_append(u, &u->title, &u->title_len, UPLOAD_FIELDS_TITLE_MAX_BYTES,
+				    data, n, UPLOAD_FIELDS_TITLE_TOO_LONG);
 	case PART_METADATA:
 		return field_append(u, &u->metadata, &u->metadata_len, u->fields.metadata_max, data,
 				    n, UPLOAD_FIELDS_METADATA_TOO_LARGE);
@@ -205,7 +205,8 @@ static int find_idempotent(struct upload *u, char id[VG_ID_LEN + 1], char fp[VG_
 		return -1;
 	if (n > 0) {
 		snprintf(id, VG_ID_LEN + 1, "%s", vg_db_cell(&res, 0, 0));
-		snprintf(fp, VG_SHA256_HEX, "%s", vg_db_cell(&res, 0, 1) ? vg_db_cell(&res, 0, 1) : "");
+		snprintf(fp, VG_SHA256_HEX, "%s",
+			 vg_db_cell(&res, 0, 1) ? vg_db_cell(&res, 0, 1) : "");
 	}
 	vg_db_result_free(&res);
 	return n > 0;
@@ -333,7 +334,7 @@ static int read_body(struct upload *u, const char *boundary)
 	multipart_init(&mp, boundary, &lim, &callbacks, u);
 	for (;;) {
 		long n = VG_FAILPOINT("upload.body_read") < 0 ? -1
-							     : request_read(u->r, buf, BODY_CHUNK);
+							      : request_read(u->r, buf, BODY_CHUNK);
 
 		if (n < 0) {
 			if (u->r->body_too_slow)
@@ -353,7 +354,8 @@ static int read_body(struct upload *u, const char *boundary)
 	if (ms != MULTIPART_DONE) {
 		if (ms != MULTIPART_ERR_CALLBACK)
 			fail(u,
-			     ms == MULTIPART_ERR_TOO_MANY_PARTS || ms == MULTIPART_ERR_HEADER_TOO_LARGE ||
+			     ms == MULTIPART_ERR_TOO_MANY_PARTS ||
+					     ms == MULTIPART_ERR_HEADER_TOO_LARGE ||
 					     ms == MULTIPART_ERR_TOO_MANY_HEADERS
 				     ? 413
 				     : 400,
@@ -493,7 +495,8 @@ void upload_post(struct request *r)
 		if (find_idempotent(&u, prior, prior_fp) == 1)
 			answer_repeat(&u, prior, prior_fp);
 		else
-			fail(&u, 409, "idempotency_conflict", "a request with this key is in progress");
+			fail(&u, 409, "idempotency_conflict",
+			     "a request with this key is in progress");
 		break;
 	}
 	case FINISH_UNKNOWN:

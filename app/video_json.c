@@ -69,8 +69,9 @@ struct json_object *video_json_cells(const char *const cell[VIDEO_JSON_NCOLS])
 	json_object_object_add(p, "state", str_or_null(jstate));
 	json_object_object_add(p, "attempts", int_or_null(CELL(ATTEMPTS)));
 	json_object_object_add(p, "next_attempt_at",
-			       jstate && strcmp(jstate, "ready") == 0 ? time_or_null(CELL(RUN_AFTER))
-								      : NULL);
+			       jstate && strcmp(jstate, "ready") == 0
+				       ? time_or_null(CELL(RUN_AFTER))
+				       : NULL);
 	json_object_object_add(p, "last_error", str_or_null(CELL(LAST_ERROR)));
 	json_object_object_add(p, "finished_at", time_or_null(CELL(FINISHED)));
 	json_object_object_add(v, "processing", p);
@@ -88,10 +89,9 @@ struct json_object *video_json_row(const struct vg_db_result *res, unsigned long
 	return video_json_cells(cell);
 }
 
-static const char load_sql[] =
-	"SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
-	"LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
-	"WHERE v.id = ? AND v.user_id = ? ORDER BY j.id DESC LIMIT 1";
+static const char load_sql[] = "SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
+			       "LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
+			       "WHERE v.id = ? AND v.user_id = ? ORDER BY j.id DESC LIMIT 1";
 
 int video_json_load(struct vg_db *db, const char *id, long long user_id, struct json_object **out)
 {

@@ -13,16 +13,31 @@ struct vg_db_result;
 
 /* The column list every video query selects, in the order video_json_row()
  * reads it; the query must alias videos as v and LEFT JOIN jobs as j. */
-#define VIDEO_JSON_COLUMNS                                                                      \
-	"v.id, v.status, v.size_bytes, v.sha256, v.content_type, v.container, v.duration_ms, "  \
-	"v.filename, v.title, v.metadata, v.created_at, v.expires_at, v.result, "               \
+#define VIDEO_JSON_COLUMNS                                                                         \
+	"v.id, v.status, v.size_bytes, v.sha256, v.content_type, v.container, v.duration_ms, "     \
+	"v.filename, v.title, v.metadata, v.created_at, v.expires_at, v.result, "                  \
 	"j.state, j.attempts, j.run_after, j.last_error, j.finished_at"
 
 /* The columns of VIDEO_JSON_COLUMNS, in order. */
 enum {
-	VJ_ID, VJ_STATUS, VJ_SIZE, VJ_SHA256, VJ_CTYPE, VJ_CONTAINER, VJ_DURATION, VJ_FILENAME,
-	VJ_TITLE, VJ_METADATA, VJ_CREATED, VJ_EXPIRES, VJ_RESULT, VJ_JSTATE, VJ_ATTEMPTS,
-	VJ_RUN_AFTER, VJ_LAST_ERROR, VJ_FINISHED,
+	VJ_ID,
+	VJ_STATUS,
+	VJ_SIZE,
+	VJ_SHA256,
+	VJ_CTYPE,
+	VJ_CONTAINER,
+	VJ_DURATION,
+	VJ_FILENAME,
+	VJ_TITLE,
+	VJ_METADATA,
+	VJ_CREATED,
+	VJ_EXPIRES,
+	VJ_RESULT,
+	VJ_JSTATE,
+	VJ_ATTEMPTS,
+	VJ_RUN_AFTER,
+	VJ_LAST_ERROR,
+	VJ_FINISHED,
 	VIDEO_JSON_NCOLS
 };
 

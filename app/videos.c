@@ -35,8 +35,7 @@ static void db_unavailable(struct request *r)
 /* Answers a cached video's JSON text as it is (it was made by video_json). */
 static void answer_cached(struct request *r, const char *json)
 {
-	request_head(r, 200, "application/json; charset=utf-8",
-		     "X-Cache: hit\r\n");
+	request_head(r, 200, "application/json; charset=utf-8", "X-Cache: hit\r\n");
 	request_write(r, json, strlen(json));
 	request_write(r, "\n", 1);
 }
@@ -61,17 +60,17 @@ void videos_get(struct request *r, const char *id)
 		return;
 	}
 	vg_video_cache_add(&r->child->cache, id, r->user_id,
-			   json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-								    JSON_C_TO_STRING_NOSLASHESCAPE));
+			   json_object_to_json_string_ext(v,
+							  JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
 	request_json(r, 200, v, NULL);
 	json_object_put(v);
 }
 
 /* "~" sorts after every id (ids start with 0-7), so it means "from the newest". */
-static const char list_sql[] =
-	"SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
-	"LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
-	"WHERE v.user_id = ? AND v.id < ? ORDER BY v.id DESC LIMIT ?";
+static const char list_sql[] = "SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
+			       "LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
+			       "WHERE v.user_id = ? AND v.id < ? ORDER BY v.id DESC LIMIT ?";
 static const char list_status_sql[] =
 	"SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
 	"LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
@@ -155,8 +154,9 @@ void videos_list(struct request *r)
 
 	have_status = request_query(r, "status", status, sizeof(status));
 	if (have_status < 0 || (have_status && !valid_status(status))) {
-		request_error(r, 400, "invalid_status",
-				     "status must be one of queued, processing, processed, failed, deleted");
+		request_error(
+			r, 400, "invalid_status",
+			"status must be one of queued, processing, processed, failed, deleted");
 		return;
 	}
 	rc = request_query(r, "limit", limit_s, sizeof(limit_s));
@@ -190,9 +190,10 @@ void videos_list(struct request *r)
 		json_object_array_add(arr, video_json_row(rows[i].res, (unsigned long)rows[i].row));
 	json_object_object_add(root, "videos", arr);
 	json_object_object_add(root, "next_cursor",
-			       n > limit ? json_object_new_string(vg_db_cell(rows[limit - 1].res,
-									     rows[limit - 1].row, 0))
-					 : NULL);
+			       n > limit
+				       ? json_object_new_string(vg_db_cell(rows[limit - 1].res,
+									   rows[limit - 1].row, 0))
+				       : NULL);
 	request_json(r, 200, root, NULL);
 	json_object_put(root);
 out:

@@ -55,9 +55,9 @@ enum step { STEP_IDLE, STEP_POST, STEP_PATCH };
 
 struct slot {
 	CURL *easy;
-	int index;           /* its place among the connections */
+	int index;		     /* its place among the connections */
 	char auth[KEY_LEN_MAX + 32]; /* "Authorization: Bearer KEY" of this upload, or "" */
-	char iface[32];      /* the source address (-S), or "" */
+	char iface[32];		     /* the source address (-S), or "" */
 	enum step step;
 	double started;
 	curl_mime *mime;
@@ -81,7 +81,7 @@ struct run {
 	int nkeys;
 	long next_key;
 	const char *src_prefix; /* -S */
-	const char *payload; /* the file, mapped (tus PATCH bodies point into it) */
+	const char *payload;	/* the file, mapped (tus PATCH bodies point into it) */
 	curl_off_t size;
 	CURLM *multi;
 	long started, ok, failed, abandoned, statuses[6];
@@ -459,8 +459,9 @@ int main(int argc, char **argv)
 	       r.mode == MODE_TUS ? "tus" : "multipart", (long long)r.size, r.conns, r.started,
 	       r.ok, r.failed, elapsed, (double)r.ok / elapsed,
 	       (double)r.ok * (double)r.size / 1048576.0 / elapsed,
-	       percentile(r.latencies, r.ok, 0.50) * 1000, percentile(r.latencies, r.ok, 0.99) * 1000,
-	       r.abandoned, r.statuses[2], r.statuses[4], r.statuses[5], r.statuses[0]);
+	       percentile(r.latencies, r.ok, 0.50) * 1000,
+	       percentile(r.latencies, r.ok, 0.99) * 1000, r.abandoned, r.statuses[2],
+	       r.statuses[4], r.statuses[5], r.statuses[0]);
 
 	for (int i = 0; i < r.conns; i++) {
 		curl_mime_free(slots[i].mime);

@@ -190,21 +190,23 @@ static void claim_child(const char *socket, const char *db, int id, int batch, l
 			ids[got++] = atol(row[0]);
 		mysql_free_result(res);
 		for (int i = 0; i < got; i++) {
-			snprintf(q, sizeof(q),
-				 "UPDATE probe_jobs SET state = 'running', attempts = attempts + 1, "
-				 "lease_token = '%s', lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL 300 "
-				 "SECOND WHERE id = %ld",
-				 token, ids[i]);
+			snprintf(
+				q, sizeof(q),
+				"UPDATE probe_jobs SET state = 'running', attempts = attempts + 1, "
+				"lease_token = '%s', lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL 300 "
+				"SECOND WHERE id = %ld",
+				token, ids[i]);
 			sql(m, q);
 		}
 		sql(m, "COMMIT");
 		if (got == 0)
 			break;
 		for (int i = 0; i < got; i++) {
-			snprintf(q, sizeof(q),
-				 "UPDATE probe_jobs SET state = 'done', finished_at = UTC_TIMESTAMP(6), "
-				 "lease_token = NULL WHERE id = %ld AND lease_token = '%s'",
-				 ids[i], token);
+			snprintf(
+				q, sizeof(q),
+				"UPDATE probe_jobs SET state = 'done', finished_at = UTC_TIMESTAMP(6), "
+				"lease_token = NULL WHERE id = %ld AND lease_token = '%s'",
+				ids[i], token);
 			sql(m, q);
 			n++;
 		}
@@ -238,18 +240,19 @@ static int cmd_claim(int argc, char **argv)
 	if (mysql_select_db(m, db) != 0)
 		die("select db");
 	sql(m, "DROP TABLE IF EXISTS probe_jobs");
-	sql(m, "CREATE TABLE probe_jobs ("
-	       " id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,"
-	       " video_id CHAR(26) CHARACTER SET ascii NOT NULL,"
-	       " state ENUM('ready','running','done','dead','cancelled') NOT NULL DEFAULT 'ready',"
-	       " run_after DATETIME(6) NOT NULL,"
-	       " attempts INT UNSIGNED NOT NULL DEFAULT 0,"
-	       " lease_token CHAR(32) CHARACTER SET ascii NULL,"
-	       " lease_expires_at DATETIME(6) NULL,"
-	       " updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),"
-	       " finished_at DATETIME(6) NULL,"
-	       " PRIMARY KEY (id), KEY ix_claim (state, run_after, id)"
-	       ") ENGINE=InnoDB");
+	sql(m,
+	    "CREATE TABLE probe_jobs ("
+	    " id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,"
+	    " video_id CHAR(26) CHARACTER SET ascii NOT NULL,"
+	    " state ENUM('ready','running','done','dead','cancelled') NOT NULL DEFAULT 'ready',"
+	    " run_after DATETIME(6) NOT NULL,"
+	    " attempts INT UNSIGNED NOT NULL DEFAULT 0,"
+	    " lease_token CHAR(32) CHARACTER SET ascii NULL,"
+	    " lease_expires_at DATETIME(6) NULL,"
+	    " updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),"
+	    " finished_at DATETIME(6) NULL,"
+	    " PRIMARY KEY (id), KEY ix_claim (state, run_after, id)"
+	    ") ENGINE=InnoDB");
 	snprintf(q, sizeof(q),
 		 "INSERT INTO probe_jobs (video_id, run_after) SELECT LPAD(seq, 26, '0'), "
 		 "UTC_TIMESTAMP(6) - INTERVAL 1 SECOND FROM seq_1_to_%ld",

@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOW_SPEED_SECONDS   120L	  /* a transfer with no byte moving this long is dead */
+#define LOW_SPEED_SECONDS   120L /* a transfer with no byte moving this long is dead */
 #define RETRY_AFTER_MAX	    600L
 #define BACKOFF_MAX_SECONDS 30
 

@@ -209,9 +209,9 @@ static int create(struct tus *t)
 			} else if (!http_on_origin(t->h, t->url)) {
 				/* Every PATCH would carry the key there. */
 				progress_complain(
-				    "POST %s answered 201 with Location %s, which is not on "
-				    "%s: not sending the API key there, so not uploading",
-				    endpoint, t->url, t->h->origin);
+					"POST %s answered 201 with Location %s, which is not on "
+					"%s: not sending the API key there, so not uploading",
+					endpoint, t->url, t->h->origin);
 				free(t->url);
 				t->url = NULL;
 				rc = EXIT_LOCAL;
@@ -231,7 +231,7 @@ static int create(struct tus *t)
 			t->saved = 1;
 		else
 			progress_complain(
-			    "continuing, but this upload cannot be resumed if interrupted");
+				"continuing, but this upload cannot be resumed if interrupted");
 	}
 	http_resp_free(&r);
 	curl_slist_free_all(hl);
@@ -270,7 +270,7 @@ static int send_rest(struct tus *t)
 	t->h->on_send_ud = t;
 	while (t->offset < size) {
 		long long len =
-		    size - t->offset < t->o->chunk_size ? size - t->offset : t->o->chunk_size;
+			size - t->offset < t->o->chunk_size ? size - t->offset : t->o->chunk_size;
 		struct curl_slist *hl = NULL;
 
 		free(sum);
@@ -290,9 +290,9 @@ static int send_rest(struct tus *t)
 		http_do(t->h, "PATCH", t->url, hl, &body, NULL, &r);
 		curl_slist_free_all(hl);
 		progress_trace(
-		    "PATCH %s offset=%lld length=%lld sent=%lld -> %s%ld upload-offset=%lld%s%s",
-		    t->url, t->offset, len, body.sent, r.stopped ? "stopped " : "", r.status,
-		    r.upload_offset, r.status ? "" : " error=", r.status ? "" : r.error);
+			"PATCH %s offset=%lld length=%lld sent=%lld -> %s%ld upload-offset=%lld%s%s",
+			t->url, t->offset, len, body.sent, r.stopped ? "stopped " : "", r.status,
+			r.upload_offset, r.status ? "" : " error=", r.status ? "" : r.error);
 
 		if (r.stopped) {
 			rc = EXIT_INTERRUPTED;
@@ -329,15 +329,15 @@ static int send_rest(struct tus *t)
 		if (r.status == 460) {
 			if (++bad_sums > CHECKSUM_RETRIES) {
 				progress_complain(
-				    "the server's checksum of bytes %lld-%lld differed from ours "
-				    "%d times in a row: is the file being changed?",
-				    t->offset, t->offset + len - 1, bad_sums);
+					"the server's checksum of bytes %lld-%lld differed from ours "
+					"%d times in a row: is the file being changed?",
+					t->offset, t->offset + len - 1, bad_sums);
 				rc = EXIT_CHECKSUM;
 				break;
 			}
 			progress_say(
-			    "the chunk at offset %lld arrived damaged (HTTP 460); sending it again",
-			    t->offset);
+				"the chunk at offset %lld arrived damaged (HTTP 460); sending it again",
+				t->offset);
 			continue;
 		}
 		if (r.status == 404 || r.status == 410) {
@@ -401,7 +401,7 @@ int tus_upload(struct http *h, const struct options *o, const struct upload_file
 			goto out;
 		if (gone) {
 			progress_say(
-			    "the server no longer has the interrupted upload; starting a new one");
+				"the server no longer has the interrupted upload; starting a new one");
 			state_remove(t.state);
 			t.saved = 0;
 			free(t.url);

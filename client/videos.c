@@ -36,7 +36,7 @@ static const char *str_field(struct json_object *o, const char *name)
 static struct json_object *parse_object(const struct http_resp *r)
 {
 	struct json_object *o =
-	    vg_buf_len(&r->body) > 0 ? json_tokener_parse(vg_buf_str(&r->body)) : NULL;
+		vg_buf_len(&r->body) > 0 ? json_tokener_parse(vg_buf_str(&r->body)) : NULL;
 
 	if (o && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
@@ -88,9 +88,9 @@ static int check_video(struct json_object *v, const char *id, const char *sha256
 
 	if (!sha || strcmp(sha, sha256_hex) != 0) {
 		progress_complain(
-		    "video %s holds other bytes than the file: its SHA-256 is %s, the "
-		    "file's %s",
-		    id, sha ? sha : "missing", sha256_hex);
+			"video %s holds other bytes than the file: its SHA-256 is %s, the "
+			"file's %s",
+			id, sha ? sha : "missing", sha256_hex);
 		return EXIT_CHECKSUM;
 	}
 	json_object_object_get_ex(v, "size", &size);
@@ -153,7 +153,7 @@ int video_wait(struct http *h, const char *id)
 	}
 	if (rc == EXIT_INTERRUPTED)
 		progress_complain(
-		    "interrupted while waiting; the upload itself is complete (video %s)", id);
+			"interrupted while waiting; the upload itself is complete (video %s)", id);
 	json_object_put(v);
 	return rc;
 }

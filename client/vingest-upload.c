@@ -174,9 +174,9 @@ static char *read_key_file(const char *path)
 	}
 	if (st.st_mode & S_IRWXO) {
 		progress_complain(
-		    "the key file %s is open to every user (mode %03o): not using it; "
-		    "chmod 600 %s",
-		    path, (unsigned)(st.st_mode & 0777), path);
+			"the key file %s is open to every user (mode %03o): not using it; "
+			"chmod 600 %s",
+			path, (unsigned)(st.st_mode & 0777), path);
 		goto out;
 	}
 	if (st.st_mode & S_IRWXG)
@@ -200,8 +200,8 @@ static char *read_key_file(const char *path)
 	len = strcspn(buf, "\n");
 	if (len > KEY_MAX) {
 		progress_complain(
-		    "the key file %s: its first line is longer than %d bytes, not a key", path,
-		    KEY_MAX);
+			"the key file %s: its first line is longer than %d bytes, not a key", path,
+			KEY_MAX);
 		goto out;
 	}
 	while (len > 0 && strchr(" \t\r\v\f", buf[len - 1]))
@@ -322,21 +322,21 @@ int main(int argc, char **argv)
 	const char *key_file = NULL;
 	int opt, rc = EXIT_LOCAL, http_ready = 0;
 	enum { OPT_CHUNK = 256, OPT_RATE, OPT_WAIT, OPT_MULTIPART, OPT_STATE, OPT_KEY_FILE };
-	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, 'u'},
-	    {"key-file", required_argument, NULL, OPT_KEY_FILE},
-	    {"key", optional_argument, NULL, 'k'},
-	    {"title", required_argument, NULL, 't'},
-	    {"metadata", required_argument, NULL, 'm'},
-	    {"chunk-size", required_argument, NULL, OPT_CHUNK},
-	    {"limit-rate", required_argument, NULL, OPT_RATE},
-	    {"wait", no_argument, NULL, OPT_WAIT},
-	    {"multipart", no_argument, NULL, OPT_MULTIPART},
-	    {"state-dir", required_argument, NULL, OPT_STATE},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"url", required_argument, NULL, 'u'},
+						 {"key-file", required_argument, NULL,
+						  OPT_KEY_FILE},
+						 {"key", optional_argument, NULL, 'k'},
+						 {"title", required_argument, NULL, 't'},
+						 {"metadata", required_argument, NULL, 'm'},
+						 {"chunk-size", required_argument, NULL, OPT_CHUNK},
+						 {"limit-rate", required_argument, NULL, OPT_RATE},
+						 {"wait", no_argument, NULL, OPT_WAIT},
+						 {"multipart", no_argument, NULL, OPT_MULTIPART},
+						 {"state-dir", required_argument, NULL, OPT_STATE},
+						 {"quiet", no_argument, NULL, 'q'},
+						 {"verbose", no_argument, NULL, 'v'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 
 	o.url = getenv("VINGEST_URL");
 	o.key = getenv("VINGEST_API_KEY");

@@ -47,8 +47,8 @@ static const char retry_all_sql[] =
 
 /* Adds cell (i, c) of r into the same cell of sum: integers add up, with
  * max the larger number stays. NULL counts as nothing. */
-static void merge_cell(struct vg_db_result *sum, const struct vg_db_result *r, size_t i,
-		       unsigned c, int max)
+static void merge_cell(struct vg_db_result *sum, const struct vg_db_result *r, size_t i, unsigned c,
+		       int max)
 {
 	char **into = &sum->cells[i * sum->nfields + c];
 	const char *v = vg_db_cell(r, i, c);
@@ -115,8 +115,9 @@ int jobs_summary(struct vg_shards *sh, int json)
 
 int jobs_dead(struct vg_shards *sh, int json)
 {
-	static const char *const names[] = {"job_id", "video_id", "user", "attempts",
-					    "last_http_status", "last_error", "finished_at"};
+	static const char *const names[] = {"job_id",	  "video_id",	      "user",
+					    "attempts",	  "last_http_status", "last_error",
+					    "finished_at"};
 	static const char *const numeric[] = {"job_id", "attempts", "last_http_status", NULL};
 
 	return output_list_shards(sh, dead_sql, names, numeric, json);
@@ -124,8 +125,9 @@ int jobs_dead(struct vg_shards *sh, int json)
 
 int jobs_workers(struct vg_shards *sh, int json)
 {
-	static const char *const names[] = {"host", "pid", "role", "state", "started_at",
-					    "heartbeat_age_s", "jobs_in_flight", "alive"};
+	static const char *const names[] = {"host",	      "pid",	    "role",
+					    "state",	      "started_at", "heartbeat_age_s",
+					    "jobs_in_flight", "alive"};
 	static const char *const numeric[] = {"pid", "heartbeat_age_s", "jobs_in_flight", "alive",
 					      NULL};
 
@@ -185,8 +187,9 @@ static long long retry_one(struct vg_shards *sh, const struct vg_config *cfg, lo
 	long long n;
 
 	if (!db) {
-		fprintf(stderr, "vingestctl: job %lld was numbered by shard %u, which [db] shards "
-				"does not list (%u shard%s)\n",
+		fprintf(stderr,
+			"vingestctl: job %lld was numbered by shard %u, which [db] shards "
+			"does not list (%u shard%s)\n",
 			id, vg_job_shard(id), sh->n, sh->n == 1 ? "" : "s");
 		return -1;
 	}
@@ -196,7 +199,8 @@ static long long retry_one(struct vg_shards *sh, const struct vg_config *cfg, lo
 	}
 	n = vg_db_exec(db, retry_one_sql, p, VG_DB_NPARAMS(p));
 	if (n == 0)
-		fprintf(stderr, "vingestctl: job %lld is not dead (or its video was deleted)\n", id);
+		fprintf(stderr, "vingestctl: job %lld is not dead (or its video was deleted)\n",
+			id);
 	else if (n < 0)
 		fprintf(stderr, "vingestctl: requeue failed: %s\n", vg_db_error(db));
 	else

@@ -70,8 +70,8 @@ static int migrate_one(struct vg_db *db, const char *label)
 		vg_sha256_hex(mg->sql, strlen(mg->sql), sum);
 		n = vg_db_query(db, applied_sql, p, VG_DB_NPARAMS(p), &res);
 		if (n < 0) {
-			fprintf(stderr, "vingestctl: %scannot read schema_migrations: %s\n",
-				label, vg_db_error(db));
+			fprintf(stderr, "vingestctl: %scannot read schema_migrations: %s\n", label,
+				vg_db_error(db));
 			goto out;
 		}
 		if (n > 0) {
@@ -85,8 +85,8 @@ static int migrate_one(struct vg_db *db, const char *label)
 		}
 		vg_db_result_free(&res);
 		if (vg_db_script(db, mg->sql) < 0) {
-			fprintf(stderr, "vingestctl: %smigration %s failed: %s\n", label,
-				mg->name, vg_db_error(db));
+			fprintf(stderr, "vingestctl: %smigration %s failed: %s\n", label, mg->name,
+				vg_db_error(db));
 			goto out;
 		}
 		{
@@ -152,8 +152,9 @@ static int number_jobs(struct vg_db *db, unsigned k, const char *label)
 	if (max < 0)
 		goto fail;
 	if (max >= (long long)(k + 1) * VG_JOB_ID_SPAN)
-		fprintf(stderr, "vingestctl: %swarning: job id %lld is past this shard's range "
-				"(%lld..%lld): is the shard list in its original order?\n",
+		fprintf(stderr,
+			"vingestctl: %swarning: job id %lld is past this shard's range "
+			"(%lld..%lld): is the shard list in its original order?\n",
 			label, max, first, (long long)(k + 1) * VG_JOB_ID_SPAN - 1);
 	if (max >= first - 1)
 		return 0; /* numbering in its range already */
@@ -209,7 +210,7 @@ struct copy_table {
 	const char *put_sql;  /* every column, then the id again */
 	const char *flag_sql; /* (flag, id) */
 	unsigned ncols;
-	const char *flagged;  /* what flag_sql makes a row: "disabled", "revoked" */
+	const char *flagged; /* what flag_sql makes a row: "disabled", "revoked" */
 };
 
 /* Copies one table's missing rows and flags from db0 to db; -1 (printed) or 0. */
@@ -229,7 +230,8 @@ static int copy_rows(struct vg_db *db0, struct vg_db *db, const struct copy_tabl
 			break;
 		}
 		for (size_t i = 0; i < r.nrows && !failed; i++) {
-			const char *id = vg_db_cell(&r, i, 0), *flag = vg_db_cell(&r, i, t->ncols - 1);
+			const char *id = vg_db_cell(&r, i, 0),
+				   *flag = vg_db_cell(&r, i, t->ncols - 1);
 			long long m;
 
 			for (unsigned c = 0; c < t->ncols; c++)
@@ -258,8 +260,8 @@ static int copy_rows(struct vg_db *db0, struct vg_db *db, const struct copy_tabl
 		printf("%s%s: %lld row%s copied from shard 0, %lld marked %s as there\n", label,
 		       t->table, added, added == 1 ? "" : "s", flagged, t->flagged);
 	if (failed) {
-		fprintf(stderr, "vingestctl: %scannot copy %s from shard 0: %s%s\n", label, t->table,
-			failed == db0 ? "shard 0: " : "", vg_db_error(failed));
+		fprintf(stderr, "vingestctl: %scannot copy %s from shard 0: %s%s\n", label,
+			t->table, failed == db0 ? "shard 0: " : "", vg_db_error(failed));
 		return -1;
 	}
 	return 0;
@@ -267,10 +269,10 @@ static int copy_rows(struct vg_db *db0, struct vg_db *db, const struct copy_tabl
 
 static int copy_users_keys(struct vg_db *db0, struct vg_db *db, const char *label)
 {
-	static const struct copy_table users = {"users", users_page_sql, user_put_sql,
-						user_flag_sql, 4, "disabled"};
-	static const struct copy_table keys = {"api_keys", keys_page_sql, key_put_sql,
-					       key_flag_sql, 6, "revoked"};
+	static const struct copy_table users =
+		{"users", users_page_sql, user_put_sql, user_flag_sql, 4, "disabled"};
+	static const struct copy_table keys = {"api_keys", keys_page_sql, key_put_sql, key_flag_sql,
+					       6,	   "revoked"};
 
 	if (copy_rows(db0, db, &users, label) < 0)
 		return -1;
@@ -293,8 +295,9 @@ int migrate_run(struct vg_shards *sh)
 		if (vg_db_ensure(db) < 0) {
 			char server[300];
 
-			fprintf(stderr, "vingestctl: shard %u (%s) is unreachable, not migrated: %s\n",
-				k, vg_db_server(db, server, sizeof(server)), vg_db_error(db));
+			fprintf(stderr,
+				"vingestctl: shard %u (%s) is unreachable, not migrated: %s\n", k,
+				vg_db_server(db, server, sizeof(server)), vg_db_error(db));
 			rc = -1;
 			continue;
 		}

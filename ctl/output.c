@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_COLS 16
+#define MAX_COLS  16
 #define MAX_WIDTH 60
 
 static int is_numeric(const char *name, const char *const *numeric)
@@ -57,12 +57,13 @@ static void print_json(const struct vg_db_result *r, const char *const *names,
 		struct json_object *o = json_object_new_object();
 
 		for (unsigned c = 0; c < r->nfields; c++)
-			json_object_object_add(o, names[c], cell_json(vg_db_cell(r, i, c),
-								       is_numeric(names[c], numeric)));
+			json_object_object_add(o, names[c],
+					       cell_json(vg_db_cell(r, i, c),
+							 is_numeric(names[c], numeric)));
 		json_object_array_add(arr, o);
 	}
 	printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
 }
 
@@ -92,8 +93,8 @@ static void print_text(const struct vg_db_result *r, const char *const *names)
 		}
 }
 
-void output_rows(const struct vg_db_result *r, const char *const *names,
-		 const char *const *numeric, int json)
+void output_rows(const struct vg_db_result *r, const char *const *names, const char *const *numeric,
+		 int json)
 {
 	if (json)
 		print_json(r, names, numeric);
@@ -119,7 +120,8 @@ const char *output_shard_name(const struct vg_db *db, char *buf, size_t bufsz)
 {
 	char server[300];
 
-	snprintf(buf, bufsz, "shard %u (%s)", vg_db_shard(db), vg_db_server(db, server, sizeof(server)));
+	snprintf(buf, bufsz, "shard %u (%s)", vg_db_shard(db),
+		 vg_db_server(db, server, sizeof(server)));
 	return buf;
 }
 

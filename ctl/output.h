@@ -16,8 +16,8 @@ struct vg_shards;
  * json as a JSON array of objects keyed by names. Cells are JSON strings
  * (SQL NULL is null) except the columns named in numeric (a NULL-terminated
  * list, may be NULL), which are JSON numbers. */
-void output_rows(const struct vg_db_result *r, const char *const *names,
-		 const char *const *numeric, int json);
+void output_rows(const struct vg_db_result *r, const char *const *names, const char *const *numeric,
+		 int json);
 
 /* Runs sql with p and prints its rows as output_rows() does.
  * Returns 0, or -1 with the failure printed. */

@@ -26,8 +26,8 @@ static const char stored_sql[] =
 static const char uploads_sql[] =
 	"SELECT COUNT(*), COALESCE(SUM(upload_offset), 0) FROM uploads WHERE state = 'receiving'";
 
-static const char *const video_statuses[] = {"queued", "processing", "processed", "failed",
-					     "deleted", NULL};
+static const char *const video_statuses[] = {"queued", "processing", "processed",
+					     "failed", "deleted",    NULL};
 static const char *const job_states[] = {"ready", "running", "done", "dead", "cancelled", NULL};
 
 static long long num(const char *s)
@@ -112,8 +112,8 @@ static void print_text(struct json_object *o)
 /* The object with every key in its place, each count zero. */
 static struct json_object *zeroes(void)
 {
-	static const char *const totals[] = {"videos_stored", "bytes_stored",
-					     "uploads_in_progress", "bytes_staged", NULL};
+	static const char *const totals[] = {"videos_stored", "bytes_stored", "uploads_in_progress",
+					     "bytes_staged", NULL};
 	struct json_object *o = json_object_new_object(), *v = json_object_new_object(),
 			   *j = json_object_new_object();
 

@@ -74,8 +74,9 @@ static struct vg_db *key_db(struct vg_shards *sh, const char *key)
 	int k = vg_shards_of_id(sh, id);
 
 	if (k < 0) {
-		fprintf(stderr, "vingestctl: %s belongs to shard %u, which [db] shards does not "
-				"list (%u shards)\n",
+		fprintf(stderr,
+			"vingestctl: %s belongs to shard %u, which [db] shards does not "
+			"list (%u shards)\n",
 			key, vg_id_shard(id), sh->n);
 		return NULL;
 	}
@@ -133,7 +134,8 @@ int store_command(struct vg_shards *sh, const struct vg_config *cfg, int argc, c
 		char *url = vg_store_object_url(cfg, key);
 
 		if (!url) {
-			fprintf(stderr, "vingestctl: no URL can be made (store.url_secret is empty?)\n");
+			fprintf(stderr,
+				"vingestctl: no URL can be made (store.url_secret is empty?)\n");
 			return 1;
 		}
 		printf("%s\n", url);
@@ -159,7 +161,8 @@ int store_command(struct vg_shards *sh, const struct vg_config *cfg, int argc, c
 		if (strcmp(sub, "ls") == 0) {
 			if (json)
 				printf("%s\n",
-				       json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
+				       json_object_to_json_string_ext(l.arr,
+								      JSON_C_TO_STRING_PRETTY));
 			fprintf(stderr, "%lld object%s, %lld bytes\n", l.n, l.n == 1 ? "" : "s",
 				l.bytes);
 		}
@@ -197,7 +200,8 @@ int store_command(struct vg_shards *sh, const struct vg_config *cfg, int argc, c
 		if (!out)
 			fprintf(stderr, "vingestctl: %s: %s\n", argv[2], strerror(errno));
 		else if ((st = vg_store_stat(&s, key, &size)) == VG_STORE_OK)
-			st = size > 0 ? vg_store_read(&s, key, 0, size - 1, to_file, out) : VG_STORE_OK;
+			st = size > 0 ? vg_store_read(&s, key, 0, size - 1, to_file, out)
+				      : VG_STORE_OK;
 		if (out && out != stdout && fclose(out) != 0)
 			st = VG_STORE_ERR;
 		if (out && st != VG_STORE_OK)

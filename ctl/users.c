@@ -33,14 +33,12 @@
 #include <string.h>
 
 static const char add_sql[] = "INSERT INTO users (name, created_at) VALUES (?, UTC_TIMESTAMP(6))";
-static const char user_row_sql[] =
-	"SELECT id, name, created_at FROM users WHERE name = ?";
+static const char user_row_sql[] = "SELECT id, name, created_at FROM users WHERE name = ?";
 static const char user_copy_sql[] = "INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)";
 static const char user_undo_sql[] = "DELETE FROM users WHERE id = ? AND name = ?";
 static const char find_sql[] = "SELECT id FROM users WHERE name = ? AND disabled_at IS NULL";
-static const char key_sql[] =
-	"INSERT INTO api_keys (user_id, key_prefix, key_hash, created_at) "
-	"VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
+static const char key_sql[] = "INSERT INTO api_keys (user_id, key_prefix, key_hash, created_at) "
+			      "VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
 static const char key_row_sql[] =
 	"SELECT id, key_hash, user_id, key_prefix, created_at FROM api_keys WHERE key_hash = ?";
 static const char key_copy_sql[] =
@@ -50,14 +48,14 @@ static const char now_sql[] = "SELECT UTC_TIMESTAMP(6)";
 
 /* A new row, written to every shard or to none. */
 struct new_row {
-	const char *what;       /* "user alice", for messages */
+	const char *what;	/* "user alice", for messages */
 	const char *insert_sql; /* on shard 0: numbers the row */
 	const struct vg_db_param *ip;
 	size_t nip;
-	const char *row_sql;    /* on shard 0, by key: the row's columns as copy_sql takes them */
+	const char *row_sql; /* on shard 0, by key: the row's columns as copy_sql takes them */
 	const char *key;
-	const char *copy_sql;   /* on the other shards, every column bound */
-	const char *undo_sql;   /* deletes a copy by its first two columns */
+	const char *copy_sql; /* on the other shards, every column bound */
+	const char *undo_sql; /* deletes a copy by its first two columns */
 };
 
 /* The undo of shards [from, to) that committed the row (first two cells of r). */
@@ -71,8 +69,9 @@ static void undo_committed(struct vg_shards *sh, const struct new_row *nr,
 		struct vg_db *db = vg_shards_db(sh, k);
 
 		if (vg_db_exec(db, nr->undo_sql, p, VG_DB_NPARAMS(p)) < 0)
-			fprintf(stderr, "vingestctl: %s: cannot undo %s (id %s): %s; delete it by "
-					"hand\n",
+			fprintf(stderr,
+				"vingestctl: %s: cannot undo %s (id %s): %s; delete it by "
+				"hand\n",
 				output_shard_name(db, name, sizeof(name)), nr->what,
 				vg_db_cell(r, 0, 0), vg_db_error(db));
 	}
@@ -170,8 +169,8 @@ int users_add(struct vg_shards *sh, const char *name)
 {
 	struct vg_db_param p[] = {vg_p_str(name)};
 	char what[100];
-	struct new_row nr = {what, add_sql, p, VG_DB_NPARAMS(p), user_row_sql, name, user_copy_sql,
-			     user_undo_sql};
+	struct new_row nr = {what,	    add_sql,	  p, VG_DB_NPARAMS(p), user_row_sql, name,
+			     user_copy_sql, user_undo_sql};
 	int rc;
 
 	if (!valid_name(name)) {
@@ -207,7 +206,8 @@ int users_key_create(struct vg_shards *sh, const char *name)
 		return -1;
 	}
 	if (n == 0) {
-		fprintf(stderr, "vingestctl: no active user named %s (add it with: vingestctl user add %s)\n",
+		fprintf(stderr,
+			"vingestctl: no active user named %s (add it with: vingestctl user add %s)\n",
 			name, name);
 		vg_db_result_free(&res);
 		return -1;
@@ -225,8 +225,8 @@ int users_key_create(struct vg_shards *sh, const char *name)
 	{
 		struct vg_db_param p[] = {vg_p_str(vg_db_cell(&res, 0, 0)), vg_p_str(prefix),
 					  vg_p_str(hash)};
-		struct new_row nr = {what, key_sql, p, VG_DB_NPARAMS(p), key_row_sql, hash,
-				     key_copy_sql, key_undo_sql};
+		struct new_row nr = {what, key_sql,	 p,	      VG_DB_NPARAMS(p), key_row_sql,
+				     hash, key_copy_sql, key_undo_sql};
 
 		rc = insert_everywhere(sh, &nr);
 	}
@@ -265,7 +265,8 @@ static void update_everywhere(struct vg_shards *sh, const char *sql, const struc
 					output_shard_name(db, name, sizeof(name)), doing,
 					vg_db_error(db));
 			else
-				fprintf(stderr, "vingestctl: cannot %s: %s\n", doing, vg_db_error(db));
+				fprintf(stderr, "vingestctl: cannot %s: %s\n", doing,
+					vg_db_error(db));
 			sp->failed++;
 		} else if (n > 0) {
 			sp->changed++;
@@ -279,8 +280,9 @@ static void update_everywhere(struct vg_shards *sh, const char *sql, const struc
 static void tell_failed(const struct vg_shards *sh, const struct spread *sp, const char *cmd)
 {
 	if (sp->failed && sh->n > 1)
-		fprintf(stderr, "vingestctl: done on %u of %u shards; run '%s' again when the "
-				"shard%s named above answer%s\n",
+		fprintf(stderr,
+			"vingestctl: done on %u of %u shards; run '%s' again when the "
+			"shard%s named above answer%s\n",
 			sh->n - sp->failed, sh->n, cmd, sp->failed == 1 ? "" : "s",
 			sp->failed == 1 ? "s" : "");
 }
@@ -389,7 +391,8 @@ int users_set_disabled(struct vg_shards *sh, const char *name, int disabled)
 			disabled ? "disabled: its keys are refused from now on" : "enabled");
 	else if (!sp.failed)
 		/* Repeating a command that already took effect is not an error. */
-		fprintf(stderr, "user %s was already %s\n", name, disabled ? "disabled" : "enabled");
+		fprintf(stderr, "user %s was already %s\n", name,
+			disabled ? "disabled" : "enabled");
 	tell_failed(sh, &sp, cmd);
 	return sp.failed ? -1 : 0;
 }
@@ -421,8 +424,8 @@ static const char revoke_sql[] =
 
 int keys_list(struct vg_shards *sh, const char *user, int json)
 {
-	static const char *const names[] = {"id", "prefix", "user", "created_at", "revoked_at",
-					    "active"};
+	static const char *const names[] = {"id",	  "prefix",	"user",
+					    "created_at", "revoked_at", "active"};
 	static const char *const numeric[] = {"id", "active", NULL};
 	struct vg_db *db = vg_shards_db(sh, 0);
 	struct vg_db_param p[] = {vg_p_str(user)};
@@ -488,8 +491,10 @@ static int key_find(struct vg_db *db, const char *what, struct vg_db_result *r, 
 		p[0] = vg_p_str(hash);
 		n = vg_db_query(db, key_by_hash_sql, p, VG_DB_NPARAMS(p), r);
 	} else {
-		fprintf(stderr, "vingestctl: '%s' is neither a key id, an 8-character key prefix "
-				"nor a key\n", what);
+		fprintf(stderr,
+			"vingestctl: '%s' is neither a key id, an 8-character key prefix "
+			"nor a key\n",
+			what);
 		return -1;
 	}
 	if (n < 0) {

@@ -45,29 +45,30 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vingestctl [-c FILE] COMMAND\n"
-		   "commands:\n"
-		   "  migrate            apply pending schema migrations\n"
-		   "  user add NAME      create a user\n"
-		   "  user disable NAME  refuse every key of NAME from now on (enable: undo)\n"
-		   "  user list          users, with their number of valid keys\n"
-		   "  key create NAME    create an API key for NAME; prints it once\n"
-		   "  key revoke ID      revoke a key by id, 8-character prefix or the key itself\n"
-		   "  key list [NAME]    keys (id, prefix, user, dates; never the key)\n"
-		   "  stats              videos by status, jobs by state, bytes stored, uploads\n"
-		   "  config check       check the configuration file\n"
-		   "  jobs               jobs by state, oldest ready job's age\n"
-		   "  jobs dead          dead jobs and why they died\n"
-		   "  jobs retry ID      requeue a dead job (--all-dead: every one)\n"
-		   "  jobs explain       the claim query's plan (--analyze: run it, count rows read)\n"
-		   "  workers            the worker fleet (supervisors and workers)\n"
-		   "  retention          delete videos past retention.days now (--dry-run: list them)\n"
-		   "  store check|ls     the object store works / every object and its size\n"
-		   "  store stat|get|rm|url KEY, store put KEY FILE\n"
-		   "                     one object, whatever the backend (fs, s3, db)\n"
-		   "  --json             listings as JSON, for scripts\n"
-		   "With several [db] shards every command covers all of them (see vingestctl(8)).\n"
-		   "  -c FILE            configuration (default: $VINGEST_CONFIG or %s)\n",
+	fprintf(f,
+		"usage: vingestctl [-c FILE] COMMAND\n"
+		"commands:\n"
+		"  migrate            apply pending schema migrations\n"
+		"  user add NAME      create a user\n"
+		"  user disable NAME  refuse every key of NAME from now on (enable: undo)\n"
+		"  user list          users, with their number of valid keys\n"
+		"  key create NAME    create an API key for NAME; prints it once\n"
+		"  key revoke ID      revoke a key by id, 8-character prefix or the key itself\n"
+		"  key list [NAME]    keys (id, prefix, user, dates; never the key)\n"
+		"  stats              videos by status, jobs by state, bytes stored, uploads\n"
+		"  config check       check the configuration file\n"
+		"  jobs               jobs by state, oldest ready job's age\n"
+		"  jobs dead          dead jobs and why they died\n"
+		"  jobs retry ID      requeue a dead job (--all-dead: every one)\n"
+		"  jobs explain       the claim query's plan (--analyze: run it, count rows read)\n"
+		"  workers            the worker fleet (supervisors and workers)\n"
+		"  retention          delete videos past retention.days now (--dry-run: list them)\n"
+		"  store check|ls     the object store works / every object and its size\n"
+		"  store stat|get|rm|url KEY, store put KEY FILE\n"
+		"                     one object, whatever the backend (fs, s3, db)\n"
+		"  --json             listings as JSON, for scripts\n"
+		"With several [db] shards every command covers all of them (see vingestctl(8)).\n"
+		"  -c FILE            configuration (default: $VINGEST_CONFIG or %s)\n",
 		vg_config_default_path());
 }
 
@@ -81,7 +82,8 @@ static int retention_shard(struct vg_db *db, const struct vg_config *cfg, int dr
 	int n, total = 0;
 
 	if (vg_store_open(&store, cfg, db) < 0) {
-		fprintf(stderr, "vingestctl: the store %s is not usable here\n", cfg->store.fs_root);
+		fprintf(stderr, "vingestctl: the store %s is not usable here\n",
+			cfg->store.fs_root);
 		return -1;
 	}
 	vg_cache_open(&cache, cfg);

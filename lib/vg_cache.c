@@ -45,7 +45,7 @@ int vg_cache_open(struct vg_cache *c, const struct vg_config *cfg)
 	/* A dead server is skipped for a while instead of costing a timeout per call. */
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
 	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 2); /* s */
-	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 5);  /* s */
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 5);	 /* s */
 	/* A pool: a server that keeps failing leaves the ring, so its keys move
 	 * to the others (ketama moves only those) instead of failing open until
 	 * it is back; it rejoins once it answers again (checked every

@@ -19,7 +19,7 @@
 struct vg_config;
 
 struct vg_cache {
-	void *mc;            /* memcached_st, or NULL if no servers are configured */
+	void *mc;	     /* memcached_st, or NULL if no servers are configured */
 	unsigned status_ttl; /* cache.status_ttl_seconds, for vg_video_cache.h */
 };
 

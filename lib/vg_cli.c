@@ -12,9 +12,10 @@
 
 static void usage(const char *prog, FILE *f)
 {
-	fprintf(f, "usage: %s [-c FILE] [-t]\n"
-		   "  -c FILE  configuration file (default: $VINGEST_CONFIG or %s)\n"
-		   "  -t       check the configuration and exit\n",
+	fprintf(f,
+		"usage: %s [-c FILE] [-t]\n"
+		"  -c FILE  configuration file (default: $VINGEST_CONFIG or %s)\n"
+		"  -t       check the configuration and exit\n",
 		prog, vg_config_default_path());
 }
 

@@ -36,9 +36,14 @@ struct key {
 	long long min, max; /* KEY_INT range, inclusive */
 };
 
-#define STR(sec, field, def) {#sec, #field, KEY_STR, offsetof(struct vg_config, sec.field), def, 0, 0}
+#define STR(sec, field, def)                                                                       \
+	{                                                                                          \
+#sec, #field, KEY_STR, offsetof(struct vg_config, sec.field), def, 0, 0            \
+	}
 #define INT(sec, field, def, lo, hi)                                                               \
-	{#sec, #field, KEY_INT, offsetof(struct vg_config, sec.field), #def, lo, hi}
+	{                                                                                          \
+#sec, #field, KEY_INT, offsetof(struct vg_config, sec.field), #def, lo, hi         \
+	}
 
 static const struct key keys[] = {
 	STR(http, listen, "unix:/run/vingest/fcgi.sock"),
@@ -233,14 +238,15 @@ static int check_whole(struct load_ctx *x)
 	if (strcmp(c->store.backend, "s3") == 0) {
 		if (strncmp(c->store.s3_endpoint, "http://", 7) != 0 &&
 		    strncmp(c->store.s3_endpoint, "https://", 8) != 0) {
-			set_err(x, "[store] s3_endpoint: '%s' must start with http:// or https:// "
-				   "(backend is s3)",
+			set_err(x,
+				"[store] s3_endpoint: '%s' must start with http:// or https:// "
+				"(backend is s3)",
 				c->store.s3_endpoint);
 			return -1;
 		}
-		if (!c->store.s3_bucket[0] || strspn(c->store.s3_bucket,
-						     "abcdefghijklmnopqrstuvwxyz0123456789.-") !=
-						      strlen(c->store.s3_bucket)) {
+		if (!c->store.s3_bucket[0] ||
+		    strspn(c->store.s3_bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") !=
+			    strlen(c->store.s3_bucket)) {
 			set_err(x, "[store] s3_bucket: '%s' must be a bucket name (a-z 0-9 . -)",
 				c->store.s3_bucket);
 			return -1;
@@ -250,7 +256,8 @@ static int check_whole(struct load_ctx *x)
 			return -1;
 		}
 		if (c->store.s3_part_bytes > c->store.s3_multipart_bytes) {
-			set_err(x, "[store] s3_part_bytes: %lld is greater than s3_multipart_bytes (%lld)",
+			set_err(x,
+				"[store] s3_part_bytes: %lld is greater than s3_multipart_bytes (%lld)",
 				c->store.s3_part_bytes, c->store.s3_multipart_bytes);
 			return -1;
 		}
@@ -276,14 +283,16 @@ static int check_whole(struct load_ctx *x)
 		return -1;
 	}
 	if (c->jobs.backoff_base_seconds > c->jobs.backoff_max_seconds) {
-		set_err(x, "[jobs] backoff_base_seconds: %lld is greater than backoff_max_seconds (%lld)",
+		set_err(x,
+			"[jobs] backoff_base_seconds: %lld is greater than backoff_max_seconds (%lld)",
 			c->jobs.backoff_base_seconds, c->jobs.backoff_max_seconds);
 		return -1;
 	}
 	if (c->workers.heartbeat_timeout_seconds * 2 > c->jobs.lease_seconds) {
-		set_err(x, "[workers] heartbeat_timeout_seconds: %lld must be at most half of "
-			   "jobs.lease_seconds (%lld), so a hung worker is replaced before its "
-			   "leases expire",
+		set_err(x,
+			"[workers] heartbeat_timeout_seconds: %lld must be at most half of "
+			"jobs.lease_seconds (%lld), so a hung worker is replaced before its "
+			"leases expire",
 			c->workers.heartbeat_timeout_seconds, c->jobs.lease_seconds);
 		return -1;
 	}
@@ -328,20 +337,23 @@ static int check_whole(struct load_ctx *x)
 		}
 	}
 	if (c->limits.bytes_per_hour > 0 && c->limits.bytes_per_hour < c->limits.max_upload_bytes) {
-		set_err(x, "[limits] bytes_per_hour: %lld is less than max_upload_bytes (%lld): no "
-			   "upload of the largest allowed size could ever pass",
+		set_err(x,
+			"[limits] bytes_per_hour: %lld is less than max_upload_bytes (%lld): no "
+			"upload of the largest allowed size could ever pass",
 			c->limits.bytes_per_hour, c->limits.max_upload_bytes);
 		return -1;
 	}
 	if (c->limits.staging_bytes_per_user > 0 &&
 	    c->limits.staging_bytes_per_user < c->limits.max_upload_bytes) {
-		set_err(x, "[limits] staging_bytes_per_user: %lld is less than max_upload_bytes (%lld): "
-			   "no upload of the largest allowed size could ever start",
+		set_err(x,
+			"[limits] staging_bytes_per_user: %lld is less than max_upload_bytes (%lld): "
+			"no upload of the largest allowed size could ever start",
 			c->limits.staging_bytes_per_user, c->limits.max_upload_bytes);
 		return -1;
 	}
 	if (c->workers.metrics_file[0] && c->workers.metrics_file[0] != '/') {
-		set_err(x, "[workers] metrics_file: '%s' must be an absolute path (or empty for none)",
+		set_err(x,
+			"[workers] metrics_file: '%s' must be an absolute path (or empty for none)",
 			c->workers.metrics_file);
 		return -1;
 	}

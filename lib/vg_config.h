@@ -20,12 +20,12 @@ struct vg_config {
 		long long max_requests;
 		long long backlog;
 		long long drain_seconds;
-		char *allowed_origins; /* extra origins for browser (Basic auth) posts */
-		char *public_url; /* how the processing service reaches us (object URLs) */
-		char *metrics_allow; /* addresses and CIDR blocks that may GET /metrics */
-		char *readyz_allow;  /* ... that may GET /readyz */
-		char *listen_allow;  /* peers a TCP listener serves (the web servers) */
-		long long body_min_rate;      /* bytes/s a body must average (0: no floor) */
+		char *allowed_origins;	 /* extra origins for browser (Basic auth) posts */
+		char *public_url;	 /* how the processing service reaches us (object URLs) */
+		char *metrics_allow;	 /* addresses and CIDR blocks that may GET /metrics */
+		char *readyz_allow;	 /* ... that may GET /readyz */
+		char *listen_allow;	 /* peers a TCP listener serves (the web servers) */
+		long long body_min_rate; /* bytes/s a body must average (0: no floor) */
 		long long body_grace_seconds; /* ... after this long */
 		long long readyz_cache_ms;    /* how long a /readyz answer is reused */
 	} http;
@@ -40,19 +40,19 @@ struct vg_config {
 		char *shards; /* the shard list (vg_shards.h); empty: host/port/socket alone */
 	} db;
 	struct {
-		char *backend; /* "fs", "s3" or "db" */
-		char *fs_root;     /* fs objects; staging/ for every backend */
+		char *backend;	   /* "fs", "s3" or "db" */
+		char *fs_root;	   /* fs objects; staging/ for every backend */
 		char *s3_endpoint; /* http(s)://host[:port] */
 		char *s3_region;
 		char *s3_bucket;
-		char *s3_access_key; /* empty: $AWS_ACCESS_KEY_ID */
-		char *s3_secret_key; /* empty: $AWS_SECRET_ACCESS_KEY */
-		long long s3_path_style; /* 1: endpoint/bucket/key; 0: bucket.host/key */
+		char *s3_access_key;	      /* empty: $AWS_ACCESS_KEY_ID */
+		char *s3_secret_key;	      /* empty: $AWS_SECRET_ACCESS_KEY */
+		long long s3_path_style;      /* 1: endpoint/bucket/key; 0: bucket.host/key */
 		long long s3_multipart_bytes; /* objects this large go up in parts */
 		long long s3_part_bytes;
-		long long s3_retries; /* tries after the first for idempotent calls */
+		long long s3_retries;	  /* tries after the first for idempotent calls */
 		long long db_chunk_bytes; /* db backend: bytes per object_chunks row */
-		char *url_secret; /* HMAC key of signed object URLs */
+		char *url_secret;	  /* HMAC key of signed object URLs */
 		long long min_free_bytes; /* /readyz fails below this much free space */
 		long long url_ttl_seconds;
 	} store;
@@ -81,7 +81,8 @@ struct vg_config {
 		long long drain_seconds;
 		long long heartbeat_timeout_seconds;
 		long long idle_seconds;
-		char *metrics_file; /* the supervisor's counters, Prometheus text, for vingest-fcgi */
+		char *metrics_file; /* the supervisor's counters, Prometheus text, for vingest-fcgi
+				     */
 		long long idle_claim_ms;
 	} workers;
 	struct {
@@ -93,7 +94,7 @@ struct vg_config {
 		long long concurrent_uploads_per_user; /* a host's children one user may hold */
 		long long open_uploads_per_user;       /* unfinished tus uploads */
 		long long staging_bytes_per_user;      /* bytes reserved by unfinished uploads */
-		long long max_chunk_bytes;             /* the body of one tus request */
+		long long max_chunk_bytes;	       /* the body of one tus request */
 		long long tus_expiry_seconds;
 		long long max_parts;
 		long long max_part_header_bytes;
@@ -103,7 +104,8 @@ struct vg_config {
 	struct {
 		long long days;
 		long long orphan_grace_seconds;
-		long long janitor_interval_seconds; /* how often the janitor and staging sweep run */
+		long long
+			janitor_interval_seconds; /* how often the janitor and staging sweep run */
 	} retention;
 	struct {
 		char *format; /* "kv" (key=value) or "json" */

@@ -28,10 +28,10 @@ struct vg_db_stmt_slot {
 #define STMT_CACHE 48
 
 struct vg_db {
-	MYSQL *my;                   /* NULL while disconnected */
+	MYSQL *my;		     /* NULL while disconnected */
 	const struct vg_config *cfg; /* borrowed */
-	unsigned shard;              /* position in [db] shards (vg_shards.h) */
-	char host[256];              /* the server: host and port, or socket */
+	unsigned shard;		     /* position in [db] shards (vg_shards.h) */
+	char host[256];		     /* the server: host and port, or socket */
 	unsigned port;
 	char socket[256];
 	long long retry_at_ms; /* after a failed connect, fail fast until then */
@@ -172,8 +172,8 @@ static void fail(struct vg_db *db, unsigned err, const char *msg, const char *wh
 	db->last_errno = err;
 	snprintf(db->last_error, sizeof(db->last_error), "%s", msg);
 	if (is_conn_error(err)) {
-		vg_warn("msg=\"database connection lost\" during=\"%s\" errno=%u error=\"%s\"", what,
-			err, msg);
+		vg_warn("msg=\"database connection lost\" during=\"%s\" errno=%u error=\"%s\"",
+			what, err, msg);
 		vg_db_close(db);
 	} else if (err == VG_DB_ER_LOCK_DEADLOCK || err == VG_DB_ER_LOCK_WAIT_TIMEOUT) {
 		/* Not an error yet: the transaction is rolled back and usually
@@ -385,7 +385,7 @@ long long vg_db_query(struct vg_db *db, const char *sql, const struct vg_db_para
 	int cached = 0;
 	MYSQL_STMT *st;
 	MYSQL_BIND *rb = NULL;
-	char (*inl)[FETCH_INLINE] = NULL;
+	char(*inl)[FETCH_INLINE] = NULL;
 	unsigned long *lens = NULL;
 	my_bool *nulls = NULL, *errs = NULL;
 	unsigned nf;
@@ -450,7 +450,8 @@ long long vg_db_query(struct vg_db *db, const char *sql, const struct vg_db_para
 					b.buffer_length = lens[i];
 					if (mysql_stmt_fetch_column(st, &b, i, 0) != 0) {
 						free(v);
-						fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+						fail(db, mysql_stmt_errno(st), mysql_stmt_error(st),
+						     sql);
 						goto out;
 					}
 				}
@@ -518,7 +519,8 @@ void vg_db_rollback(struct vg_db *db)
 		return;
 	if (mysql_rollback(db->my) != 0) {
 		/* The server rolls back an open transaction when the connection closes. */
-		vg_warn("msg=\"rollback failed; closing connection\" error=\"%s\"", mysql_error(db->my));
+		vg_warn("msg=\"rollback failed; closing connection\" error=\"%s\"",
+			mysql_error(db->my));
 		vg_db_close(db);
 	}
 }
@@ -612,7 +614,8 @@ int vg_db_script(struct vg_db *db, const char *sql)
 
 			while (k < len && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r'))
 				k++;
-			if (k < len && !(len - k >= 2 && s[k] == '-' && s[k + 1] == '-') && s[k] != ';') {
+			if (k < len && !(len - k >= 2 && s[k] == '-' && s[k + 1] == '-') &&
+			    s[k] != ';') {
 				empty = 0;
 				break;
 			}

@@ -131,8 +131,8 @@ static size_t kv_to_json(char *out, size_t len, size_t cap, const char *s)
 		if (!*s)
 			break;
 		k = s;
-		while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		       *s == '_' || *s == '.' || *s == '-')
+		while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		       (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-')
 			s++;
 		kn = (size_t)(s - k);
 		if (!kn || *s != '=')

@@ -31,18 +31,18 @@
 /* Longest EBML DocType compared; longer ones are not ours anyway. */
 #define DOCTYPE_MAX 16
 
-#define ID_EBML		0x1A45DFA3u
-#define ID_DOCTYPE	0x4282u
-#define ID_SEGMENT	0x18538067u
-#define ID_SEEKHEAD	0x114D9B74u
-#define ID_INFO		0x1549A966u
-#define ID_TRACKS	0x1654AE6Bu
-#define ID_CLUSTER	0x1F43B675u
-#define ID_CUES		0x1C53BB6Bu
-#define ID_TAGS		0x1254C367u
-#define ID_VOID		0xECu
+#define ID_EBML		 0x1A45DFA3u
+#define ID_DOCTYPE	 0x4282u
+#define ID_SEGMENT	 0x18538067u
+#define ID_SEEKHEAD	 0x114D9B74u
+#define ID_INFO		 0x1549A966u
+#define ID_TRACKS	 0x1654AE6Bu
+#define ID_CLUSTER	 0x1F43B675u
+#define ID_CUES		 0x1C53BB6Bu
+#define ID_TAGS		 0x1254C367u
+#define ID_VOID		 0xECu
 #define ID_TIMECODESCALE 0x2AD7B1u
-#define ID_DURATION	0x4489u
+#define ID_DURATION	 0x4489u
 
 /* Major or compatible brands of video files, four characters each. */
 static const char video_brands[] =
@@ -55,8 +55,8 @@ static const char refused_brands[] =
 
 struct probe {
 	int fd;
-	uint64_t size;	/* the file is [0, size) */
-	unsigned left;	/* boxes or elements we may still look at */
+	uint64_t size; /* the file is [0, size) */
+	unsigned left; /* boxes or elements we may still look at */
 	char *why;
 	size_t whysz;
 };
@@ -79,14 +79,14 @@ struct elem {
 struct movie {
 	int have_mvhd, have_mvex, have_mehd;
 	uint32_t timescale;
-	uint64_t duration;	/* mvhd, in timescale units */
-	int unknown;		/* mvhd duration was all ones */
+	uint64_t duration;	    /* mvhd, in timescale units */
+	int unknown;		    /* mvhd duration was all ones */
 	uint64_t fragment_duration; /* mehd, in timescale units */
 	int mehd_unknown;
 };
 
-__attribute__((format(printf, 3, 4)))
-static enum vg_media_status fail(struct probe *p, enum vg_media_status st, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static enum vg_media_status
+fail(struct probe *p, enum vg_media_status st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -167,8 +167,8 @@ static void printable(const char *in, size_t n, char *out)
 /* ---- ISO BMFF ---- */
 
 /* Reads the header of the box at pos, which must lie in [pos, end). */
-static enum vg_media_status box_at(struct probe *p, uint64_t pos, uint64_t end,
-				   const char *parent, struct box *b)
+static enum vg_media_status box_at(struct probe *p, uint64_t pos, uint64_t end, const char *parent,
+				   struct box *b)
 {
 	unsigned char h[16];
 	uint64_t left = end - pos, sz;
@@ -466,8 +466,8 @@ static const char *ebml_name(uint32_t id, char *buf, size_t bufsz)
 }
 
 /* Reads the header of the element at pos, which must lie in [pos, end). */
-static enum vg_media_status elem_at(struct probe *p, uint64_t pos, uint64_t end,
-				    const char *parent, struct elem *e)
+static enum vg_media_status elem_at(struct probe *p, uint64_t pos, uint64_t end, const char *parent,
+				    struct elem *e)
 {
 	unsigned char h[12]; /* 4-byte ID, 8-byte size */
 	uint64_t left = end - pos, sz;
@@ -568,7 +568,7 @@ static enum vg_media_status info_parse(struct probe *p, const struct elem *info,
 				       long long *duration_ms)
 {
 	int have_scale = 0, have_duration = 0;
-	uint64_t scale = 1000000, len;	/* ns per tick, the default */
+	uint64_t scale = 1000000, len; /* ns per tick, the default */
 	enum vg_media_status st;
 	unsigned char buf[8];
 	double duration = 0, ms;

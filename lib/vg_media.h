@@ -47,7 +47,7 @@ enum vg_media_status {
 };
 
 struct vg_media_info {
-	char container[8];    /* "mp4", "mov", "webm" or "mkv"; "" unless OK */
+	char container[8];     /* "mp4", "mov", "webm" or "mkv"; "" unless OK */
 	long long duration_ms; /* rounded to the nearest ms; -1 if not stated */
 };
 

@@ -40,7 +40,7 @@ void vg_hist_observe(struct vg_hist *h, const double *bounds, size_t n, double s
 
 /* Prometheus text output into a growing buffer with a hard cap. */
 struct vg_prom {
-	char *buf;  /* owned; NUL-terminated */
+	char *buf; /* owned; NUL-terminated */
 	size_t len;
 	size_t cap;
 	int truncated; /* the cap was reached; later writes are dropped */

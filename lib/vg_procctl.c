@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS   30000
+#define BACKOFF_MAX_MS	 30000
 
 static int pipe_fd[2] = {-1, -1};
 

@@ -15,9 +15,9 @@
 #ifndef VG_QUEUE_H
 #define VG_QUEUE_H
 
-#define VG_CLAIM_SQL                                                                              \
-	"SELECT id, video_id, attempts, max_attempts FROM jobs FORCE INDEX (ix_jobs_claim) "      \
-	"WHERE state = 'ready' AND run_after <= UTC_TIMESTAMP(6) "                                \
+#define VG_CLAIM_SQL                                                                               \
+	"SELECT id, video_id, attempts, max_attempts FROM jobs FORCE INDEX (ix_jobs_claim) "       \
+	"WHERE state = 'ready' AND run_after <= UTC_TIMESTAMP(6) "                                 \
 	"ORDER BY run_after, id LIMIT ? FOR UPDATE SKIP LOCKED"
 
 #endif

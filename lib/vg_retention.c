@@ -39,8 +39,8 @@ int vg_video_mark_deleted(struct vg_db *db, const char *id, const char *why)
 	return vg_db_exec(db, cancel_sql, cp, VG_DB_NPARAMS(cp)) < 0 ? -1 : 1;
 }
 
-int vg_retention_pass(struct vg_db *db, struct vg_store *store, struct vg_cache *cache,
-		      int limit, int dry_run, FILE *out)
+int vg_retention_pass(struct vg_db *db, struct vg_store *store, struct vg_cache *cache, int limit,
+		      int dry_run, FILE *out)
 {
 	struct vg_db_param p[] = {vg_p_i64(limit)};
 	struct vg_db_result res;
@@ -54,8 +54,8 @@ int vg_retention_pass(struct vg_db *db, struct vg_store *store, struct vg_cache 
 		const char *key = vg_db_cell(&res, (size_t)i, 1);
 
 		if (out)
-			fprintf(out, "%s %s expired %s\n", dry_run ? "would delete" : "deleting", id,
-				vg_db_cell(&res, (size_t)i, 2));
+			fprintf(out, "%s %s expired %s\n", dry_run ? "would delete" : "deleting",
+				id, vg_db_cell(&res, (size_t)i, 2));
 		if (dry_run) {
 			done++;
 			continue;

@@ -31,7 +31,7 @@ int vg_video_mark_deleted(struct vg_db *db, const char *id, const char *why);
  * its bytes' owner knowing. dry_run: report only. Each video is reported
  * on out (may be NULL). cache may be NULL. Returns the number handled, or -1.
  */
-int vg_retention_pass(struct vg_db *db, struct vg_store *store, struct vg_cache *cache,
-		      int limit, int dry_run, FILE *out);
+int vg_retention_pass(struct vg_db *db, struct vg_store *store, struct vg_cache *cache, int limit,
+		      int dry_run, FILE *out);
 
 #endif

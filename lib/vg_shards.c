@@ -23,8 +23,7 @@ static int set_why(char *why, size_t whysz, const char *entry, const char *what)
 }
 
 /* One entry, trimmed, without its commas: HOST:PORT or unix:/path, then *W. */
-static int parse_entry(const char *e, size_t len, struct vg_shard_addr *a, char *why,
-		       size_t whysz)
+static int parse_entry(const char *e, size_t len, struct vg_shard_addr *a, char *why, size_t whysz)
 {
 	char buf[600], orig[600];
 	char *star, *colon, *end;
@@ -68,8 +67,8 @@ static int parse_entry(const char *e, size_t len, struct vg_shard_addr *a, char 
 	return 0;
 }
 
-int vg_shard_addrs(const struct vg_config *cfg, struct vg_shard_addr *out, unsigned max,
-		   char *why, size_t whysz)
+int vg_shard_addrs(const struct vg_config *cfg, struct vg_shard_addr *out, unsigned max, char *why,
+		   size_t whysz)
 {
 	const char *s = cfg->db.shards ? cfg->db.shards : "";
 	unsigned n = 0, weighted = 0;
@@ -114,7 +113,8 @@ int vg_shard_addrs(const struct vg_config *cfg, struct vg_shard_addr *out, unsig
 	if (n == 0)
 		return set_why(why, whysz, NULL, "lists no server");
 	if (weighted == 0)
-		return set_why(why, whysz, NULL, "every shard has weight 0: new videos could go nowhere");
+		return set_why(why, whysz, NULL,
+			       "every shard has weight 0: new videos could go nowhere");
 	return (int)n;
 }
 

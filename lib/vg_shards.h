@@ -34,7 +34,7 @@
 struct vg_config;
 
 struct vg_shard_addr {
-	char host[256];   /* empty when socket is set */
+	char host[256]; /* empty when socket is set */
 	unsigned port;
 	char socket[256]; /* unix socket path, or empty */
 	unsigned weight;
@@ -44,8 +44,8 @@ struct vg_shard_addr {
  * Parses cfg's shard list (or the single [db] server when it is empty) into
  * out[0..max). Returns the count (>= 1), or -1 with the reason in why.
  */
-int vg_shard_addrs(const struct vg_config *cfg, struct vg_shard_addr *out, unsigned max,
-		   char *why, size_t whysz);
+int vg_shard_addrs(const struct vg_config *cfg, struct vg_shard_addr *out, unsigned max, char *why,
+		   size_t whysz);
 
 /* "host:port" or "unix:/path" of an address, for logs. */
 const char *vg_shard_addr_str(const struct vg_shard_addr *a, char *buf, size_t bufsz);

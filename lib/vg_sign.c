@@ -46,8 +46,8 @@ char *vg_sign_object_url(const struct vg_config *cfg, const char *key)
 			   cfg->http.public_url, key, expires, sig);
 }
 
-enum vg_sign_check vg_sign_verify(const struct vg_config *cfg, const char *key,
-				  const char *expires, const char *sig, time_t now)
+enum vg_sign_check vg_sign_verify(const struct vg_config *cfg, const char *key, const char *expires,
+				  const char *sig, time_t now)
 {
 	char want[VG_SHA256_HEX], *end;
 	long long exp;

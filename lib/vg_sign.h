@@ -21,7 +21,7 @@ char *vg_sign_object_url(const struct vg_config *cfg, const char *key);
 enum vg_sign_check { VG_SIGN_OK, VG_SIGN_BAD, VG_SIGN_EXPIRED };
 
 /* Checks an expires/sig pair for key at time now (constant-time compare). */
-enum vg_sign_check vg_sign_verify(const struct vg_config *cfg, const char *key,
-				  const char *expires, const char *sig, time_t now);
+enum vg_sign_check vg_sign_verify(const struct vg_config *cfg, const char *key, const char *expires,
+				  const char *sig, time_t now);
 
 #endif

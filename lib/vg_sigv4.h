@@ -14,14 +14,14 @@
 #include <time.h>
 
 struct vg_sigv4_presign {
-	const char *scheme;     /* "http" or "https" */
-	const char *host;       /* as sent in Host: name, or name:port */
-	const char *path;       /* absolute, unencoded (encoded here): /bucket/key */
-	const char *region;     /* e.g. us-east-1 */
+	const char *scheme; /* "http" or "https" */
+	const char *host;   /* as sent in Host: name, or name:port */
+	const char *path;   /* absolute, unencoded (encoded here): /bucket/key */
+	const char *region; /* e.g. us-east-1 */
 	const char *access_key;
 	const char *secret_key;
-	time_t now;             /* signing time */
-	long expires_seconds;   /* 1 .. 604800 */
+	time_t now;	      /* signing time */
+	long expires_seconds; /* 1 .. 604800 */
 };
 
 /* A presigned GET URL (X-Amz-* query, SignedHeaders=host, UNSIGNED-PAYLOAD),

@@ -76,8 +76,8 @@ int vg_store_open(struct vg_store *s, const struct vg_config *cfg, struct vg_db 
 	}
 	staging = vg_asprintf("%s/staging", s->root);
 	if (mkdir(staging, 0750) < 0 && errno != EEXIST) {
-		vg_error("msg=\"cannot create staging directory\" path=\"%s\" error=\"%s\"", staging,
-			 strerror(errno));
+		vg_error("msg=\"cannot create staging directory\" path=\"%s\" error=\"%s\"",
+			 staging, strerror(errno));
 		free(staging);
 		goto fail;
 	}
@@ -309,7 +309,8 @@ void vg_store_remove_staged(struct vg_store *s, const char *id)
 }
 
 int vg_store_staging_list(struct vg_store *s,
-			  int (*each)(void *arg, const char *name, long long age_seconds), void *arg)
+			  int (*each)(void *arg, const char *name, long long age_seconds),
+			  void *arg)
 {
 	char *dir = vg_asprintf("%s/staging", s->root);
 	DIR *d = opendir(dir);

@@ -58,9 +58,9 @@ enum vg_store_status {
 struct vg_store {
 	const struct vg_store_backend *be;
 	const struct vg_config *cfg; /* borrowed */
-	struct vg_db *db;            /* borrowed; the db backend's connection */
-	char *root;                  /* store.fs_root, owned: objects (fs) and staging/ */
-	void *priv;                  /* the backend's state */
+	struct vg_db *db;	     /* borrowed; the db backend's connection */
+	char *root;		     /* store.fs_root, owned: objects (fs) and staging/ */
+	void *priv;		     /* the backend's state */
 };
 
 /* How many bytes a writer gathers before one write(2). The multipart parser
@@ -71,14 +71,14 @@ struct vg_store {
 #define VG_STORE_WRITE_BUF (256 * 1024)
 
 struct vg_store_writer {
-	int fd;                /* read-write (media checks read it back); -1 when closed.
-				* Holds only what has been flushed: call
-				* vg_store_stage_flush() before reading it. */
-	char *staging_path;    /* owned */
-	struct vg_sha256 sha;  /* running digest of everything flushed */
-	uint64_t size;         /* bytes accepted: flushed plus buffered */
-	char *buf;             /* owned, VG_STORE_WRITE_BUF bytes; NULL until the first write */
-	size_t buffered;       /* bytes in buf not yet written */
+	int fd;		      /* read-write (media checks read it back); -1 when closed.
+			       * Holds only what has been flushed: call
+			       * vg_store_stage_flush() before reading it. */
+	char *staging_path;   /* owned */
+	struct vg_sha256 sha; /* running digest of everything flushed */
+	uint64_t size;	      /* bytes accepted: flushed plus buffered */
+	char *buf;	      /* owned, VG_STORE_WRITE_BUF bytes; NULL until the first write */
+	size_t buffered;      /* bytes in buf not yet written */
 	char sha256[VG_SHA256_HEX]; /* set by publish */
 };
 
@@ -139,7 +139,8 @@ void vg_store_remove_staged(struct vg_store *s, const char *id);
  * without ".part": an upload id, or another leftover); stops when each
  * returns -1. 0, or -1 if staging/ cannot be read. */
 int vg_store_staging_list(struct vg_store *s,
-			  int (*each)(void *arg, const char *name, long long age_seconds), void *arg);
+			  int (*each)(void *arg, const char *name, long long age_seconds),
+			  void *arg);
 /* Removes staging/<name>[.part] as listed above; missing is fine. */
 void vg_store_staging_remove(struct vg_store *s, const char *name);
 

@@ -127,8 +127,8 @@ static enum vg_store_status fs_publish(struct vg_store *s, const char *staged, i
 	/* (the failpoint keeps the name it had when this step was a rename) */
 	if (VG_FAILPOINT("store.rename") < 0 || link_object(staged, final) < 0) {
 		err = errno;
-		vg_error("msg=\"link into store failed\" from=\"%s\" to=\"%s\" error=\"%s\"", staged,
-			 final, strerror(err));
+		vg_error("msg=\"link into store failed\" from=\"%s\" to=\"%s\" error=\"%s\"",
+			 staged, final, strerror(err));
 		st = vg_store_io_status(err);
 		goto out;
 	}
@@ -179,7 +179,6 @@ static enum vg_store_status fs_remove(struct vg_store *s, const char *key)
 	free(path);
 	return st;
 }
-
 
 static int fs_local_fd(struct vg_store *s, const char *key)
 {
@@ -274,7 +273,8 @@ static int fs_list(struct vg_store *s, int (*each)(void *arg, const char *key, l
 					continue;
 				key = vg_asprintf("videos/%s/%s/%s", e1->d_name, e2->d_name,
 						  e3->d_name);
-				if (fs_stat(s, key, &size) == VG_STORE_OK && each(arg, key, size) < 0)
+				if (fs_stat(s, key, &size) == VG_STORE_OK &&
+				    each(arg, key, size) < 0)
 					rc = 1;
 				free(key);
 			}

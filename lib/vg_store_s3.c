@@ -41,11 +41,11 @@
 #define RESPONSE_MAX (1024 * 1024) /* XML answers (a listing page is ~250 KB) */
 /* A CompleteMultipartUpload body: a <Part> of at most ~150 bytes a part */
 #define COMPLETE_MAX (2 * 1024 * 1024)
-#define MAX_PARTS 10000            /* S3's limit */
+#define MAX_PARTS    10000 /* S3's limit */
 
 struct s3 {
 	CURL *curl;
-	char *base;   /* scheme://host[:port][/bucket] : a key is appended after '/' */
+	char *base;	  /* scheme://host[:port][/bucket] : a key is appended after '/' */
 	char *bucket_url; /* the bucket itself (HEAD, list) */
 	char *userpwd;
 	char sigv4[160];
@@ -61,13 +61,13 @@ struct s3_req {
 	int fd;
 	long long off, len;
 	const char *mem;
-	const char *payload_sha; /* x-amz-content-sha256 value; NULL: UNSIGNED-PAYLOAD */
-	const char *content_md5; /* base64, or NULL */
+	const char *payload_sha;     /* x-amz-content-sha256 value; NULL: UNSIGNED-PAYLOAD */
+	const char *content_md5;     /* base64, or NULL */
 	const char *checksum_sha256; /* base64, or NULL */
-	const char *range;       /* "bytes=a-b", or NULL */
-	vg_store_sink sink;      /* response body of a 2xx GET goes here */
+	const char *range;	     /* "bytes=a-b", or NULL */
+	vg_store_sink sink;	     /* response body of a 2xx GET goes here */
 	void *sink_arg;
-	int once;                /* no retries (health checks answer now or fail) */
+	int once; /* no retries (health checks answer now or fail) */
 	/* results */
 	long status;
 	char etag[80];
@@ -335,7 +335,8 @@ static int perform(struct s3 *x, struct s3_req *q, CURLcode *cc)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 	}
 	snprintf(line, sizeof(line), "x-amz-content-sha256: %s",
-		 q->payload_sha ? q->payload_sha : (q->len > 0 ? "UNSIGNED-PAYLOAD" : EMPTY_SHA256));
+		 q->payload_sha ? q->payload_sha
+				: (q->len > 0 ? "UNSIGNED-PAYLOAD" : EMPTY_SHA256));
 	h = curl_slist_append(h, line);
 	if (q->content_md5) {
 		snprintf(line, sizeof(line), "Content-MD5: %s", q->content_md5);
@@ -469,8 +470,8 @@ static int etag_differs(const char *etag, const char *md5hex)
 	return strcasecmp(etag, md5hex) != 0;
 }
 
-static enum vg_store_status put_single(struct vg_store *s, int fd, const char *key,
-				       long long size, const char *sha256)
+static enum vg_store_status put_single(struct vg_store *s, int fd, const char *key, long long size,
+				       const char *sha256)
 {
 	struct s3_req q;
 	char md5hex[33], md5b64[25], shab64[45];
@@ -501,9 +502,10 @@ static enum vg_store_status put_single(struct vg_store *s, int fd, const char *k
 	status = call(s, &q);
 	if (status >= 200 && status < 300) {
 		if (etag_differs(q.etag, md5hex)) {
-			vg_error("msg=\"s3 store stored other bytes than were sent\" key=%s etag=%s "
-				 "md5=%s",
-				 key, q.etag, md5hex);
+			vg_error(
+				"msg=\"s3 store stored other bytes than were sent\" key=%s etag=%s "
+				"md5=%s",
+				key, q.etag, md5hex);
 			s->be->remove(s, key);
 		} else {
 			st = VG_STORE_OK;
@@ -602,9 +604,10 @@ static enum vg_store_status put_multipart(struct vg_store *s, int fd, const char
 		q.content_md5 = md5b64;
 		status = call(s, &q);
 		if (status / 100 != 2 || !q.etag[0] || etag_differs(q.etag, md5hex)) {
-			vg_error("msg=\"s3 part upload failed\" key=%s part=%lld status=%ld etag=%s "
-				 "md5=%s",
-				 key, i + 1, status, q.etag, md5hex);
+			vg_error(
+				"msg=\"s3 part upload failed\" key=%s part=%lld status=%ld etag=%s "
+				"md5=%s",
+				key, i + 1, status, q.etag, md5hex);
 			req_free(&q);
 			goto out;
 		}
@@ -760,9 +763,10 @@ static int s3_list(struct vg_store *s, int (*each)(void *arg, const char *key, l
 
 		free(query);
 		/* sorted: continuation-token < list-type < prefix */
-		query = token[0] ? vg_asprintf("continuation-token=%s&list-type=2&prefix=videos%%2F",
-					       enc)
-				 : vg_strdup("list-type=2&prefix=videos%2F");
+		query = token[0]
+				? vg_asprintf("continuation-token=%s&list-type=2&prefix=videos%%2F",
+					      enc)
+				: vg_strdup("list-type=2&prefix=videos%2F");
 		free(enc);
 		req_init(&q, "GET", NULL);
 		q.query = query;
@@ -809,8 +813,8 @@ static int s3_check(struct vg_store *s)
 	req_free(&q);
 	if (status / 100 == 2)
 		return 0;
-	vg_error("msg=\"the s3 bucket does not answer\" bucket=%s status=%ld", s->cfg->store.s3_bucket,
-		 status);
+	vg_error("msg=\"the s3 bucket does not answer\" bucket=%s status=%ld",
+		 s->cfg->store.s3_bucket, status);
 	return -1;
 }
 

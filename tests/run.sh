@@ -6,6 +6,7 @@
 # install_packages) and calls run_tests with the arguments of `./dev test`.
 # In order:
 #
+#   0. style: tests/check_format.sh (every C file as .clang-format says);
 #   1. unit tests: `make check` in build/, then in build-asan/ (ASan + UBSan,
 #      leaks checked), counted from automake's own summary (test-suite.log);
 #   2. the integration suite (tests/integration/) against a private stack
@@ -126,6 +127,23 @@ test_unit() {
 		tail_log "$TEST_LOGS/$label-check.log" 30
 	fi
 	count_unit "$dir" "$label" "$rc" || true
+}
+
+# test_style: tests/check_format.sh, each of its lines counted once (a
+# script that fails without saying "not ok" counts as one failure).
+test_style() {
+	local out rc=0 line bad=0
+	out=$(sh "$REPO/tests/check_format.sh" 2>&1) || rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) t_result ok "${line#ok - }" ;;
+		"not ok - "*) t_result fail "${line#not ok - }"; bad=1 ;;
+		*) printf '    %s\n' "$line" ;;
+		esac
+	done <<<"$out"
+	if ((rc != 0 && bad == 0)); then
+		t_result fail "tests/check_format.sh exited $rc"
+	fi
 }
 
 # ---------------------------------------------------------------- the test stack
@@ -426,6 +444,9 @@ run_tests() {
 		done
 		t_summary_and_exit
 	fi
+
+	say "style: every C file as .clang-format says (tests/check_format.sh)"
+	test_style
 
 	say "unit tests: build/ (make -j2, make check)"
 	if ! test_unit "$REPO/build" unit --enable-werror; then

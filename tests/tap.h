@@ -36,21 +36,21 @@ __attribute__((format(printf, 2, 3))) static int ok(int cond, const char *fmt, .
 	return cond;
 }
 
-#define is_int(got, want, ...)                                                              \
-	do {                                                                                \
-		long long is_g_ = (long long)(got), is_w_ = (long long)(want);              \
-		if (!ok(is_g_ == is_w_, __VA_ARGS__))                                       \
-			printf("#   got: %lld\n#   expected: %lld\n", is_g_, is_w_);          \
+#define is_int(got, want, ...)                                                                     \
+	do {                                                                                       \
+		long long is_g_ = (long long)(got), is_w_ = (long long)(want);                     \
+		if (!ok(is_g_ == is_w_, __VA_ARGS__))                                              \
+			printf("#   got: %lld\n#   expected: %lld\n", is_g_, is_w_);               \
 	} while (0)
 
-#define is_str(got, want, ...)                                                              \
-	do {                                                                                \
-		const char *is_g_ = (got), *is_w_ = (want);                                 \
-		int is_eq_ = (is_g_ == NULL || is_w_ == NULL) ? is_g_ == is_w_              \
-							      : strcmp(is_g_, is_w_) == 0;  \
-		if (!ok(is_eq_, __VA_ARGS__))                                               \
-			printf("#   got: '%s'\n#   expected: '%s'\n", is_g_ ? is_g_ : "(null)", \
-			       is_w_ ? is_w_ : "(null)");                                   \
+#define is_str(got, want, ...)                                                                     \
+	do {                                                                                       \
+		const char *is_g_ = (got), *is_w_ = (want);                                        \
+		int is_eq_ = (is_g_ == NULL || is_w_ == NULL) ? is_g_ == is_w_                     \
+							      : strcmp(is_g_, is_w_) == 0;         \
+		if (!ok(is_eq_, __VA_ARGS__))                                                      \
+			printf("#   got: '%s'\n#   expected: '%s'\n", is_g_ ? is_g_ : "(null)",    \
+			       is_w_ ? is_w_ : "(null)");                                          \
 	} while (0)
 
 static inline int tap_done(void)

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define K_FAILS "vingest:breaker:fails"
-#define K_OPEN  "vingest:breaker:open"
+#define K_OPEN	"vingest:breaker:open"
 #define K_PROBE "vingest:breaker:probe"
 
 void breaker_init(struct breaker *b, struct vg_cache *cache, const struct vg_config *cfg)

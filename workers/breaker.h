@@ -34,7 +34,7 @@ struct breaker {
 	/* call-rate window (local fallback) */
 	int64_t rate_second;
 	long long rate_count;
-	int was_open; /* for logging transitions once */
+	int was_open;	   /* for logging transitions once */
 	int reset_pending; /* a success this turn: the fleet's count to clear (breaker_flush) */
 };
 

@@ -129,7 +129,8 @@ static char *request_json(const struct job *j, const char *object_url)
 
 	json_object_object_add(o, "job_id", json_object_new_int64(j->id));
 	json_object_object_add(o, "video_id", json_object_new_string(j->video_id));
-	json_object_object_add(o, "object_url", object_url ? json_object_new_string(object_url) : NULL);
+	json_object_object_add(o, "object_url",
+			       object_url ? json_object_new_string(object_url) : NULL);
 	json_object_object_add(o, "size", json_object_new_int64(j->size));
 	json_object_object_add(o, "sha256", json_object_new_string(j->sha256));
 	json_object_object_add(o, "content_type", json_object_new_string(media_type(j)));
@@ -139,7 +140,7 @@ static char *request_json(const struct job *j, const char *object_url)
 			       j->duration_ms >= 0 ? json_object_new_int64(j->duration_ms) : NULL);
 	json_object_object_add(o, "attempt", json_object_new_int64(j->attempt));
 	s = vg_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							    JSON_C_TO_STRING_NOSLASHESCAPE));
+								JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s;
 }

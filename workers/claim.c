@@ -47,9 +47,8 @@ static const char attempt_sql[] =
 	"ON DUPLICATE KEY UPDATE worker = VALUES(worker), lease_token = VALUES(lease_token), "
 	"started_at = VALUES(started_at), finished_at = NULL, outcome = 'running', "
 	"http_status = NULL, error = NULL";
-static const char video_sql[] =
-	"UPDATE videos SET status = 'processing' "
-	"WHERE id IN (" JOB_SET_IN ") AND status IN ('queued', 'failed')";
+static const char video_sql[] = "UPDATE videos SET status = 'processing' "
+				"WHERE id IN (" JOB_SET_IN ") AND status IN ('queued', 'failed')";
 static const char details_sql[] =
 	"SELECT id, size_bytes, sha256, content_type, container, duration_ms, object_key "
 	"FROM videos WHERE id IN (" JOB_SET_IN ")";
@@ -207,7 +206,8 @@ static void load_details(struct vg_db *db, struct job *const *set, size_t m)
 			if (strcmp(j->video_id, vid) != 0)
 				continue;
 			j->size = strtoll(vg_db_cell(&res, (size_t)r, 1), NULL, 10);
-			snprintf(j->sha256, sizeof(j->sha256), "%s", vg_db_cell(&res, (size_t)r, 2));
+			snprintf(j->sha256, sizeof(j->sha256), "%s",
+				 vg_db_cell(&res, (size_t)r, 2));
 			if (vg_db_cell(&res, (size_t)r, 3))
 				j->content_type = vg_strdup(vg_db_cell(&res, (size_t)r, 3));
 			if (vg_db_cell(&res, (size_t)r, 4))

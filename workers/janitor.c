@@ -114,7 +114,8 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache 
 		struct vg_db_param vp[] = {vg_p_i64(jid)};
 
 		if (vg_db_exec(db, used_up ? dead_sql : ready_sql, jp, VG_DB_NPARAMS(jp)) < 0 ||
-		    vg_db_exec(db, used_up ? video_dead_sql : video_ready_sql, vp, VG_DB_NPARAMS(vp)) < 0 ||
+		    vg_db_exec(db, used_up ? video_dead_sql : video_ready_sql, vp,
+			       VG_DB_NPARAMS(vp)) < 0 ||
 		    vg_db_exec(db, attempt_sql, jp, VG_DB_NPARAMS(jp)) < 0) {
 			vg_db_result_free(&res);
 			goto fail;
@@ -166,8 +167,8 @@ int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_sto
 		if (vg_db_exec(db, unmark_sql, ip, VG_DB_NPARAMS(ip)) == 1) {
 			removed++;
 			if (strcmp(vg_db_cell(&res, (size_t)i, 2), "tus") == 0)
-				vg_info("msg=\"expired tus upload removed\" upload_id=%s shard=%u", id,
-					vg_db_shard(db));
+				vg_info("msg=\"expired tus upload removed\" upload_id=%s shard=%u",
+					id, vg_db_shard(db));
 			else
 				vg_warn("msg=\"orphaned upload removed (its request never committed)\" "
 					"upload_id=%s shard=%u object_key=%s",
@@ -220,8 +221,7 @@ static int has_row(struct vg_shards *shards, unsigned k, unsigned char *failed, 
  * before COMMIT and may have published an object under the id's key, which
  * goes first.
  */
-int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg,
-		    struct vg_store *store)
+int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg, struct vg_store *store)
 {
 	struct stale *st = vg_calloc(1, sizeof(*st));
 	unsigned char failed[VG_SHARDS_MAX] = {0};
@@ -266,7 +266,8 @@ int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg,
 				"under its key (the request never committed)\" name=%s object_key=%s",
 				name, key);
 		else
-			vg_warn("msg=\"staging file without an uploads row removed\" name=%s", name);
+			vg_warn("msg=\"staging file without an uploads row removed\" name=%s",
+				name);
 		removed++;
 	}
 	free(st);

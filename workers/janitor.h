@@ -53,7 +53,6 @@ int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_sto
  * listed.
  */
 #define STAGING_BATCH 1000
-int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg,
-		    struct vg_store *store);
+int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg, struct vg_store *store);
 
 #endif

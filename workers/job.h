@@ -25,39 +25,39 @@
  * with its first job's values: a repeated id in IN () or in a WHEN changes
  * nothing. Fixed text, so each statement is prepared once per connection.
  */
-#define JOB_SET 16
-#define JOB_SET_Q4 "?,?,?,?"
-#define JOB_SET_IN JOB_SET_Q4 "," JOB_SET_Q4 "," JOB_SET_Q4 "," JOB_SET_Q4
-#define JOB_SET_W1 " WHEN ? THEN ?"
-#define JOB_SET_W4 JOB_SET_W1 JOB_SET_W1 JOB_SET_W1 JOB_SET_W1
+#define JOB_SET	     16
+#define JOB_SET_Q4   "?,?,?,?"
+#define JOB_SET_IN   JOB_SET_Q4 "," JOB_SET_Q4 "," JOB_SET_Q4 "," JOB_SET_Q4
+#define JOB_SET_W1   " WHEN ? THEN ?"
+#define JOB_SET_W4   JOB_SET_W1 JOB_SET_W1 JOB_SET_W1 JOB_SET_W1
 #define JOB_SET_WHEN JOB_SET_W4 JOB_SET_W4 JOB_SET_W4 JOB_SET_W4
 
 struct job {
 	long long id;
-	unsigned shard;        /* the shard whose jobs table holds it: every write goes there */
+	unsigned shard; /* the shard whose jobs table holds it: every write goes there */
 	char video_id[VG_ID_LEN + 1];
-	unsigned attempt;      /* this attempt's number (attempts after the claim) */
+	unsigned attempt; /* this attempt's number (attempts after the claim) */
 	unsigned max_attempts;
 	char token[JOB_TOKEN_LEN + 1]; /* lease_token: the fence */
 
 	/* what the processing service is told about the video */
 	long long size;
 	char sha256[65];
-	char *content_type; /* may be NULL */
-	char *container;    /* may be NULL */
+	char *content_type;    /* may be NULL */
+	char *container;       /* may be NULL */
 	long long duration_ms; /* -1: unknown */
 	char object_key[64];
 
 	/* call state (call.c) */
-	void *easy;          /* CURL * of the request in flight, or NULL */
-	void *headers;       /* struct curl_slist * */
-	char *request_body;  /* the JSON sent */
+	void *easy;		/* CURL * of the request in flight, or NULL */
+	void *headers;		/* struct curl_slist * */
+	char *request_body;	/* the JSON sent */
 	struct vg_buf response; /* the answer's body, capped at ANSWER_BODY_MAX (answer.h);
 				 * overflowed: it was longer and the transfer was stopped */
-	long retry_after_s;  /* from a Retry-After header, -1 if none */
-	long long call_ms;   /* how long the last transfer ran */
-	char *status_url;    /* after a 202: resolved and on processor.url's origin (status_url.h) */
-	int64_t poll_at_ms;  /* next status poll (monotonic), 0: none pending */
+	long retry_after_s;	/* from a Retry-After header, -1 if none */
+	long long call_ms;	/* how long the last transfer ran */
+	char *status_url;   /* after a 202: resolved and on processor.url's origin (status_url.h) */
+	int64_t poll_at_ms; /* next status poll (monotonic), 0: none pending */
 	int64_t call_deadline_ms; /* give up on the whole call (202 polling included) */
 	int64_t claimed_ms;
 

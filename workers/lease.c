@@ -39,7 +39,8 @@ static const char done_video_sql[] =
  * each job still fenced by its own token. */
 static const char done_jobs_set_sql[] =
 	"UPDATE jobs SET state = 'done', finished_at = UTC_TIMESTAMP(6), "
-	"last_http_status = CASE id" JOB_SET_WHEN " END, last_error = NULL, lease_expires_at = NULL "
+	"last_http_status = CASE id" JOB_SET_WHEN
+	" END, last_error = NULL, lease_expires_at = NULL "
 	"WHERE id IN (" JOB_SET_IN ") AND lease_token = CASE id" JOB_SET_WHEN " END "
 	"AND state = 'running'";
 static const char done_videos_set_sql[] =
@@ -292,8 +293,11 @@ int lease_done_batch(struct vg_db *db, struct job *const *jobs, size_t n, int *r
 int lease_retry(struct vg_db *db, const struct job *j, int http_status, const char *error,
 		double delay_s, int refund)
 {
-	struct vg_db_param jp[] = {vg_p_i64((long long)(delay_s * 1e6)), vg_p_i64(refund ? 1 : 0),
-				   status_param(http_status), vg_p_str(error), vg_p_i64(j->id),
+	struct vg_db_param jp[] = {vg_p_i64((long long)(delay_s * 1e6)),
+				   vg_p_i64(refund ? 1 : 0),
+				   status_param(http_status),
+				   vg_p_str(error),
+				   vg_p_i64(j->id),
 				   vg_p_str(j->token)};
 	struct vg_db_param vp[] = {vg_p_str(j->video_id)};
 

@@ -17,9 +17,9 @@ enum worker_state { WORKER_STARTING, WORKER_RUNNING, WORKER_DRAINING };
 
 struct scoreboard_slot {
 	atomic_llong heartbeat_ms; /* monotonic ms of the last loop turn */
-	atomic_int in_flight;      /* jobs held */
-	atomic_int state;          /* enum worker_state */
-	atomic_llong done;         /* jobs finished, for the supervisor's log */
+	atomic_int in_flight;	   /* jobs held */
+	atomic_int state;	   /* enum worker_state */
+	atomic_llong done;	   /* jobs finished, for the supervisor's log */
 };
 
 /* Maps n zeroed slots shared with future children; NULL on failure. */

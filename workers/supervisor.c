@@ -38,11 +38,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SLOTS            1024 /* workers.max can never exceed this (config range) */
-#define TICK_MS          200
-#define SCALE_EVERY_MS   500 /* the due count is bounded (see scale()), so it is cheap */
-#define BEAT_EVERY_MS    5000
-#define KILL_GRACE_MS    10000
+#define SLOTS	       1024 /* workers.max can never exceed this (config range) */
+#define TICK_MS	       200
+#define SCALE_EVERY_MS 500 /* the due count is bounded (see scale()), so it is cheap */
+#define BEAT_EVERY_MS  5000
+#define KILL_GRACE_MS  10000
 
 struct supervisor {
 	const char *config_path;
@@ -56,7 +56,7 @@ struct supervisor {
 	struct vg_cache cache; /* the janitor invalidates cached statuses */
 	struct vg_store store; /* the janitor removes orphaned uploads */
 	int store_ok;
-	long long row_id[VG_SHARDS_MAX];  /* our row in each shard's `workers`, 0: none yet */
+	long long row_id[VG_SHARDS_MAX];      /* our row in each shard's `workers`, 0: none yet */
 	unsigned char janitor[VG_SHARDS_MAX]; /* 1: we hold that shard's janitor lock */
 	int64_t next_scale_ms, next_janitor_ms, next_beat_ms, idle_since_ms;
 	int64_t next_metrics_ms;
@@ -86,7 +86,7 @@ static void spawn(struct supervisor *s, size_t i)
 	if (vg_prefork_spawn(&s->pf, i) != 0)
 		return;
 	vg_shards_forget(&s->shards); /* the parent's connections stay the parent's */
-	s->cache.mc = NULL;   /* likewise its memcached socket: not used, not closed */
+	s->cache.mc = NULL;	      /* likewise its memcached socket: not used, not closed */
 	status = worker_main(s->cfg, &s->board[i], s->pf.parent);
 	vg_config_free(s->cfg);
 	free(s->cfg);
@@ -111,7 +111,8 @@ static void reap(struct supervisor *s)
 		for (unsigned k = 0; k < s->shards.n; k++) {
 			struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(ex.pid)};
 
-			vg_db_exec(vg_shards_db(&s->shards, k), unregister_sql, p, VG_DB_NPARAMS(p));
+			vg_db_exec(vg_shards_db(&s->shards, k), unregister_sql, p,
+				   VG_DB_NPARAMS(p));
 		}
 		vg_error("msg=\"worker died; replacing\" worker=%ld %s=%d lived_ms=%lld "
 			 "crashes=%d respawn_in_ms=%lld",
@@ -183,8 +184,8 @@ static void scale(struct supervisor *s, int64_t now)
 	if (due > 0 && want > (long long)s->target) {
 		s->target = (size_t)want;
 		s->idle_since_ms = 0;
-		vg_info("msg=\"scaling up\" workers=%zu due_jobs=%lld in_flight=%lld", s->target, due,
-			in_flight);
+		vg_info("msg=\"scaling up\" workers=%zu due_jobs=%lld in_flight=%lld", s->target,
+			due, in_flight);
 		return;
 	}
 	if (due == 0 && in_flight <= (long long)(s->target - 1) * s->cfg->workers.concurrency / 2 &&
@@ -194,7 +195,8 @@ static void scale(struct supervisor *s, int64_t now)
 		if (now - s->idle_since_ms >= s->cfg->workers.idle_seconds * 1000) {
 			s->target--;
 			s->idle_since_ms = now;
-			vg_info("msg=\"scaling down\" workers=%zu in_flight=%lld", s->target, in_flight);
+			vg_info("msg=\"scaling down\" workers=%zu in_flight=%lld", s->target,
+				in_flight);
 		}
 	} else {
 		s->idle_since_ms = 0;
@@ -238,7 +240,8 @@ static void beat_shard(struct supervisor *s, unsigned k, long long in_flight)
 	long long n;
 
 	if (!s->row_id[k]) {
-		struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(getpid()), vg_p_i64(in_flight)};
+		struct vg_db_param p[] = {vg_p_str(s->host), vg_p_i64(getpid()),
+					  vg_p_i64(in_flight)};
 		struct vg_db_result res;
 
 		n = vg_db_exec(db, register_sql, p, VG_DB_NPARAMS(p));
@@ -358,7 +361,8 @@ static void handle_signals(struct supervisor *s)
 		int sig = sigs[i];
 
 		if ((sig == SIGTERM || sig == SIGQUIT || sig == SIGINT) && !s->draining) {
-			vg_info("msg=\"draining\" signal=%d workers=%zu", sig, vg_prefork_alive(&s->pf));
+			vg_info("msg=\"draining\" signal=%d workers=%zu", sig,
+				vg_prefork_alive(&s->pf));
 			vg_notify("STOPPING=1");
 			s->draining = 1;
 			vg_prefork_stop(&s->pf, SIGTERM);

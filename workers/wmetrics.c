@@ -19,12 +19,19 @@
 #include <unistd.h>
 
 enum call_class {
-	CALL_OK, CALL_ACCEPTED, CALL_THROTTLED, CALL_SERVER_ERROR, CALL_CLIENT_ERROR,
-	CALL_TIMEOUT, CALL_UNREACHABLE, CALL_TRANSPORT_ERROR, CALL_CLASSES
+	CALL_OK,
+	CALL_ACCEPTED,
+	CALL_THROTTLED,
+	CALL_SERVER_ERROR,
+	CALL_CLIENT_ERROR,
+	CALL_TIMEOUT,
+	CALL_UNREACHABLE,
+	CALL_TRANSPORT_ERROR,
+	CALL_CLASSES
 };
-static const char *call_names[CALL_CLASSES] = {"ok", "accepted", "throttled", "server_error",
-					       "client_error", "timeout", "unreachable",
-					       "transport_error"};
+static const char *call_names[CALL_CLASSES] = {"ok",	       "accepted",	 "throttled",
+					       "server_error", "client_error",	 "timeout",
+					       "unreachable",  "transport_error"};
 
 /* lease.c's attempt outcomes; "released": handed back without counting an
  * attempt (429, unreachable service, open breaker, a draining worker). */

@@ -68,10 +68,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TURN_MS          200
-#define DB_HEARTBEAT_MS  5000  /* workers.heartbeat_at refresh */
-#define POLL_DEFAULT_S   2     /* 202 status polling interval */
-#define ASYNC_FACTOR     30    /* a 202 job may take this many processor timeouts */
+#define TURN_MS		200
+#define DB_HEARTBEAT_MS 5000 /* workers.heartbeat_at refresh */
+#define POLL_DEFAULT_S	2    /* 202 status polling interval */
+#define ASYNC_FACTOR	30   /* a 202 job may take this many processor timeouts */
 
 static volatile sig_atomic_t drain_requested;
 
@@ -89,9 +89,9 @@ struct worker {
 	struct vg_cache cache;
 	struct caller caller;
 	struct breaker breaker;
-	struct job *jobs; /* held: calling, polling or waiting to start */
+	struct job *jobs;     /* held: calling, polling or waiting to start */
 	struct job *finished; /* held: answered 2xx, waiting for this turn's batch write */
-	unsigned held;       /* both lists */
+	unsigned held;	      /* both lists */
 	char owner[300];
 	long long row_id[VG_SHARDS_MAX]; /* our row in each shard's `workers`, 0: none yet */
 	int64_t next_claim_ms[VG_SHARDS_MAX];
@@ -185,9 +185,10 @@ static void flush_done(struct worker *w)
 			/* The database is down: the leases run out and the jobs are
 			 * retried; the service sees the same Idempotency-Key, so no
 			 * double effect. */
-			vg_error("msg=\"cannot record finished jobs; they will be retried\" shard=%u "
-				 "jobs=%zu",
-				 k, m);
+			vg_error(
+				"msg=\"cannot record finished jobs; they will be retried\" shard=%u "
+				"jobs=%zu",
+				k, m);
 		for (i = 0; i < m; i++) {
 			j = batch[i];
 			if (rc[i] == 1) {
@@ -216,8 +217,7 @@ static void flush_done(struct worker *w)
 }
 
 /* Transient failure: retry later, or dead when attempts are used up. */
-static void finish_retry(struct worker *w, struct job *j, int status, const char *error,
-			 int refund)
+static void finish_retry(struct worker *w, struct job *j, int status, const char *error, int refund)
 {
 	double delay;
 	int rc;
@@ -241,8 +241,8 @@ static void finish_retry(struct worker *w, struct job *j, int status, const char
 		if (rc == 1)
 			vg_info("msg=\"job retry\" job_id=%lld shard=%u video_id=%s attempt=%u "
 				"counted=%s http_status=%d delay_s=%.1f error=\"%s\"",
-				j->id, j->shard, j->video_id, j->attempt, refund ? "no" : "yes", status,
-				delay, error);
+				j->id, j->shard, j->video_id, j->attempt, refund ? "no" : "yes",
+				status, delay, error);
 	}
 	note(w, j, rc);
 	if (rc == 0) {
@@ -285,7 +285,7 @@ static void finish_dead(struct worker *w, struct job *j, int status, const char 
 static void on_accepted(struct worker *w, struct job *j)
 {
 	struct json_object *o =
-	    answer_object(vg_buf_str(&j->response), vg_buf_len(&j->response), 8);
+		answer_object(vg_buf_str(&j->response), vg_buf_len(&j->response), 8);
 	struct json_object *u = NULL;
 	enum status_url_verdict v;
 	char host[256];
@@ -315,8 +315,8 @@ static void on_accepted(struct worker *w, struct job *j)
 	}
 	free(j->status_url);
 	j->status_url = url;
-	j->poll_at_ms = vg_mono_ms() +
-			1000 * (j->retry_after_s > 0 ? j->retry_after_s : POLL_DEFAULT_S);
+	j->poll_at_ms =
+		vg_mono_ms() + 1000 * (j->retry_after_s > 0 ? j->retry_after_s : POLL_DEFAULT_S);
 }
 
 /* A transfer that ended without a whole answer. */
@@ -372,7 +372,7 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 	if (status >= 200 && status < 300) {
 		char *result = NULL;
 		enum answer_result rc =
-		    answer_result(vg_buf_str(&j->response), vg_buf_len(&j->response), &result);
+			answer_result(vg_buf_str(&j->response), vg_buf_len(&j->response), &result);
 
 		if (rc != ANSWER_RESULT_OK) {
 			/* Not taken as done: the worker cannot tell a proxy's page or a
@@ -591,7 +591,8 @@ static void start_calls(struct worker *w, int64_t now)
 				finish_retry(w, j, 0, "asynchronous processing took too long", 0);
 				continue;
 			}
-			if (j->poll_at_ms && now >= j->poll_at_ms && call_start_poll(&w->caller, j) < 0)
+			if (j->poll_at_ms && now >= j->poll_at_ms &&
+			    call_start_poll(&w->caller, j) < 0)
 				finish_retry(w, j, 0, "cannot start a status poll", 1);
 			continue;
 		}
@@ -611,7 +612,8 @@ static void start_calls(struct worker *w, int64_t now)
 			if (rc < 0)
 				finish_retry(w, j, 0, "cannot start the call", 1);
 			else
-				(void)VG_FAILPOINT("worker.during_call"); /* crash or stall mid-call */
+				(void)VG_FAILPOINT(
+					"worker.during_call"); /* crash or stall mid-call */
 		}
 	}
 }
@@ -693,7 +695,8 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot, pid_t
 				drain_deadline = now + cfg->workers.drain_seconds * 1000;
 				atomic_store(&slot->state, WORKER_DRAINING);
 				vg_info("msg=\"worker draining\" held=%u%s", w->held,
-					getppid() != supervisor ? " reason=\"supervisor gone\"" : "");
+					getppid() != supervisor ? " reason=\"supervisor gone\""
+								: "");
 			}
 			if (w->held == 0)
 				break;
@@ -716,7 +719,8 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot, pid_t
 		struct vg_db_param p[] = {vg_p_i64(w->row_id[k])};
 
 		if (w->row_id[k])
-			vg_db_exec(vg_shards_db(&w->shards, k), unregister_sql, p, VG_DB_NPARAMS(p));
+			vg_db_exec(vg_shards_db(&w->shards, k), unregister_sql, p,
+				   VG_DB_NPARAMS(p));
 	}
 	vg_info("msg=\"worker stopped\" jobs_done=%lld", w->done);
 	call_free(&w->caller);

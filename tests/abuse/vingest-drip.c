@@ -73,12 +73,12 @@ struct opts {
 };
 
 struct conn {
-	int fd;       /* -1: closed, to be opened again */
-	int src;      /* index into opts.src */
-	char *req;    /* the request head */
+	int fd;	   /* -1: closed, to be opened again */
+	int src;   /* index into opts.src */
+	char *req; /* the request head */
 	size_t reqlen, sent;
 	long long body_sent;
-	double next;  /* when the next byte goes, or the next connect (monotonic s) */
+	double next; /* when the next byte goes, or the next connect (monotonic s) */
 	double interval;
 	int answered;
 };
@@ -112,7 +112,8 @@ static void die(const char *msg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vingest-drip drip|probe -a HOST:PORT [options] (see the source's header)\n");
+	fprintf(stderr,
+		"usage: vingest-drip drip|probe -a HOST:PORT [options] (see the source's header)\n");
 	exit(2);
 }
 
@@ -127,7 +128,8 @@ static char *request_head(const struct opts *o, const char *path)
 	b = malloc(cap);
 	if (!b)
 		die("out of memory");
-	len = (size_t)snprintf(b, cap, "%s %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: vingest-drip\r\n",
+	len = (size_t)snprintf(b, cap,
+			       "%s %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: vingest-drip\r\n",
 			       o->method, path, inet_ntoa(o->to.sin_addr), ntohs(o->to.sin_port));
 	for (int i = 0; i < o->nheaders; i++)
 		len += (size_t)snprintf(b + len, cap - len, "%s\r\n", o->headers[i]);
@@ -157,7 +159,8 @@ static int open_conn(const struct opts *o, int src)
 			return -1;
 		}
 	}
-	if (connect(fd, (const struct sockaddr *)&o->to, sizeof(o->to)) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, (const struct sockaddr *)&o->to, sizeof(o->to)) < 0 &&
+	    errno != EINPROGRESS) {
 		close(fd);
 		return -1;
 	}
@@ -292,8 +295,8 @@ static int drip(const struct opts *o)
 			drip_send(o, &conns[i], t);
 		}
 	}
-	printf("connections=%d opened=%ld closed_by_server=%ld connect_failed=%ld answered=%ld", o->n,
-	       count.opened, count.closed_by_server, count.connect_failed, count.answered);
+	printf("connections=%d opened=%ld closed_by_server=%ld connect_failed=%ld answered=%ld",
+	       o->n, count.opened, count.closed_by_server, count.connect_failed, count.answered);
 	for (i = 100; i < 600; i++)
 		if (count.status[i])
 			printf(" status_%d=%ld", i, count.status[i]);
@@ -363,8 +366,9 @@ static int probe(const struct opts *o)
 	}
 	/* The body, as fast as the server takes it, until it answers. */
 	while (!st && body < o->length) {
-		size_t want = (size_t)(o->length - body < (long long)sizeof(chunk) ? o->length - body
-										       : (long long)sizeof(chunk));
+		size_t want = (size_t)(o->length - body < (long long)sizeof(chunk)
+					       ? o->length - body
+					       : (long long)sizeof(chunk));
 		ssize_t w;
 
 		n = wait_read(fd, ans, sizeof(ans), 0);

@@ -581,15 +581,16 @@ static struct json_object *field(struct json_object *o, const char *name)
 static const char *json_text(struct json_object *o)
 {
 	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						     JSON_C_TO_STRING_NOSLASHESCAPE);
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 /* The result of a call, stored without its closing brace so each answer can
  * end it with its own calls_for_key. */
 static char *result_make(struct json_object *req, const char *key)
 {
-	static const char *const copied[] = {
-	    "job_id", "video_id", "idempotency_key", "container", "duration_ms", "sha256", "size"};
+	static const char *const copied[] = {"job_id",	  "video_id",	 "idempotency_key",
+					     "container", "duration_ms", "sha256",
+					     "size"};
 	struct json_object *o = json_object_new_object(), *labels = json_object_new_array();
 	char ts[40];
 	const char *text;
@@ -852,16 +853,16 @@ static void respond_fatal(struct stub *s, struct conn *c, int status, const char
 static char *canned_body(enum body b, size_t *len, const char **ctype)
 {
 	static const char html[] =
-	    "<html><head><title>500</title></head><body><script>alert(document.cookie)</script>"
-	    "\x1b[2J\x1b]0;owned\x07\r\nInternal Server Error</body></html>\n";
+		"<html><head><title>500</title></head><body><script>alert(document.cookie)</script>"
+		"\x1b[2J\x1b]0;owned\x07\r\nInternal Server Error</body></html>\n";
 	static const char controls[] = "{\"status\":\"done\",\"note\":\"tab\there\x01\x1b[2J\x07 "
 				       "<script>alert(1)</script>\"}\n";
 	static const char nasty[] =
-	    "{\"error\":{\"code\":\"bad\\u0007<b>code</b>\",\"message\":\"<script>alert('x')"
-	    "</script>\\n\\u001b[31mred\\u001b[0m \\\"quoted\\\" C:\\\\path\\r\\n\\tline2 "
-	    /* U+202E, right-to-left override: a string of its own, d and e are hex */
-	    "\xe2\x80\xae"
-	    "desrever `rm -rf` a&b\"}}\n";
+		"{\"error\":{\"code\":\"bad\\u0007<b>code</b>\",\"message\":\"<script>alert('x')"
+		"</script>\\n\\u001b[31mred\\u001b[0m \\\"quoted\\\" C:\\\\path\\r\\n\\tline2 "
+		/* U+202E, right-to-left override: a string of its own, d and e are hex */
+		"\xe2\x80\xae"
+		"desrever `rm -rf` a&b\"}}\n";
 	static const char array[] = "[{\"status\":\"done\"}]\n";
 	char *out;
 	size_t n = 0, fill;
@@ -1221,11 +1222,13 @@ static const char *fetch_check(struct stub *s, struct request *r, char *why, siz
 	for (unsigned i = 0; i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	if (cc != CURLE_OK)
-		snprintf(why, whylen, "object_url could not be fetched: %s", curl_easy_strerror(cc));
+		snprintf(why, whylen, "object_url could not be fetched: %s",
+			 curl_easy_strerror(cc));
 	else if (status != 200)
 		snprintf(why, whylen, "object_url answered %ld", status);
 	else if (f.size != want_size)
-		snprintf(why, whylen, "the object is %lld bytes, the call says %lld", f.size, want_size);
+		snprintf(why, whylen, "the object is %lld bytes, the call says %lld", f.size,
+			 want_size);
 	else if (strcasecmp(hex, want) != 0)
 		snprintf(why, whylen, "the object's sha256 is %s, the call says %s", hex, want);
 	else
@@ -1303,8 +1306,9 @@ static int handle_process(struct stub *s, struct conn *c, const char *body, size
 			call_async(s, c);
 		break;
 	default:
-		call_schedule(
-		    s, c, s->set.fail_rate > 0 && draw(s) < s->set.fail_rate ? ACT_FAIL : ACT_OK);
+		call_schedule(s, c,
+			      s->set.fail_rate > 0 && draw(s) < s->set.fail_rate ? ACT_FAIL
+										 : ACT_OK);
 		break;
 	}
 	return 0;
@@ -1482,13 +1486,13 @@ static int control_update(struct stub *s, struct json_object *o, char *err, size
 		continue;
 	bad:
 		snprintf(
-		    err, errlen,
-		    "bad %s (mode: ok|fail|throttle|async|stall|garbage|down|redirect, delay_ms: "
-		    "0..%lld, fail_rate: 0..1, fail_status: 400..599, retry_after: 0..%d, body: "
-		    "normal|html|controls|nasty|array|deep|large|huge, status_url: at most %d "
-		    "characters, no controls, reset_counters, forget_keys, fetch (with -F): "
-		    "true|false)",
-		    name, DELAY_MAX_MS, RETRY_AFTER_MAX, STATUS_URL_MAX);
+			err, errlen,
+			"bad %s (mode: ok|fail|throttle|async|stall|garbage|down|redirect, delay_ms: "
+			"0..%lld, fail_rate: 0..1, fail_status: 400..599, retry_after: 0..%d, body: "
+			"normal|html|controls|nasty|array|deep|large|huge, status_url: at most %d "
+			"characters, no controls, reset_counters, forget_keys, fetch (with -F): "
+			"true|false)",
+			name, DELAY_MAX_MS, RETRY_AFTER_MAX, STATUS_URL_MAX);
 		return -1;
 	}
 	s->set = set;
@@ -1718,8 +1722,8 @@ static int conn_parse(struct stub *s, struct conn *c)
 			return 0;
 		if (r->start_ms == 0)
 			r->start_ms = s->now_ms;
-		blank =
-		    memmem(c->in, c->in_len < HEADER_MAX ? c->in_len : HEADER_MAX, "\r\n\r\n", 4);
+		blank = memmem(c->in, c->in_len < HEADER_MAX ? c->in_len : HEADER_MAX, "\r\n\r\n",
+			       4);
 		if (!blank) {
 			if (c->in_len < HEADER_MAX)
 				return 0;
@@ -2151,7 +2155,7 @@ static size_t raise_nofile(void)
 		return 1024 - 64;
 	if (rl.rlim_cur < want) {
 		rl.rlim_cur =
-		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+			rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -2162,17 +2166,16 @@ static size_t raise_nofile(void)
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: " PROG " [-l HOST:PORT] [-L FILE] [-F]\n"
-	    "  -l HOST:PORT  listen there (a 127.x.x.x address; default " DEFAULT_LISTEN ")\n"
-	    "  -L FILE       append one line per POST /process call to FILE\n"
-	    "  -F            fetch each new call's object_url and check its size and sha256\n"
-	    "                (422 object_mismatch when they differ or the fetch fails)\n"
-	    "Environment: STUB_MODE (ok|fail|throttle|async|stall|garbage|down|redirect),\n"
-	    "  STUB_DELAY_MS, STUB_FAIL_RATE, STUB_FAIL_STATUS, STUB_RETRY_AFTER, STUB_MAX_KEYS,\n"
-	    "  STUB_SEED.\n"
-	    "Change them at run time with POST /control; see tests/stub/README.md.\n");
+	fprintf(f,
+		"usage: " PROG " [-l HOST:PORT] [-L FILE] [-F]\n"
+		"  -l HOST:PORT  listen there (a 127.x.x.x address; default " DEFAULT_LISTEN ")\n"
+		"  -L FILE       append one line per POST /process call to FILE\n"
+		"  -F            fetch each new call's object_url and check its size and sha256\n"
+		"                (422 object_mismatch when they differ or the fetch fails)\n"
+		"Environment: STUB_MODE (ok|fail|throttle|async|stall|garbage|down|redirect),\n"
+		"  STUB_DELAY_MS, STUB_FAIL_RATE, STUB_FAIL_STATUS, STUB_RETRY_AFTER, STUB_MAX_KEYS,\n"
+		"  STUB_SEED.\n"
+		"Change them at run time with POST /control; see tests/stub/README.md.\n");
 }
 
 int main(int argc, char **argv)

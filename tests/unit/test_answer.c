@@ -161,8 +161,8 @@ static void test_not_json(void)
 	enum answer_result rc;
 
 	rc = RESULT(
-	    "<html><body><script>alert(1)</script>oops: upstream proxy error</body></html>\n",
-	    &out);
+		"<html><body><script>alert(1)</script>oops: upstream proxy error</body></html>\n",
+		&out);
 	is_int(rc, ANSWER_RESULT_NOT_JSON, "an HTML body is not a result: not JSON");
 	ok(out == NULL, "... and *out is NULL");
 	is_str(answer_result_why(rc), "a body that is not JSON",

@@ -29,7 +29,7 @@ static struct {
 	int64_t expires_ms; /* 0: the slot is free */
 } table[SLOTS];
 static int64_t clock_ms; /* the test's clock: the table's expiries follow it */
-static int cache_down;   /* 1: every call fails, as with memcached unreachable */
+static int cache_down;	 /* 1: every call fails, as with memcached unreachable */
 
 static int find(const char *key)
 {
@@ -117,7 +117,7 @@ int vg_cache_delete(struct vg_cache *c, const char *key)
 
 /* ---- helpers */
 
-#define THRESHOLD 3
+#define THRESHOLD  3
 #define COOLDOWN_S 10
 
 static struct vg_config cfg;
@@ -151,8 +151,8 @@ static void test_local(void)
 	breaker_init(&b, &cache, &cfg);
 	is_int(breaker_allow(&b, clock_ms), 1, "local: a new breaker is closed: claims go on");
 	for (int i = 1; i < THRESHOLD; i++)
-		is_int(breaker_failure(&b, clock_ms), 0, "local: failure %d of %d leaves it closed", i,
-		       THRESHOLD);
+		is_int(breaker_failure(&b, clock_ms), 0, "local: failure %d of %d leaves it closed",
+		       i, THRESHOLD);
 	is_int(breaker_allow(&b, clock_ms), 1, "local: still closed below the threshold");
 	is_int(breaker_failure(&b, clock_ms), 1,
 	       "local: the threshold-th failure in a row opens it (the failure is not the job's)");
@@ -218,7 +218,8 @@ static void test_fleet(void)
 	is_int(breaker_allow(&b, clock_ms), 0, "fleet: and worker b");
 
 	pass(COOLDOWN_S * 1000);
-	is_int(breaker_allow(&a, clock_ms), 2, "fleet: after the cool-down worker a wins the probe");
+	is_int(breaker_allow(&a, clock_ms), 2,
+	       "fleet: after the cool-down worker a wins the probe");
 	is_int(breaker_allow(&b, clock_ms), 0, "fleet: worker b does not: one probe for the fleet");
 	is_int(breaker_allow(&a, clock_ms), 0, "fleet: nor does worker a get a second one");
 

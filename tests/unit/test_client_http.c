@@ -223,7 +223,7 @@ int main(void)
 	http_describe(&r, buf, sizeof(buf));
 	ok(strstr(buf,
 		  "HTTP 307, a redirect to http://elsewhere.example/v1/uploads: not followed") !=
-	       NULL,
+		   NULL,
 	   "a redirect is described with its target, not followed: %s", buf);
 	is_int(http_transient(&r), 0, "a redirect is not retried");
 	http_resp_free(&r);

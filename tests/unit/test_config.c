@@ -153,7 +153,8 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	is_int(c->limits.max_part_headers, 8, "%s: limits.max_part_headers", what);
 	is_int(c->limits.max_field_bytes, 65536, "%s: limits.max_field_bytes", what);
 	is_int(c->retention.days, 1826, "%s: retention.days", what);
-	is_int(c->retention.janitor_interval_seconds, 5, "%s: retention.janitor_interval_seconds", what);
+	is_int(c->retention.janitor_interval_seconds, 5, "%s: retention.janitor_interval_seconds",
+	       what);
 	is_str(c->log.format, "kv", "%s: log.format", what);
 	is_str(c->log.target, "stderr", "%s: log.target", what);
 }
@@ -199,8 +200,7 @@ static void test_shipped_file(void)
 		const char *tail = strstr(__FILE__, "tests/unit/test_config.c");
 		int n = tail ? (int)(tail - __FILE__) : 0;
 
-		snprintf(path, sizeof(path), "%.*s%setc/vingest.conf", n, __FILE__,
-			 n ? "" : "./");
+		snprintf(path, sizeof(path), "%.*s%setc/vingest.conf", n, __FILE__, n ? "" : "./");
 	}
 	if (access(path, R_OK) != 0) {
 		ok(1, "# SKIP %s not found", path);
@@ -333,7 +333,8 @@ static void test_env(void)
 	is_int(c.limits.max_upload_bytes, 1048576,
 	       "env: VINGEST_LIMITS_MAX_UPLOAD_BYTES beats default");
 	is_str(c.db.socket, "/run/mysqld/mysqld.sock", "env: VINGEST_DB_SOCKET beats default");
-	is_int(c.cache.status_ttl_seconds, 2, "env: VINGEST_CACHE_STATUS_TTL_SECONDS beats default");
+	is_int(c.cache.status_ttl_seconds, 2,
+	       "env: VINGEST_CACHE_STATUS_TTL_SECONDS beats default");
 	is_int(c.jobs.max_attempts, 10, "env: keys without override keep default");
 	vg_config_free(&c);
 
@@ -534,8 +535,7 @@ static void test_refusals(void)
 		"[htpp]\n"
 		"processes = 4\n",
 		(const char *[]){":4:", "unknown section", "[htpp]", NULL});
-	refused("key before any section",
-		"processes = 4\n",
+	refused("key before any section", "processes = 4\n",
 		(const char *[]){":1:", "unknown section", NULL});
 	refused("first error wins",
 		"[http]\n"
@@ -666,12 +666,14 @@ static void test_default_path(void)
 	size_t n;
 
 	setenv("VINGEST_CONFIG", "/srv/x/vingest.conf", 1);
-	is_str(vg_config_default_path(), "/srv/x/vingest.conf", "default path honours VINGEST_CONFIG");
+	is_str(vg_config_default_path(), "/srv/x/vingest.conf",
+	       "default path honours VINGEST_CONFIG");
 
 	unsetenv("VINGEST_CONFIG");
 	p = vg_config_default_path();
 	n = p ? strlen(p) : 0;
-	ok(p && p[0] == '/', "default path without VINGEST_CONFIG is absolute: %s", p ? p : "(null)");
+	ok(p && p[0] == '/', "default path without VINGEST_CONFIG is absolute: %s",
+	   p ? p : "(null)");
 	ok(n >= 21 && strcmp(p + n - 21, "/vingest/vingest.conf") == 0,
 	   "default path ends in /vingest/vingest.conf");
 

@@ -18,12 +18,12 @@
 	"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqr" \
 	"lmnopqrsmnopqrstnopqrstu"
 
-#define SHA_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define SHA_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-#define SHA_448 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-#define SHA_896 "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
+#define SHA_EMPTY     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SHA_ABC	      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA_448	      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+#define SHA_896	      "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
 #define SHA_MILLION_A "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
-#define SHA_FOX "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"
+#define SHA_FOX	      "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"
 
 /* Feeds buf[off..off+n) through an exact-size heap copy. */
 static void feed(struct vg_sha256 *h, const unsigned char *buf, size_t n)
@@ -199,7 +199,8 @@ static void test_million(void)
 
 static void test_hex(void)
 {
-	static const unsigned char in[] = {0x00, 0x01, 0x0f, 0x10, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
+	static const unsigned char in[] = {0x00, 0x01, 0x0f, 0x10, 0x7f,
+					   0x80, 0xab, 0xcd, 0xef, 0xff};
 	char out[2 * sizeof(in) + 1 + 4];
 
 	memset(out, '#', sizeof(out));

@@ -87,7 +87,8 @@ static void test_order_and_time(void)
 
 	t = vg_id_time_ms(c);
 	ok(t >= before_ms && t <= after_ms, "vg_id_time_ms within the creation window");
-	ok(llabs((long long)(t - vg_now_us() / 1000)) <= 1000, "vg_id_time_ms within 1000 ms of now");
+	ok(llabs((long long)(t - vg_now_us() / 1000)) <= 1000,
+	   "vg_id_time_ms within 1000 ms of now");
 	ok(llabs((long long)(t - (int64_t)time(NULL) * 1000)) <= 2000,
 	   "vg_id_time_ms agrees with time(NULL)");
 }
@@ -155,7 +156,7 @@ static void test_invalid(void)
 		" 1ARYZ6S41TSV4RRFFQ69G5FAV", /* leading space */
 		"01ARYZ6S41TSV4RRFFQ69G5FA\n",
 		"01ARYZ6S41-SV4RRFFQ69G5FAV",
-		"01ARYZ6S41TSV4RRFFQ69G5FA\xc3", /* high byte */
+		"01ARYZ6S41TSV4RRFFQ69G5FA\xc3",    /* high byte */
 		"01ARYZ6S41TSV4RRFFQ69G5F\xc3\x89", /* É */
 	};
 
@@ -176,7 +177,8 @@ static void test_invalid(void)
 		for (int pos = 0; pos < VG_ID_LEN; pos++) {
 			for (int ch = 1; ch < 256; ch++) {
 				char t[VG_ID_LEN + 1];
-				int in_alpha = ch != 0 && strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", ch);
+				int in_alpha =
+					ch != 0 && strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", ch);
 
 				if (in_alpha && !(pos == 0 && ch > '7'))
 					continue;
@@ -235,13 +237,13 @@ static void test_time(void)
 			"garbage",
 			"",
 			"2026-11-28",
-			"2026-11-28T05:49:58",          /* already RFC 3339 */
+			"2026-11-28T05:49:58", /* already RFC 3339 */
 			"2026/11/28 05:49:58",
-			"2026-11-28 05:49:58.1234567",  /* 7 fraction digits, 27 chars */
+			"2026-11-28 05:49:58.1234567", /* 7 fraction digits, 27 chars */
 			"2026-11-28 05:49:58.123456789",
-			"YYYY-MM-DD HH:MM:SS",          /* right punctuation, no digits */
-			"2026-11-28 05:49:58junk",      /* trailing garbage */
-			"2026-11-28 05:49:58.",         /* dot without digits */
+			"YYYY-MM-DD HH:MM:SS",	   /* right punctuation, no digits */
+			"2026-11-28 05:49:58junk", /* trailing garbage */
+			"2026-11-28 05:49:58.",	   /* dot without digits */
 		};
 
 		for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {

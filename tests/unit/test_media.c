@@ -346,8 +346,8 @@ static void cluster(struct buf *b)
 enum dur_kind { DUR_NONE, DUR_F32, DUR_F64 };
 
 /* EBML header, Segment (known size unless live), SeekHead, Info, Tracks, Cluster. */
-static void webm(struct buf *b, const char *doctype, int live, uint64_t scale,
-		 enum dur_kind dk, double duration)
+static void webm(struct buf *b, const char *doctype, int live, uint64_t scale, enum dur_kind dk,
+		 double duration)
 {
 	size_t s = 0, i;
 
@@ -460,8 +460,9 @@ static void test_fixture_cuts(void)
 		for (size_t cut = 0; cut < len; cut += step) {
 			enum vg_media_status st = inspect_buf(data, cut);
 			enum vg_media_status want = cut == 0 ? VG_MEDIA_UNSUPPORTED
-					      : fixtures[i].st == VG_MEDIA_OK ? VG_MEDIA_MALFORMED
-					      : fixtures[i].st;
+						    : fixtures[i].st == VG_MEDIA_OK
+							    ? VG_MEDIA_MALFORMED
+							    : fixtures[i].st;
 
 			/* "....ftyp" needs 8 bytes to be recognised, the EBML ID 4 */
 			if (fixtures[i].st == VG_MEDIA_OK &&
@@ -469,8 +470,8 @@ static void test_fixture_cuts(void)
 				want = VG_MEDIA_UNSUPPORTED;
 			if (st != want) {
 				if (bad++ < 3)
-					printf("#   %s cut at %zu: %s (%s)\n", fixtures[i].name, cut,
-					       vg_media_status_str(st), why);
+					printf("#   %s cut at %zu: %s (%s)\n", fixtures[i].name,
+					       cut, vg_media_status_str(st), why);
 			}
 		}
 		is_int(bad, 0, "%s cut at %s: never OK, always %s", fixtures[i].name,
@@ -629,8 +630,14 @@ static void test_mp4_brands(void)
 	reset(&b);
 	box_raw(&b, 7, "ftyp", 0);
 	expect_st(inspect_buf(b.p, b.len), VG_MEDIA_MALFORMED, "ftyp of size 7");
-	expect_st(inspect_buf("\0\0\0\x08" "ftyp", 8), VG_MEDIA_MALFORMED, "ftyp box alone");
-	expect_st(inspect_buf("\0\0\0\x08" "fty", 7), VG_MEDIA_UNSUPPORTED, "7 bytes of ftyp");
+	expect_st(inspect_buf("\0\0\0\x08"
+			      "ftyp",
+			      8),
+		  VG_MEDIA_MALFORMED, "ftyp box alone");
+	expect_st(inspect_buf("\0\0\0\x08"
+			      "fty",
+			      7),
+		  VG_MEDIA_UNSUPPORTED, "7 bytes of ftyp");
 
 	/* no ftyp first: even a QuickTime-looking file is refused */
 	reset(&b);
@@ -1155,7 +1162,8 @@ static void test_webm_sizes(void)
 	ebml_head(&b, "webm", 4);
 	put_id(&b, VOID);
 	put_be(&b, 0xFF, 1);
-	expect_st(inspect_buf(b.p, b.len), VG_MEDIA_MALFORMED, "Void of unknown size before Segment");
+	expect_st(inspect_buf(b.p, b.len), VG_MEDIA_MALFORMED,
+		  "Void of unknown size before Segment");
 
 	reset(&b);
 	ebml_head(&b, "webm", 4);
@@ -1301,7 +1309,8 @@ static void test_mutations(void)
 
 			memcpy(data, orig, len);
 			for (int k = 0; k < flips; k++) {
-				size_t at = (rng() & 1) ? rng() % (len < 1024 ? len : 1024) : rng() % len;
+				size_t at = (rng() & 1) ? rng() % (len < 1024 ? len : 1024)
+							: rng() % len;
 
 				data[at] ^= (unsigned char)(1u << (rng() % 8));
 			}

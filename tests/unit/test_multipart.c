@@ -222,12 +222,12 @@ static int data_is(int i, const char *want, size_t n)
 static void test_basic(void)
 {
 	static const char body[] =
-	    DASH "\r\n" CD "name=\"title\"\r\n"
-		 "\r\n"
-		 "My holiday\r\n" DASH "\r\n" CD "name=\"video\"; filename=\"clip.mp4\"\r\n"
-		 "Content-Type:  video/mp4 \t\r\n"
-		 "\r\n"
-		 "\x00\x01\xff binary\r\ndata\n\r\n" DASH "--\r\n";
+		DASH "\r\n" CD "name=\"title\"\r\n"
+		     "\r\n"
+		     "My holiday\r\n" DASH "\r\n" CD "name=\"video\"; filename=\"clip.mp4\"\r\n"
+		     "Content-Type:  video/mp4 \t\r\n"
+		     "\r\n"
+		     "\x00\x01\xff binary\r\ndata\n\r\n" DASH "--\r\n";
 	static const char vdata[] = "\x00\x01\xff binary\r\ndata\n";
 	enum multipart_status st;
 
@@ -330,7 +330,7 @@ static void test_bare_lf(void)
 	static const char hdr_lf[] = "--b\r\n" CD "name=\"a\"\n\r\nx\r\n--b--";
 	static const char blank_lf[] = "--b\r\n" CD "name=\"a\"\r\n\nx\r\n--b--";
 	static const char mid_lf[] =
-	    "--b\r\n" CD "name=\"a\"\r\n\r\nx\r\n--b\n" CD "name=\"c\"\r\n\r\ny\r\n--b--";
+		"--b\r\n" CD "name=\"a\"\r\n\r\nx\r\n--b\n" CD "name=\"c\"\r\n\r\ny\r\n--b--";
 	static const char cr_only[] = "--b\r" CD "name=\"a\"\r\n\r\nx\r\n--b--";
 	static const char lf_data[] = "--b\r\n" CD "name=\"a\"\r\n\r\nx\n--b\r\nq\r\n--b--";
 	enum multipart_status st;
@@ -388,8 +388,8 @@ static void test_delimiter_tail(void)
 
 static void test_truncated(void)
 {
-	static const char no_final[] =
-	    DASH "\r\n" CD "name=\"a\"\r\n\r\nx\r\n" DASH "\r\n" CD "name=\"b\"\r\n\r\nsome data";
+	static const char no_final[] = DASH "\r\n" CD "name=\"a\"\r\n\r\nx\r\n" DASH "\r\n" CD
+					    "name=\"b\"\r\n\r\nsome data";
 	static const char mid_delim[] = "--b\r\n" CD "name=\"a\"\r\n\r\nxyz\r\n--";
 	static const char after_delim[] = "--b\r\n" CD "name=\"a\"\r\n\r\nxyz\r\n--b";
 	static const char half_close[] = "--b\r\n" CD "name=\"a\"\r\n\r\nxyz\r\n--b-";
@@ -509,11 +509,11 @@ static void test_header_limits(void)
 static void test_part_limit(void)
 {
 	static const char three[] =
-	    "--b\r\n" CD "name=\"a\"\r\n\r\n1\r\n--b\r\n" CD "name=\"b\"\r\n\r\n2\r\n--b\r\n" CD
-	    "name=\"c\"\r\n\r\n3\r\n--b--";
+		"--b\r\n" CD "name=\"a\"\r\n\r\n1\r\n--b\r\n" CD "name=\"b\"\r\n\r\n2\r\n--b\r\n" CD
+		"name=\"c\"\r\n\r\n3\r\n--b--";
 	static const char four[] =
-	    "--b\r\n" CD "name=\"a\"\r\n\r\n1\r\n--b\r\n" CD "name=\"b\"\r\n\r\n2\r\n--b\r\n" CD
-	    "name=\"c\"\r\n\r\n3\r\n--b\r\n" CD "name=\"d\"\r\n\r\n4\r\n--b--";
+		"--b\r\n" CD "name=\"a\"\r\n\r\n1\r\n--b\r\n" CD "name=\"b\"\r\n\r\n2\r\n--b\r\n" CD
+		"name=\"c\"\r\n\r\n3\r\n--b\r\n" CD "name=\"d\"\r\n\r\n4\r\n--b--";
 	struct multipart_limits lim = {3, 1024, 8};
 
 	is_int(run_all("three parts", "b", LIT(three), &lim), MULTIPART_DONE,
@@ -532,7 +532,7 @@ static void test_empty_part(void)
 					"\r\n" DASH "--\r\n";
 	/* RFC 2046 lets a part's headers run straight into the delimiter. */
 	static const char noblank[] =
-	    "--b\r\n" CD "name=\"f\"\r\n\r\n--b\r\n" CD "name=\"g\"\r\n\r\nv\r\n--b--";
+		"--b\r\n" CD "name=\"f\"\r\n\r\n--b\r\n" CD "name=\"g\"\r\n\r\nv\r\n--b--";
 
 	is_int(run_all("empty part", BND, LIT(body), NULL), MULTIPART_DONE, "empty parts: DONE");
 	ok(r_ref.nparts == 2 && r_ref.nends == 2, "empty parts: begin and end called for both");
@@ -652,29 +652,29 @@ static void test_disposition(void)
 	static const char no_cd[] = "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--";
 	static const char no_hdrs[] = "--b\r\n\r\nx\r\n--b--";
 	static const char attach[] =
-	    "--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--b--";
+		"--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--b--";
 	static const char no_name[] = "--b\r\n" CD "filename=\"a.txt\"\r\n\r\nx\r\n--b--";
 	static const char cases[] =
-	    "--b\r\ncontent-DISPOSITION:FORM-DATA;NAME=field\r\n\r\n1\r\n"
-	    "--b\r\n" CD "name=\"q\\\"uo\\\\te\"; filename=\"a\\\"b\\\\c.txt\"\r\n\r\n2\r\n"
-	    "--b\r\n" CD "filename=\"fallback.txt\"; "
-	    "filename*=UTF-8''%E2%82%AC%20rates.txt; name=\"ext\"\r\n\r\n3\r\n"
-	    "--b\r\n" CD "name=\"ext2\"; filename*=utf-8'en'a%2fb; "
-	    "filename=\"later.txt\"\r\n\r\n4\r\n"
-	    "--b\r\n" CD "name=\"\"; filename*=ISO-8859-1''x%E9; "
-	    "filename=plain.txt\r\n\r\n5\r\n"
-	    "--b\r\nX-Custom: whatever\r\ncontent-type:\t\r\n" CD
-	    "name = \"sp\" ; filename = \"s p.txt\" \r\n\r\n6\r\n--b--";
+		"--b\r\ncontent-DISPOSITION:FORM-DATA;NAME=field\r\n\r\n1\r\n"
+		"--b\r\n" CD "name=\"q\\\"uo\\\\te\"; filename=\"a\\\"b\\\\c.txt\"\r\n\r\n2\r\n"
+		"--b\r\n" CD "filename=\"fallback.txt\"; "
+		"filename*=UTF-8''%E2%82%AC%20rates.txt; name=\"ext\"\r\n\r\n3\r\n"
+		"--b\r\n" CD "name=\"ext2\"; filename*=utf-8'en'a%2fb; "
+		"filename=\"later.txt\"\r\n\r\n4\r\n"
+		"--b\r\n" CD "name=\"\"; filename*=ISO-8859-1''x%E9; "
+		"filename=plain.txt\r\n\r\n5\r\n"
+		"--b\r\nX-Custom: whatever\r\ncontent-type:\t\r\n" CD
+		"name = \"sp\" ; filename = \"s p.txt\" \r\n\r\n6\r\n--b--";
 	static const char bad_pct[] =
-	    "--b\r\n" CD "name=\"a\"; filename*=UTF-8''%ZZ\r\n\r\nx\r\n--b--";
+		"--b\r\n" CD "name=\"a\"; filename*=UTF-8''%ZZ\r\n\r\nx\r\n--b--";
 	static const char nul_pct[] =
-	    "--b\r\n" CD "name=\"a\"; filename*=UTF-8''a%00\r\n\r\nx\r\n--b--";
+		"--b\r\n" CD "name=\"a\"; filename*=UTF-8''a%00\r\n\r\nx\r\n--b--";
 	static const char quoted_ext[] =
-	    "--b\r\n" CD "name=\"a\"; filename*=\"UTF-8''a\"\r\n\r\nx\r\n--b--";
+		"--b\r\n" CD "name=\"a\"; filename*=\"UTF-8''a\"\r\n\r\nx\r\n--b--";
 	static const char no_colon[] = "--b\r\n" CD "name=\"a\"\r\nBogus header\r\n\r\nx\r\n--b--";
 	static const char folded[] = "--b\r\n" CD "name=\"a\"\r\n filename=\"x\"\r\n\r\nx\r\n--b--";
 	static const char dup_cd[] =
-	    "--b\r\n" CD "name=\"a\"\r\n" CD "name=\"b\"\r\n\r\nx\r\n--b--";
+		"--b\r\n" CD "name=\"a\"\r\n" CD "name=\"b\"\r\n\r\nx\r\n--b--";
 	static const char dup_name[] = "--b\r\n" CD "name=\"a\"; name=\"b\"\r\n\r\nx\r\n--b--";
 	static const char dup_ct[] = "--b\r\n" CD "name=\"a\"\r\nContent-Type: a/b\r\n"
 				     "Content-Type: c/d\r\n\r\nx\r\n--b--";

@@ -95,7 +95,7 @@ int main(void)
 		is_int(ex.crashes, k, "crash %d: counted", k);
 		is_int(ex.delay_ms, vg_respawn_delay_ms(k), "crash %d: the back-off delay", k);
 		ok(pf.slots[1].next_start_ms <= now + ex.delay_ms &&
-		       pf.slots[1].next_start_ms > now + ex.delay_ms - 1000,
+			   pf.slots[1].next_start_ms > now + ex.delay_ms - 1000,
 		   "crash %d: the slot is due after the delay", k);
 	}
 	ok(!vg_prefork_due(&pf, 1, vg_mono_ms()), "third crash: not due before 200 ms");

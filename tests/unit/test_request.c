@@ -28,8 +28,13 @@ static void test_request_line(void)
 	char v[16];
 	char *env1[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/videos?limit=5&cursor=&x",
 			"CONTENT_LENGTH=1234", "HTTP_X_REQUEST_ID=abc-123_x.y", NULL};
-	char *env2[] = {"REQUEST_METHOD=GET", "SCRIPT_NAME=/v1", "PATH_INFO=/videos",
-			"QUERY_STRING=limit=2", "CONTENT_LENGTH=12x", "HTTP_X_REQUEST_ID=a b", NULL};
+	char *env2[] = {"REQUEST_METHOD=GET",
+			"SCRIPT_NAME=/v1",
+			"PATH_INFO=/videos",
+			"QUERY_STRING=limit=2",
+			"CONTENT_LENGTH=12x",
+			"HTTP_X_REQUEST_ID=a b",
+			NULL};
 	char *env3[] = {"REQUEST_METHOD=PUT", "CONTENT_LENGTH=-1", NULL};
 	static char longuri[2100];
 	char *env4[] = {"REQUEST_METHOD=GET", longuri, NULL};
@@ -89,7 +94,8 @@ static void test_steps(void)
 	request_step(&r, STEP_MARK, now - 1000);
 	request_steps_text(&r, text, sizeof(text));
 	ok(sscanf(text, " mark_ms=%lf publish_ms=%lf commit_ms=%lf%n", &mark, &publish, &commit,
-		  &end) == 3 && text[end] == '\0',
+		  &end) == 3 &&
+		   text[end] == '\0',
 	   "fields in step order, a step not reached left out (%s)", text);
 	ok(mark >= 2.0 && mark < 60.0, "a step reached twice adds up: mark %.1f ms", mark);
 	ok(commit >= 2.5 && commit < 60.0, "commit %.1f ms", commit);
@@ -106,18 +112,23 @@ static void test_roles(void)
 {
 	struct request r;
 	FCGX_Request f;
-	char *gated[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/videos", "CONTENT_LENGTH=900",
-			 "VINGEST_USER=42", "VINGEST_AUTH=basic", "VINGEST_COUNTED=900",
-			 "VINGEST_REQUEST_ID=abc123", "HTTP_X_REQUEST_ID=client-id", NULL};
+	char *gated[] =
+		{"REQUEST_METHOD=POST",	      "REQUEST_URI=/v1/videos",	     "CONTENT_LENGTH=900",
+		 "VINGEST_USER=42",	      "VINGEST_AUTH=basic",	     "VINGEST_COUNTED=900",
+		 "VINGEST_REQUEST_ID=abc123", "HTTP_X_REQUEST_ID=client-id", NULL};
 	char *forged[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/videos", "HTTP_VINGEST_USER=42",
 			  "HTTP_VINGEST_AUTH=bearer", NULL};
 	char *bad_auth[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/videos", "VINGEST_USER=42",
 			    "VINGEST_AUTH=root", NULL};
 	char *bad_user[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/videos", "VINGEST_USER=0",
 			    "VINGEST_AUTH=bearer", NULL};
-	char *authz_lighttpd[] = {"FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=PATCH",
-				  "REQUEST_URI=/v1/uploads/x", "HTTP_CONTENT_LENGTH=5000",
-				  "VINGEST_USER=7", "VINGEST_AUTH=bearer", NULL};
+	char *authz_lighttpd[] = {"FCGI_ROLE=AUTHORIZER",
+				  "REQUEST_METHOD=PATCH",
+				  "REQUEST_URI=/v1/uploads/x",
+				  "HTTP_CONTENT_LENGTH=5000",
+				  "VINGEST_USER=7",
+				  "VINGEST_AUTH=bearer",
+				  NULL};
 	char *authz_apache[] = {"FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=POST",
 				"REQUEST_URI=/v1/videos", "VINGEST_CONTENT_LENGTH=123", NULL};
 	char *refused[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/.vingest-refused",

@@ -54,20 +54,26 @@ int main(void)
 	is_str(vg_shard_addr_str(&a[1], buf, sizeof(buf)), "unix:/run/s2.sock", "shown for logs");
 
 	c = cfg_with("10.0.0.1");
-	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1, "a host without port is refused");
+	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1,
+	       "a host without port is refused");
 	ok(strstr(why, "'10.0.0.1'") != NULL, "the refusal names the entry: %s", why);
 	c = cfg_with("10.0.0.1:0");
 	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1, "port 0 is refused");
 	c = cfg_with("10.0.0.1:3306*x");
-	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1, "a bad weight is refused");
+	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1,
+	       "a bad weight is refused");
 	c = cfg_with("10.0.0.1:3306*1001");
-	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1, "a weight over 1000 is refused");
+	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1,
+	       "a weight over 1000 is refused");
 	c = cfg_with("unix:relative.sock");
-	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1, "a relative socket is refused");
+	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1,
+	       "a relative socket is refused");
 	c = cfg_with("a:1*0,b:2*0");
-	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1, "all weights 0 is refused");
+	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1,
+	       "all weights 0 is refused");
 	c = cfg_with("bad host:3306");
-	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1, "a host with a space is refused");
+	is_int(vg_shard_addrs(&c, a, VG_SHARDS_MAX, why, sizeof(why)), -1,
+	       "a host with a space is refused");
 	{
 		char big[VG_SHARDS_MAX * 12 + 20] = "";
 
@@ -83,7 +89,8 @@ int main(void)
 		struct vg_shards s;
 		int count[3] = {0, 0, 0};
 
-		c = cfg_with("unix:/nonexistent/a.sock,unix:/nonexistent/b.sock*3,unix:/nonexistent/c.sock*0");
+		c = cfg_with(
+			"unix:/nonexistent/a.sock,unix:/nonexistent/b.sock*3,unix:/nonexistent/c.sock*0");
 		vg_shards_init(&s, &c);
 		is_int((int)s.n, 3, "three shards");
 		for (int i = 0; i < 400; i++) {

@@ -98,7 +98,8 @@ static void test_known_answer(void)
 	const char *sig = "2589ed2243d66d905d760d53b5428f27c60a53a9f094133f5b4c64ccc374dd55";
 
 	setup("s3cret");
-	is_int(vg_sign_verify(&cfg, "videos/AB/CD/01ABC", "1700000000", sig, 1700000000), VG_SIGN_OK,
+	is_int(vg_sign_verify(&cfg, "videos/AB/CD/01ABC", "1700000000", sig, 1700000000),
+	       VG_SIGN_OK,
 	       "HMAC-SHA256 over \"KEY\\nEXPIRES\" as openssl computes it (URLs in flight "
 	       "stay valid across versions)");
 }
@@ -107,8 +108,9 @@ static void test_malformed(void)
 {
 	const char *sig = "2589ed2243d66d905d760d53b5428f27c60a53a9f094133f5b4c64ccc374dd55";
 	const char *upper = "2589ED2243D66D905D760D53B5428F27C60A53A9F094133F5B4C64CCC374DD55";
-	const char *exps[] = {"", "1700000000x", " 1700000000", "+1700000000", "-1700000000",
-			      "0", "99999999999999999999"};
+	const char *exps[] =
+		{"",  "1700000000x",	     " 1700000000", "+1700000000", "-1700000000",
+		 "0", "99999999999999999999"};
 
 	setup("s3cret");
 	is_int(vg_sign_verify(&cfg, "videos/AB/CD/01ABC", "1700000000", NULL, 0), VG_SIGN_BAD,

@@ -32,12 +32,13 @@ int main(void)
 	ok(url != NULL, "a URL for AWS's example");
 	is_str(sig ? sig + strlen("X-Amz-Signature=") : NULL, AWS_SIG,
 	       "the signature is the one AWS's documentation gives");
-	ok(url && strncmp(url, "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm="
-			       "AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2F"
-			       "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-"
-			       "Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=",
+	ok(url && strncmp(url,
+			  "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm="
+			  "AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2F"
+			  "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-"
+			  "Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=",
 			  strlen("https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=")) ==
-			 0,
+			   0,
 	   "scheme, host and path come first");
 	ok(url && strstr(url, "X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2F"
 			      "aws4_request&"),

@@ -45,11 +45,11 @@ static size_t clean(const char *in, size_t len, size_t outsz, size_t max_chars)
 #define CLEAN(lit) clean((lit), sizeof(lit) - 1, OUTMAX, OUTMAX)
 
 /* Checks a whole-input clean: output and character count. */
-#define CLEAN_IS(lit, want, nchars, name)                                  \
-	do {                                                               \
-		size_t cn_ = CLEAN(lit);                                   \
-		is_str(out, (want), "%s", (name));                         \
-		is_int(cn_, (nchars), "%s: %d characters", (name), (nchars)); \
+#define CLEAN_IS(lit, want, nchars, name)                                                          \
+	do {                                                                                       \
+		size_t cn_ = CLEAN(lit);                                                           \
+		is_str(out, (want), "%s", (name));                                                 \
+		is_int(cn_, (nchars), "%s: %d characters", (name), (nchars));                      \
 	} while (0)
 
 /* 1 if s is valid UTF-8 without C0/C1 controls or DEL (what clean promises). */
@@ -93,13 +93,18 @@ static void test_keep(void)
 	CLEAN_IS("Hello, World! 123 ~{}", "Hello, World! 123 ~{}", 21, "plain ASCII kept");
 	CLEAN_IS("", "", 0, "empty input");
 	CLEAN_IS("caf\xc3\xa9", "caf\xc3\xa9", 4, "2-byte UTF-8 (e acute) kept");
-	CLEAN_IS("\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac", 2, "3-byte UTF-8 (nihon) kept");
+	CLEAN_IS("\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac", 2,
+		 "3-byte UTF-8 (nihon) kept");
 	CLEAN_IS("\xf0\x9f\x8e\xac clip", "\xf0\x9f\x8e\xac clip", 6, "4-byte UTF-8 (emoji) kept");
 	CLEAN_IS("\xc2\xa0", "\xc2\xa0", 1, "U+00A0 (first after C1) kept");
 	CLEAN_IS("\xed\x9f\xbf", "\xed\x9f\xbf", 1, "U+D7FF (before surrogates) kept");
 	CLEAN_IS("\xee\x80\x80", "\xee\x80\x80", 1, "U+E000 (after surrogates) kept");
 	CLEAN_IS("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf", 1, "U+10FFFF kept");
-	CLEAN_IS("\xef\xbb\xbf" "a", "\xef\xbb\xbf" "a", 2, "U+FEFF is valid UTF-8, kept");
+	CLEAN_IS("\xef\xbb\xbf"
+		 "a",
+		 "\xef\xbb\xbf"
+		 "a",
+		 2, "U+FEFF is valid UTF-8, kept");
 	/* a filename is metadata, not a path: cleaning is not path sanitising */
 	CLEAN_IS("../../etc/passwd", "../../etc/passwd", 16, "'../../etc/passwd' passes unchanged");
 	CLEAN_IS("C:\\Users\\me\\clip.mp4", "C:\\Users\\me\\clip.mp4", 20,
@@ -110,17 +115,35 @@ static void test_keep(void)
 
 static void test_drop(void)
 {
-	CLEAN_IS("a\tb\nc\rd\x1b[31me\x7f" "f", "ab" "cd[31mef", 10, "\\t \\n \\r ESC DEL dropped");
+	CLEAN_IS("a\tb\nc\rd\x1b[31me\x7f"
+		 "f",
+		 "ab"
+		 "cd[31mef",
+		 10, "\\t \\n \\r ESC DEL dropped");
 	CLEAN_IS("\x01\x02\x1f", "", 0, "C0 controls dropped");
 	CLEAN_IS("a\0b", "ab", 2, "embedded NUL dropped (len, not strlen)");
-	CLEAN_IS("a\xc2\x85" "b", "ab", 2, "C1 U+0085 (NEL) dropped");
-	CLEAN_IS("a\xc2\x80\xc2\x9f" "b", "ab", 2, "C1 U+0080 and U+009F dropped");
-	CLEAN_IS("a\xff" "b", "ab", 2, "\\xff dropped");
-	CLEAN_IS("a\xfe\xf8\xfc" "b", "ab", 2, "\\xfe \\xf8 \\xfc dropped");
-	CLEAN_IS("a\x80" "b", "ab", 2, "lone continuation byte dropped");
-	CLEAN_IS("a\xbf\xbf\x80" "b", "ab", 2, "run of continuation bytes dropped");
+	CLEAN_IS("a\xc2\x85"
+		 "b",
+		 "ab", 2, "C1 U+0085 (NEL) dropped");
+	CLEAN_IS("a\xc2\x80\xc2\x9f"
+		 "b",
+		 "ab", 2, "C1 U+0080 and U+009F dropped");
+	CLEAN_IS("a\xff"
+		 "b",
+		 "ab", 2, "\\xff dropped");
+	CLEAN_IS("a\xfe\xf8\xfc"
+		 "b",
+		 "ab", 2, "\\xfe \\xf8 \\xfc dropped");
+	CLEAN_IS("a\x80"
+		 "b",
+		 "ab", 2, "lone continuation byte dropped");
+	CLEAN_IS("a\xbf\xbf\x80"
+		 "b",
+		 "ab", 2, "run of continuation bytes dropped");
 	CLEAN_IS("ab\xe6\x97", "ab", 2, "truncated sequence at end dropped");
-	CLEAN_IS("\xe6\x97" "ab", "ab", 2, "truncated sequence before ASCII dropped, ASCII kept");
+	CLEAN_IS("\xe6\x97"
+		 "ab",
+		 "ab", 2, "truncated sequence before ASCII dropped, ASCII kept");
 	CLEAN_IS("\xe6\x97\xe6\x97\xa5", "\xe6\x97\xa5", 1,
 		 "truncated sequence then a whole one: whole one kept");
 	CLEAN_IS("\xf0\x9f\x8e", "", 0, "truncated 4-byte sequence dropped");
@@ -135,21 +158,26 @@ static void test_drop(void)
 	CLEAN_IS("\xed\xa0\xbd\xed\xb8\x80", "", 0, "CESU-8 surrogate pair dropped");
 	CLEAN_IS("\xf4\x90\x80\x80", "", 0, "U+110000 dropped");
 	CLEAN_IS("\xf7\xbf\xbf\xbf", "", 0, "U+1FFFFF dropped");
-	CLEAN_IS("x\xe6\x97\xa5\xff\xe6\x9c\xac\x1by", "x\xe6\x97\xa5\xe6\x9c\xac" "y", 4,
-		 "mixed good and bad");
+	CLEAN_IS("x\xe6\x97\xa5\xff\xe6\x9c\xac\x1by",
+		 "x\xe6\x97\xa5\xe6\x9c\xac"
+		 "y",
+		 4, "mixed good and bad");
 }
 
 static void test_max_chars(void)
 {
-	static const char s[] = "a\xc3\xa9\xe6\x97\xa5\xf0\x9f\x8e\xac" "b"; /* a e-acute nichi emoji b */
+	static const char s[] = "a\xc3\xa9\xe6\x97\xa5\xf0\x9f\x8e\xac"
+				"b"; /* a e-acute nichi emoji b */
 	static const char *want[] = {
 		"",
 		"a",
 		"a\xc3\xa9",
 		"a\xc3\xa9\xe6\x97\xa5",
 		"a\xc3\xa9\xe6\x97\xa5\xf0\x9f\x8e\xac",
-		"a\xc3\xa9\xe6\x97\xa5\xf0\x9f\x8e\xac" "b",
-		"a\xc3\xa9\xe6\x97\xa5\xf0\x9f\x8e\xac" "b",
+		"a\xc3\xa9\xe6\x97\xa5\xf0\x9f\x8e\xac"
+		"b",
+		"a\xc3\xa9\xe6\x97\xa5\xf0\x9f\x8e\xac"
+		"b",
 	};
 	size_t r;
 
@@ -165,7 +193,9 @@ static void test_max_chars(void)
 	is_int(r, 3, "max_chars 2 of 3: returns 3 (> max means cut)");
 
 	/* dropped bytes are not characters: they count toward neither limit */
-	r = clean("\x1b\x1b\x1b" "abc", 6, OUTMAX, 2);
+	r = clean("\x1b\x1b\x1b"
+		  "abc",
+		  6, OUTMAX, 2);
 	is_str(out, "ab", "dropped controls do not use up max_chars");
 	is_int(r, 3, "dropped controls are not counted");
 }
@@ -183,7 +213,9 @@ static void test_outsz(void)
 	is_str(out, "\xe6\x97\xa5", "outsz 4 fits one 3-byte char");
 	ok(!overrun, "outsz 4: nothing written past outsz");
 
-	r = clean("a\xe6\x97\xa5" "b", 5, 3, 100);
+	r = clean("a\xe6\x97\xa5"
+		  "b",
+		  5, 3, 100);
 	is_str(out, "a", "outsz 3: 'a' then a char that does not fit: 'a' only");
 	is_int(r, 3, "outsz 3: counts all 3 characters");
 	ok(!overrun, "outsz 3 (a nichi b): nothing written past outsz");
@@ -205,7 +237,8 @@ static void test_outsz(void)
 	/* exhaustive: every outsz and max_chars on a mixed string gives a whole-character
 	 * prefix of the full result, within both limits, and the same count */
 	{
-		static const char s[] = "x\xc3\xa9\x1b\xe6\x97\xa5\xff\xf0\x9f\x8e\xac" "y\xc2\x85z";
+		static const char s[] = "x\xc3\xa9\x1b\xe6\x97\xa5\xff\xf0\x9f\x8e\xac"
+					"y\xc2\x85z";
 		char full[sizeof(out)];
 		size_t total, flen;
 		int bad_prefix = 0, bad_len = 0, bad_count = 0, bad_utf8 = 0, bad_over = 0,
@@ -215,7 +248,10 @@ static void test_outsz(void)
 		snprintf(full, sizeof(full), "%s", out);
 		flen = strlen(full);
 		is_int(total, 6, "mixed string has 6 clean characters");
-		is_str(full, "x\xc3\xa9\xe6\x97\xa5\xf0\x9f\x8e\xac" "yz", "mixed string cleaned");
+		is_str(full,
+		       "x\xc3\xa9\xe6\x97\xa5\xf0\x9f\x8e\xac"
+		       "yz",
+		       "mixed string cleaned");
 
 		for (size_t outsz = 1; outsz <= flen + 2; outsz++) {
 			for (size_t m = 0; m <= total + 1; m++) {
@@ -240,7 +276,8 @@ static void test_outsz(void)
 				if (olen < flen && nch < m) {
 					size_t next = olen + 1;
 
-					while (next < flen && ((unsigned char)full[next] & 0xc0) == 0x80)
+					while (next < flen &&
+					       ((unsigned char)full[next] & 0xc0) == 0x80)
 						next++;
 					if (next < outsz)
 						bad_greedy++;
@@ -249,7 +286,8 @@ static void test_outsz(void)
 		}
 		is_int(bad_count, 0, "every outsz/max_chars: return is the full count");
 		is_int(bad_len, 0, "every outsz/max_chars: within both limits");
-		is_int(bad_prefix, 0, "every outsz/max_chars: output is a prefix of the full result");
+		is_int(bad_prefix, 0,
+		       "every outsz/max_chars: output is a prefix of the full result");
 		is_int(bad_utf8, 0, "every outsz/max_chars: output is clean UTF-8 (no split char)");
 		is_int(bad_over, 0, "every outsz/max_chars: nothing written past outsz");
 		is_int(bad_greedy, 0, "every outsz/max_chars: as many whole characters as fit");
@@ -279,7 +317,8 @@ static void test_exhaustive_short(void)
 	for (int a = 0xe0; a < 0x100; a++) {
 		for (int b = 0x80; b < 0xc0; b++) {
 			for (int c = 0; c < 256; c += 3) {
-				in[0] = (unsigned char)a, in[1] = (unsigned char)b, in[2] = (unsigned char)c;
+				in[0] = (unsigned char)a, in[1] = (unsigned char)b,
+				in[2] = (unsigned char)c;
 				clean((char *)in, 3, OUTMAX, OUTMAX);
 				if (!clean_utf8(out))
 					bad++;
@@ -332,11 +371,12 @@ static void test_log_escape(void)
 	is_str(vg_text_log_escape("/v1/x\" status=200 user=1", esc, sizeof(esc)),
 	       "/v1/x%22%20status=200%20user=1", "a quote and spaces cannot forge a field");
 	is_str(vg_text_log_escape("/a\\b", esc, sizeof(esc)), "/a%5Cb", "a backslash is escaped");
-	is_str(vg_text_log_escape("/a\r\nlevel=error\t", esc, sizeof(esc)), "/a%0D%0Alevel=error%09",
-	       "CR, LF and tab are escaped: no forged line");
+	is_str(vg_text_log_escape("/a\r\nlevel=error\t", esc, sizeof(esc)),
+	       "/a%0D%0Alevel=error%09", "CR, LF and tab are escaped: no forged line");
 	is_str(vg_text_log_escape("/caf\xc3\xa9\x7f\x01", esc, sizeof(esc)), "/caf%C3%A9%7F%01",
 	       "non-ASCII, DEL and controls are escaped");
-	is_str(vg_text_log_escape("%2F", esc, sizeof(esc)), "%2F", "an escape the client sent stays as sent");
+	is_str(vg_text_log_escape("%2F", esc, sizeof(esc)), "%2F",
+	       "an escape the client sent stays as sent");
 	is_str(vg_text_log_escape("abcdef", esc, 4), "abc", "cut to outsz - 1 bytes");
 	is_str(vg_text_log_escape("ab\"cd", esc, 5), "ab", "never half an escape at the end");
 	is_str(vg_text_log_escape("", esc, sizeof(esc)), "", "an empty string stays empty");
