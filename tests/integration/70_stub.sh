@@ -214,7 +214,7 @@ t_eq "control: a refused update changes nothing" "$(ctl_get .mode)" ok
 
 # --- async: 202 with status_url, 202 while processing, 200 after delay_ms
 
-ctl '{"mode":"async","delay_ms":1000}'
+ctl '{"mode":"async","delay_ms":5000}'
 effects_before=$(ctl_get .effects)
 process 1201
 t_eq "async: POST answers 202" "$S_STATUS" 202
@@ -225,7 +225,7 @@ t_eq "async: status answers 202 while processing" "$S_STATUS" 202
 t_eq "async: status says processing" "$(json .status "$S_BODY")" processing
 process 1201
 t_eq "async: the same key again is 202 too" "$S_STATUS" 202
-wait_until 10 eval '[[ $(curl -s -o /dev/null -w "%{http_code}" --max-time 5 "$status_url") == 200 ]]'
+wait_until 20 eval '[[ $(curl -s -o /dev/null -w "%{http_code}" --max-time 5 "$status_url") == 200 ]]'
 out=$(curl -s -o "$T_TMP/status.json" -w '%{http_code}' --max-time 10 "$status_url")
 t_eq "async: status answers 200 after delay_ms" "$out" 200
 t_eq "async: the result has the key" "$(json .idempotency_key "$T_TMP/status.json")" 1201
