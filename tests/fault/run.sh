@@ -47,6 +47,20 @@ restart_workers() {
 	setsid "$VINGEST_WORKERS_BIN" -c "$VINGEST_CONFIG" </dev/null >>"$VINGEST_VAR/log/vingest-workers.log" 2>&1 &
 	echo $! >"$VINGEST_WORKERS_PID_FILE"
 }
+# restart_fcgi DEADLINE: starts vingest-fcgi (it replaces a socket nobody
+# serves, and refuses one somebody still does); 0 once /healthz answers 200
+# through the web server, 1 if it exits or $SECONDS reaches DEADLINE first.
+restart_fcgi() {
+	local pid
+	VINGEST_FAILPOINTS_FILE=$FP setsid "$VINGEST_FCGI_BIN" -c "$VINGEST_CONFIG" \
+		</dev/null >>"$VINGEST_VAR/log/vingest-fcgi.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$VINGEST_FCGI_PID_FILE"
+	until curl -sf -m 5 -o /dev/null "$VINGEST_URL/healthz"; do
+		kill -0 "$pid" 2>/dev/null && ((SECONDS < $1)) || return 1
+		sleep 0.2
+	done
+}
 
 # Waits until every video is processed or failed (jobs retry with short
 # back-offs on this stack), then lets the collector take what is left.
@@ -93,7 +107,7 @@ SCENARIOS+=("fp:db.commit:stall:3000:2" "fp:store.fsync:stall:2000:2" "fp:worker
 SCENARIOS+=("fp:store.stage_write:enospc:2" "fp:tus.append:enospc:2" "fp:store.fsync:enospc:2")
 # The upload transaction deadlocks on every try: 503 database_busy, nothing kept.
 SCENARIOS+=("fp:db.deadlock:busy")
-SCENARIOS+=(kill_fcgi_child kill_worker kill_supervisor kill_mariadb stop_memcached
+SCENARIOS+=(kill_fcgi_child kill_fcgi_master kill_worker kill_supervisor kill_supervisor_alone kill_mariadb stop_memcached
 	stub_down stub_slow stub_garbage stub_throttle lease_race)
 
 # One multipart upload of FILE: "status error-code retry-after" (- for none).
@@ -151,6 +165,89 @@ sc_kill_supervisor() { # the whole worker fleet of this host, at once
 	case $1 in
 	start) sleep 0.5; pkill -9 -P "$(wpid)"; kill -9 "$(wpid)"; sleep 1; restart_workers ;;
 	heal) : ;;
+	esac
+}
+# A master killed alone - vingest-fcgi's, or the workers' supervisor - must
+# take its children with it (PR_SET_PDEATHSIG): an fcgi child finishes the
+# request in hand and exits, a worker drains and exits. kill_alone records
+# each child (pid and start time, so a pid reused later is not taken for
+# it), SIGKILLs the master alone and waits up to BOUND seconds for every
+# child to be gone (exited; a zombie not yet reaped by init counts as gone).
+# Its verdict, checked after the run, goes to $T_TMP/children.probe; it
+# returns 2 if there was nothing to kill.
+stat_of() { # PID: the fields of /proc/PID/stat after the command name (state first)
+	local l
+	read -r l 2>/dev/null <"/proc/$1/stat" || return 1
+	echo "${l##*) }"
+}
+survivors() { # "PID START" lines: those still running, with parent and state
+	local p st f
+	while read -r p st; do
+		read -r -a f <<<"$(stat_of "$p")"
+		[[ -n ${f[0]:-} && ${f[0]} != Z && ${f[19]} == "$st" ]] && printf '%s ' "$p(ppid=${f[1]},state=${f[0]})"
+	done <<<"$1"
+}
+kill_alone() { # MASTER_PID BOUND WHAT
+	local m=$1 p f kids= left n t0
+	for p in $(pgrep -P "$m"); do
+		read -r -a f <<<"$(stat_of "$p")"
+		[[ -n ${f[19]:-} ]] && kids+="$p ${f[19]}"$'\n'
+	done
+	kids=${kids%$'\n'}
+	n=$(grep -c . <<<"$kids")
+	if [[ -z $m || -z $kids ]]; then
+		echo "FAIL no $3 to kill (master ${m:-none})" >"$T_TMP/children.probe"
+		return 2
+	fi
+	t0=${EPOCHREALTIME/./}
+	kill -9 "$m"
+	left=$(survivors "$kids")
+	while [[ -n $left ]] && ((${EPOCHREALTIME/./} - t0 < $2 * 1000000)); do
+		sleep 0.1
+		left=$(survivors "$kids")
+	done
+	left=${left% }
+	t0=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	if [[ -n $left ]]; then
+		echo "FAIL $t0 ms after SIGKILL of $m alone, of its $n $3 still running: $left" >"$T_TMP/children.probe"
+		# (the suite goes on with a stack of its own making)
+		for p in $left; do kill -9 "${p%%(*}" 2>/dev/null; done
+		return 1
+	fi
+	echo "ok $n $3 gone $t0 ms after their master" >"$T_TMP/children.probe"
+}
+# The web server answers 503 itself from the kill until vingest-fcgi is back.
+sc_kill_fcgi_master() {
+	[[ $1 == start ]] || return 0
+	sleep 0.5
+	# 30 s: http.drain_seconds, the longest a draining master waits for its children
+	kill_alone "$(fpid)" 30 children
+	(($? == 2)) && return 0
+	local t0=$SECONDS
+	if restart_fcgi $((SECONDS + 30)); then
+		echo "vingest-fcgi back in $((SECONDS - t0)) s" >>"$T_TMP/children.probe"
+	else
+		echo "FAIL vingest-fcgi did not come back" >>"$T_TMP/children.probe"
+	fi
+}
+# Calls of 2 s (under processor.timeout_seconds, 4 here): the workers are
+# killed holding jobs, finish those calls as they drain (within
+# workers.drain_seconds, 10 here; what is left then is released) and exit.
+sc_kill_supervisor_alone() {
+	local i held=0
+	case $1 in
+	start)
+		stub '{"mode":"ok","delay_ms":2000}'
+		for ((i = 0; i < 100; i++)); do
+			held=$(sql "SELECT COUNT(*) FROM jobs WHERE state = 'running'")
+			((held > 0)) && break
+			sleep 0.2
+		done
+		kill_alone "$(wpid)" $((${VINGEST_WORKERS_DRAIN_SECONDS:-60} + 10)) workers
+		(($? == 2)) || restart_workers
+		echo "jobs running at the kill: $held" >>"$T_TMP/children.probe"
+		;;
+	heal) stub '{"mode":"ok","delay_ms":0}' ;;
 	esac
 }
 sc_kill_mariadb() {
@@ -223,7 +320,7 @@ for ((r = 1; r <= repeats; r++)); do
 		: >"$log"
 		stub '{"mode":"ok","delay_ms":0,"fail_rate":0,"fetch":true}'
 		t0=$SECONDS
-		fired=0 count=0
+		fired=0 count=0 note=
 		fn=sc_$(tr ':.' '__' <<<"$sc")
 		if [[ $sc == fp:* ]] && ! declare -F "$fn" >/dev/null; then
 			IFS=: read -r _ name action count <<<"$sc"
@@ -244,7 +341,7 @@ for ((r = 1; r <= repeats; r++)); do
 			# master: nothing to restart by hand.
 		else
 			# Uploads keep coming for as long as the fault lasts, and after.
-			rm -f -- "$T_TMP/deadlock.probe"
+			rm -f -- "$T_TMP/deadlock.probe" "$T_TMP/children.probe"
 			"$fn" start &
 			inj=$!
 			bash "$here/load.sh" "$UPLOADS" "$PAR" "$log"
@@ -263,9 +360,24 @@ for ((r = 1; r <= repeats; r++)); do
 			rc=1 # the database went away and came back: 503s, then uploads again
 			out+=$'\ncheck mariadb FAIL no 503 followed by an acknowledged upload ('"$codes"')'
 		fi
-		if awk '$1 == 503 && $5 !~ /^ra=[0-9]+$/ {bad = 1} END {exit !bad}' "$log"; then
-			rc=1 # every 503 tells the client when to come back
+		# Every 503 tells the client when to come back; while no vingest-fcgi
+		# listens (kill_fcgi_master) the web server answers its own (no JSON
+		# error code), which is not vingest's.
+		if awk -v web="$([[ $sc == kill_fcgi_master ]] && echo 1)" \
+			'$1 == 503 && $5 !~ /^ra=[0-9]+$/ && !(web && $6 == "code=-") {bad = 1} END {exit !bad}' "$log"; then
+			rc=1
 			out+=$'\ncheck retry FAIL a 503 without Retry-After ('"$codes"')'
+		fi
+		if [[ $sc == kill_fcgi_master || $sc == kill_supervisor_alone ]]; then
+			probe=$(cat "$T_TMP/children.probe" 2>/dev/null)
+			probe=${probe//$'\n'/; }
+			probe=${probe:-FAIL no result}
+			if [[ $probe != ok* || $probe == *FAIL* ]]; then
+				rc=1 # a child outlived its master, or the master did not come back
+				out+=$'\ncheck children FAIL '"${probe#FAIL }"
+			else
+				note=" ($probe)"
+			fi
 		fi
 		if [[ $sc == fp:db.deadlock:busy ]]; then
 			probe=$(cat "$T_TMP/deadlock.probe" 2>/dev/null)
@@ -300,7 +412,7 @@ for ((r = 1; r <= repeats; r++)); do
 		lost[$sc]=$((${lost[$sc]:-0} + ${l:-0}))
 		dups[$sc]=$((${dups[$sc]:-0} + ${d:-0}))
 		if ((rc == 0)); then
-			t_pass "$sc run $r: $sum codes=$codes $((SECONDS - t0))s"
+			t_pass "$sc run $r: $sum codes=$codes$note $((SECONDS - t0))s"
 		else
 			bad[$sc]=1
 			t_fail "$sc run $r" "$(grep -v ' ok ' <<<"$out" | head -n 8)"
