@@ -281,7 +281,7 @@ async function checkDoc() {
 
 	finish(
 		`doc: ${docPath.startsWith(REPO) ? docPath.slice(REPO.length + 1) : docPath} is valid OpenAPI ${doc.openapi}; ` +
-			`${ops} operations, ${refs} $refs, ${schemas} schemas; ` +
+			`${ops} operations, ${refs} $refs, ${schemas} schemas compiled; ` +
 			`${enumCodes.size} error codes = the sources'; ${routes.length} routes = app/router.c's`,
 	);
 }
@@ -301,6 +301,12 @@ function readHeaders(file) {
 			const v = l.slice(k + 1).trim();
 			h.set(name, h.has(name) ? `${h.get(name)}, ${v}` : v);
 		}
+	}
+	// A header sent twice with one value is that value (Apache joins the
+	// two into "v, v"; a client reads the same as from one).
+	for (const [name, v] of h) {
+		const parts = v.split(/\s*,\s*/);
+		if (parts.length > 1 && parts.every((p) => p === parts[0])) h.set(name, parts[0]);
 	}
 	return { status, h };
 }
