@@ -20,8 +20,15 @@
 # A code must appear in docs/api.md as a word; a code with a known status
 # must appear with that status in one table row, list item or paragraph.
 # TAP output, one check per code and status. Run by `make check`.
+#
+# With --list it checks nothing and prints the codes it found instead, one
+# a line: the code, then the statuses it is answered with (none when no
+# call names one), as tests/openapi/check.mjs compares them with
+# docs/openapi.yaml.
 use strict;
 use warnings;
+
+my $list = @ARGV && $ARGV[0] eq '--list';
 
 my $src = $ENV{VG_SRCDIR};
 if (!defined $src) {
@@ -183,6 +190,17 @@ for my $f (sort keys %files) {
 		next if $strings[$1] ne 'code';
 		answered($_, '', "$f:" . line_of($t, $-[0])) for literals($2);
 	}
+}
+
+if ($list) {
+	for my $c (sort keys %answered) {
+		print join(' ', $c, sort grep { $_ ne '' } keys %{$answered{$c}}), "\n";
+	}
+	if ($failed) {
+		print STDERR "check_api_errors: $_->[1]\n" for grep { !$_->[0] } @tests;
+		exit 1;
+	}
+	exit 0;
 }
 
 for my $c (sort keys %never_answered) {
