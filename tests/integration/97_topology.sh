@@ -138,11 +138,17 @@ t_eq "a janitor holds each shard's lock (one per shard, fleet-wide)" \
 # ---- 2. a memcached server stopped: its keys move, nothing breaks
 read -r -a MC_PORTS <<<"$(tv VINGEST_MEMCACHED_PORTS)"
 status_keys() { # status_keys J: status-cache keys (vingest:video:ID) memcached J holds
-	local fd
+	local fd line n=0
 	exec {fd}<>"/dev/tcp/127.0.0.1/${MC_PORTS[$1]}" || return 1
-	printf 'lru_crawler metadump all\r\nquit\r\n' >&"$fd"
-	tr -d '\r' <&"$fd" | grep -c '^key=vingest%3Avideo%3A'
+	# the crawler owns the connection until its END (a quit would wait)
+	printf 'lru_crawler metadump all\r\n' >&"$fd"
+	while IFS= read -r -t 10 line <&"$fd"; do
+		line=${line%$'\r'}
+		[[ $line == END ]] && break
+		[[ $line == key=vingest%3Avideo%3A* ]] && n=$((n + 1))
+	done
 	exec {fd}>&-
+	echo "$n"
 }
 flush() { # flush J: memcached J forgets every item (the status cache starts empty)
 	local fd rc
