@@ -115,7 +115,12 @@ api GET /v1/videos
 check 200 GET /v1/videos
 api GET "/v1/videos?limit=1&status=queued"
 check 200 GET /v1/videos
+# A page of one of this key's videos (it has several by now: the uploads
+# above) names the next; the status filter may match only one.
+api GET "/v1/videos?limit=1"
+check 200 GET /v1/videos
 cursor=$(json .next_cursor)
+t_ok "a page of one names a next_cursor ($cursor)" eval '[[ -n $cursor && $cursor != null ]]'
 api GET "/v1/videos?limit=1&cursor=$cursor"
 check 200 GET /v1/videos
 api GET "/v1/videos?limit=0"
