@@ -127,11 +127,14 @@ struct counters {
 	unsigned long long effects;	 /* results made */
 	unsigned long long duplicates;	 /* calls that found their key's effect made or under way */
 	unsigned long long status_polls; /* GET /status/<key> */
-	unsigned long long closed;	 /* calls dropped unanswered (mode down) */
-	unsigned long long stalled;	 /* calls held unanswered (mode stall) */
-	unsigned long long client_gone;	 /* calls whose client left before the answer */
-	unsigned long long fetched;	 /* -F: objects fetched whose size and sha256 matched */
-	unsigned long long fetch_failed; /* -F: fetch failed or the bytes did not match */
+	unsigned long long peak_per_second; /* most calls + polls arrived in one clock second */
+	long long second;		    /* the clock second being counted (time(NULL)) */
+	unsigned long long in_second;	    /* calls + polls arrived in it */
+	unsigned long long closed;	    /* calls dropped unanswered (mode down) */
+	unsigned long long stalled;	    /* calls held unanswered (mode stall) */
+	unsigned long long client_gone;	    /* calls whose client left before the answer */
+	unsigned long long fetched;	    /* -F: objects fetched whose size and sha256 matched */
+	unsigned long long fetch_failed;    /* -F: fetch failed or the bytes did not match */
 	unsigned long long by_status[600];
 };
 
@@ -1236,6 +1239,20 @@ static const char *fetch_check(struct stub *s, struct request *r, char *why, siz
 	return why;
 }
 
+/* A call or a status poll arrived: the busiest second so far (by the wall
+ * clock, as the workers' processor.max_rps counts) is peak_per_second. */
+static void count_arrival(struct stub *s)
+{
+	long long now = (long long)time(NULL);
+
+	if (now != s->cnt.second) {
+		s->cnt.second = now;
+		s->cnt.in_second = 0;
+	}
+	if (++s->cnt.in_second > s->cnt.peak_per_second)
+		s->cnt.peak_per_second = s->cnt.in_second;
+}
+
 /* POST /process. Returns -1 if c was closed. */
 static int handle_process(struct stub *s, struct conn *c, const char *body, size_t len)
 {
@@ -1244,6 +1261,7 @@ static int handle_process(struct stub *s, struct conn *c, const char *body, size
 
 	r->is_call = 1;
 	s->cnt.calls++;
+	count_arrival(s);
 	r->body = parse_object(body, len);
 	call_fields(r);
 	if (r->key && !r->key_bad)
@@ -1322,6 +1340,7 @@ static int handle_status(struct stub *s, struct conn *c, const char *key)
 	char *text;
 
 	s->cnt.status_polls++;
+	count_arrival(s);
 	switch (s->set.mode) {
 	case MODE_DOWN:
 		log_request(s, c, "closed");
@@ -1406,6 +1425,8 @@ static struct json_object *control_view(struct stub *s)
 			       json_object_new_int64((int64_t)s->cnt.fetch_failed));
 	json_object_object_add(o, "status_polls",
 			       json_object_new_int64((int64_t)s->cnt.status_polls));
+	json_object_object_add(o, "peak_per_second",
+			       json_object_new_int64((int64_t)s->cnt.peak_per_second));
 	json_object_object_add(o, "async_pending",
 			       json_object_new_int64((int64_t)s->keys.npending));
 	json_object_object_add(o, "keys", json_object_new_int64((int64_t)s->keys.count));
