@@ -87,6 +87,7 @@ static const struct key keys[] = {
 	STR(processor, url, "http://127.0.0.1:8090/process"),
 	INT(processor, timeout_seconds, 120, 1, 86400),
 	INT(processor, max_rps, 100, 0, 1000000),
+	INT(processor, async_deadline_seconds, 3600, 1, 2592000),
 	INT(processor, breaker_threshold, 5, 1, 1000),
 	INT(processor, breaker_cooldown_seconds, 10, 1, 3600),
 	INT(jobs, lease_seconds, 300, 5, 86400),

@@ -64,6 +64,7 @@ struct vg_config {
 		char *url;
 		long long timeout_seconds;
 		long long max_rps;
+		long long async_deadline_seconds; /* a 202 job: first 202 to done, at most */
 		long long breaker_threshold;
 		long long breaker_cooldown_seconds;
 	} processor;

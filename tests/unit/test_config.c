@@ -128,6 +128,8 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	is_str(c->processor.url, "http://127.0.0.1:8090/process", "%s: processor.url", what);
 	is_int(c->processor.timeout_seconds, 120, "%s: processor.timeout_seconds", what);
 	is_int(c->processor.max_rps, 100, "%s: processor.max_rps", what);
+	is_int(c->processor.async_deadline_seconds, 3600, "%s: processor.async_deadline_seconds",
+	       what);
 	is_int(c->jobs.lease_seconds, 300, "%s: jobs.lease_seconds", what);
 	is_int(c->jobs.max_attempts, 10, "%s: jobs.max_attempts", what);
 	is_int(c->jobs.batch, 10, "%s: jobs.batch", what);
