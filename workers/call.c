@@ -192,7 +192,6 @@ int call_start_poll(struct caller *c, struct job *j)
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	j->easy = e;
 	j->headers = h;
-	j->poll_at_ms = 0;
 	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
 		call_abort(c, j);
 		return -1;

@@ -34,19 +34,30 @@ static const char claim_select_sql[] = VG_CLAIM_SQL;
  * (job.h): its own fresh lease_token, and the attempt and video rows that go
  * with it. */
 static const char claim_update_sql[] =
-	"UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, "
+	"UPDATE jobs SET state = 'running', attempts = attempts + (status_url IS NULL OR attempts = 0), "
+	"lease_owner = ?, "
 	"lease_token = CASE id" JOB_SET_WHEN " END, "
 	"lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND "
 	"WHERE id IN (" JOB_SET_IN ")";
 /* A released attempt (the call never reached the service) left its row;
- * the next attempt with the same number takes it over. */
+ * the next attempt with the same number takes it over. So does a claim that
+ * polls: the attempt it polls for is the 'accepted' row, which keeps its
+ * worker and start (assignments run left to right: outcome changes last)
+ * and takes the new lease_token, which fences the poll's outcome. */
 static const char attempt_sql[] =
 	"INSERT INTO job_attempts (job_id, attempt, worker, lease_token, started_at, outcome) "
 	"SELECT id, attempts, ?, lease_token, UTC_TIMESTAMP(6), 'running' FROM jobs "
 	"WHERE id IN (" JOB_SET_IN ") "
-	"ON DUPLICATE KEY UPDATE worker = VALUES(worker), lease_token = VALUES(lease_token), "
-	"started_at = VALUES(started_at), finished_at = NULL, outcome = 'running', "
-	"http_status = NULL, error = NULL";
+	"ON DUPLICATE KEY UPDATE worker = IF(outcome = 'accepted', worker, VALUES(worker)), "
+	"lease_token = VALUES(lease_token), "
+	"started_at = IF(outcome = 'accepted', started_at, VALUES(started_at)), "
+	"finished_at = NULL, outcome = 'running', http_status = NULL, error = NULL";
+/* Jobs the service accepted with a 202: this claim polls them. Read before
+ * claim_update_sql, which counts an attempt only for the others. */
+static const char polls_sql[] =
+	"SELECT id, status_url, "
+	"IFNULL(TIMESTAMPDIFF(MICROSECOND, accepted_at, UTC_TIMESTAMP(6)) DIV 1000, 0) "
+	"FROM jobs WHERE id IN (" JOB_SET_IN ") AND status_url IS NOT NULL AND attempts > 0";
 static const char video_sql[] = "UPDATE videos SET status = 'processing' "
 				"WHERE id IN (" JOB_SET_IN ") AND status IN ('queued', 'failed')";
 static const char details_sql[] =
@@ -64,6 +75,7 @@ void job_free(struct job *j)
 	free(j->request_body);
 	vg_buf_free(&j->response);
 	free(j->status_url);
+	free(j->stored_url);
 	free(j->done_result);
 	free(j);
 }
@@ -85,8 +97,29 @@ static int claim_set(struct vg_db *db, const struct vg_config *cfg, const char *
 		     struct job *const *set, size_t m)
 {
 	struct vg_db_param p[2 + 3 * JOB_SET];
+	struct vg_db_result res;
+	long long rows;
 	size_t i, k;
 
+	for (i = 0; i < JOB_SET; i++)
+		p[i] = vg_p_i64(set[i < m ? i : 0]->id);
+	rows = vg_db_query(db, polls_sql, p, JOB_SET, &res);
+	if (rows < 0)
+		return -1;
+	for (long long r = 0; r < rows; r++) {
+		long long id = strtoll(vg_db_cell(&res, (size_t)r, 0), NULL, 10);
+
+		for (i = 0; i < m; i++) {
+			struct job *j = set[i];
+
+			if (j->id != id || j->stored_url)
+				continue;
+			j->stored_url = vg_strdup(vg_db_cell(&res, (size_t)r, 1));
+			j->accepted_age_ms = strtoll(vg_db_cell(&res, (size_t)r, 2), NULL, 10);
+			j->attempt--; /* the accepted attempt's number: a poll is not an attempt */
+		}
+	}
+	vg_db_result_free(&res);
 	k = 0;
 	p[k++] = vg_p_str(owner);
 	for (i = 0; i < JOB_SET; i++) {
@@ -268,8 +301,13 @@ int claim_jobs(struct vg_db *db, const struct vg_config *cfg, const char *owner,
 		claimed = j->next;
 		j->next = *list;
 		*list = j;
-		vg_info("msg=\"job claimed\" job_id=%lld shard=%u video_id=%s attempt=%u", j->id,
-			j->shard, j->video_id, j->attempt);
+		if (j->stored_url) /* every few seconds a job: not worth an info line */
+			vg_debug("msg=\"job claimed to poll its status_url\" job_id=%lld shard=%u "
+				 "video_id=%s attempt=%u",
+				 j->id, j->shard, j->video_id, j->attempt);
+		else
+			vg_info("msg=\"job claimed\" job_id=%lld shard=%u video_id=%s attempt=%u",
+				j->id, j->shard, j->video_id, j->attempt);
 	}
 	return n;
 }

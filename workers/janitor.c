@@ -33,8 +33,13 @@
 
 static const char held_sql[] = "SELECT IS_USED_LOCK('vingest.janitor') = CONNECTION_ID()";
 static const char lock_sql[] = "SELECT GET_LOCK('vingest.janitor', 0)";
+/* A job with a status_url was claimed to poll it, and it is the poll that
+ * was lost, not the attempt: the service still has the job. So it goes back
+ * to ready with its status_url (the next claim polls again), never dead, its
+ * video stays processing and its attempt stays accepted. */
 static const char expired_sql[] =
-	"SELECT id, lease_token, attempts >= max_attempts, video_id FROM jobs "
+	"SELECT id, lease_token, attempts >= max_attempts AND status_url IS NULL, video_id, "
+	"status_url IS NOT NULL FROM jobs "
 	"WHERE state = 'running' AND lease_expires_at < UTC_TIMESTAMP(6) "
 	"ORDER BY lease_expires_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 static const char ready_sql[] =
@@ -46,13 +51,16 @@ static const char dead_sql[] =
 	"last_error = 'lease expired on the last attempt' WHERE id = ? AND lease_token = ?";
 static const char video_ready_sql[] =
 	"UPDATE videos v JOIN jobs j ON j.video_id = v.id SET v.status = 'queued' "
-	"WHERE j.id = ? AND v.status = 'processing'";
+	"WHERE j.id = ? AND v.status = 'processing' AND j.status_url IS NULL";
 static const char video_dead_sql[] =
 	"UPDATE videos v JOIN jobs j ON j.video_id = v.id SET v.status = 'failed' "
 	"WHERE j.id = ? AND v.status <> 'deleted'";
 static const char attempt_sql[] =
 	"UPDATE job_attempts SET finished_at = UTC_TIMESTAMP(6), outcome = 'lost', "
 	"error = 'lease expired' WHERE job_id = ? AND lease_token = ?";
+static const char attempt_poll_sql[] =
+	"UPDATE job_attempts SET outcome = 'accepted', "
+	"error = 'lease expired while polling' WHERE job_id = ? AND lease_token = ?";
 /* Multipart rows live for one request: old ones are orphans. tus rows live
  * until they finish or expire (Upload-Expires); an expired one is kept for
  * the same grace, so a client coming back to it is told 410 (expired, start
@@ -109,6 +117,7 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache 
 		const char *id = vg_db_cell(&res, (size_t)i, 0);
 		const char *token = vg_db_cell(&res, (size_t)i, 1);
 		int used_up = strcmp(vg_db_cell(&res, (size_t)i, 2), "1") == 0;
+		int polling = strcmp(vg_db_cell(&res, (size_t)i, 4), "1") == 0;
 		long long jid = strtoll(id, NULL, 10);
 		struct vg_db_param jp[] = {vg_p_i64(jid), vg_p_str(token)};
 		struct vg_db_param vp[] = {vg_p_i64(jid)};
@@ -116,12 +125,16 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache 
 		if (vg_db_exec(db, used_up ? dead_sql : ready_sql, jp, VG_DB_NPARAMS(jp)) < 0 ||
 		    vg_db_exec(db, used_up ? video_dead_sql : video_ready_sql, vp,
 			       VG_DB_NPARAMS(vp)) < 0 ||
-		    vg_db_exec(db, attempt_sql, jp, VG_DB_NPARAMS(jp)) < 0) {
+		    vg_db_exec(db, polling ? attempt_poll_sql : attempt_sql, jp,
+			       VG_DB_NPARAMS(jp)) < 0) {
 			vg_db_result_free(&res);
 			goto fail;
 		}
 		vg_warn("msg=\"lease expired; job %s\" job_id=%lld shard=%u",
-			used_up ? "dead" : "ready again", jid, vg_db_shard(db));
+			used_up	  ? "dead"
+			: polling ? "ready to poll again"
+				  : "ready again",
+			jid, vg_db_shard(db));
 	}
 	if (vg_db_commit(db) < 0) {
 		vg_db_result_free(&res);

@@ -56,9 +56,15 @@ struct job {
 				 * overflowed: it was longer and the transfer was stopped */
 	long retry_after_s;	/* from a Retry-After header, -1 if none */
 	long long call_ms;	/* how long the last transfer ran */
-	char *status_url;   /* after a 202: resolved and on processor.url's origin (status_url.h) */
-	int64_t poll_at_ms; /* next status poll (monotonic), 0: none pending */
-	int64_t call_deadline_ms; /* give up on the whole call (202 polling included) */
+	/* A job the service accepted (202) waits in the database, not here:
+	 * jobs.status_url as the claim found it. Set: this claim polls it (a GET,
+	 * not an attempt) instead of calling again. */
+	char *stored_url;
+	long long accepted_age_ms; /* stored_url set: how long ago accepted_at was */
+	char *status_url;	   /* the poll's URL: stored_url resolved against processor.url
+				    * and found on its origin (status_url.h) when the poll starts */
+	int64_t async_deadline_ms; /* stored_url set: accepted_at + processor.async_deadline_seconds
+				    * (monotonic) */
 	int64_t claimed_ms;
 
 	/* a 2xx answer waiting for its turn's batch write (worker.c, lease_done_batch) */

@@ -30,7 +30,7 @@ static const char renew_sql[] =
 
 static const char done_job_sql[] =
 	"UPDATE jobs SET state = 'done', finished_at = UTC_TIMESTAMP(6), last_http_status = ?, "
-	"last_error = NULL, lease_expires_at = NULL "
+	"last_error = NULL, lease_expires_at = NULL, status_url = NULL, accepted_at = NULL "
 	"WHERE id = ? AND lease_token = ? AND state = 'running'";
 static const char done_video_sql[] =
 	"UPDATE videos SET status = 'processed', result = ? WHERE id = ? AND status <> 'deleted'";
@@ -40,7 +40,7 @@ static const char done_video_sql[] =
 static const char done_jobs_set_sql[] =
 	"UPDATE jobs SET state = 'done', finished_at = UTC_TIMESTAMP(6), "
 	"last_http_status = CASE id" JOB_SET_WHEN
-	" END, last_error = NULL, lease_expires_at = NULL "
+	" END, last_error = NULL, lease_expires_at = NULL, status_url = NULL, accepted_at = NULL "
 	"WHERE id IN (" JOB_SET_IN ") AND lease_token = CASE id" JOB_SET_WHEN " END "
 	"AND state = 'running'";
 static const char done_videos_set_sql[] =
@@ -54,17 +54,29 @@ static const char done_attempts_set_sql[] =
 static const char retry_job_sql[] =
 	"UPDATE jobs SET state = 'ready', run_after = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND, "
 	"attempts = attempts - ?, last_http_status = ?, last_error = ?, lease_owner = NULL, "
-	"lease_token = NULL, lease_expires_at = NULL "
+	"lease_token = NULL, lease_expires_at = NULL, status_url = NULL, accepted_at = NULL "
 	"WHERE id = ? AND lease_token = ? AND state = 'running'";
 static const char retry_video_sql[] =
 	"UPDATE videos SET status = 'queued' WHERE id = ? AND status = 'processing'";
 
 static const char dead_job_sql[] =
 	"UPDATE jobs SET state = 'dead', finished_at = UTC_TIMESTAMP(6), last_http_status = ?, "
-	"last_error = ?, lease_expires_at = NULL "
+	"last_error = ?, lease_expires_at = NULL, status_url = NULL, accepted_at = NULL "
 	"WHERE id = ? AND lease_token = ? AND state = 'running'";
 static const char dead_video_sql[] =
 	"UPDATE videos SET status = 'failed' WHERE id = ? AND status <> 'deleted'";
+
+/* Waiting for the service (lease_wait): the job ready again at the next
+ * poll with its status_url - a new one and accepted_at now for a call's
+ * 202, the stored ones kept for a poll. The video stays processing: the
+ * service is working on it. */
+static const char wait_job_sql[] =
+	"UPDATE jobs SET state = 'ready', run_after = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND, "
+	"accepted_at = IF(? IS NULL, accepted_at, UTC_TIMESTAMP(6)), "
+	"status_url = IFNULL(?, status_url), last_http_status = ?, "
+	"last_error = IFNULL(?, last_error), lease_owner = NULL, lease_token = NULL, "
+	"lease_expires_at = NULL "
+	"WHERE id = ? AND lease_token = ? AND state = 'running'";
 
 static const char attempt_sql[] =
 	"UPDATE job_attempts SET finished_at = UTC_TIMESTAMP(6), outcome = ?, http_status = ?, "
@@ -114,7 +126,7 @@ static int outcome_body(struct vg_db *db, void *arg)
 
 	if (n == 0)
 		return 0;
-	if (n != 1 || vg_db_exec(db, o->video_sql, o->vp, o->nvp) < 0 ||
+	if (n != 1 || (o->video_sql && vg_db_exec(db, o->video_sql, o->vp, o->nvp) < 0) ||
 	    vg_db_exec(db, attempt_sql, ap, VG_DB_NPARAMS(ap)) < 0)
 		return -1;
 	return 1;
@@ -313,4 +325,19 @@ int lease_dead(struct vg_db *db, const struct job *j, int http_status, const cha
 
 	return outcome(db, j, dead_job_sql, jp, VG_DB_NPARAMS(jp), dead_video_sql, vp,
 		       VG_DB_NPARAMS(vp), "dead", http_status, error);
+}
+
+int lease_wait(struct vg_db *db, const struct job *j, const char *status_url, double delay_s,
+	       int http_status, const char *error)
+{
+	struct vg_db_param jp[] = {vg_p_i64((long long)(delay_s * 1e6)),
+				   vg_p_str(status_url),
+				   vg_p_str(status_url),
+				   status_param(http_status),
+				   vg_p_str(error),
+				   vg_p_i64(j->id),
+				   vg_p_str(j->token)};
+
+	return outcome(db, j, wait_job_sql, jp, VG_DB_NPARAMS(jp), NULL, NULL, 0, "accepted",
+		       http_status, error);
 }

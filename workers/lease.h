@@ -37,11 +37,25 @@ int lease_done(struct vg_db *db, const struct job *j, int http_status, const cha
 int lease_done_batch(struct vg_db *db, struct job *const *jobs, size_t n, int *rc);
 
 /*
- * Back to ready after delay_s. refund: the call never reached the service
- * (or was abandoned by a drain), so the attempt does not count.
+ * Back to ready after delay_s, to be called again: a stored status_url is
+ * dropped. refund: the call never reached the service (or was abandoned by
+ * a drain), so the attempt does not count (never for a job claimed to poll,
+ * whose claim counted nothing: use lease_wait).
  */
 int lease_retry(struct vg_db *db, const struct job *j, int http_status, const char *error,
 		double delay_s, int refund);
+
+/*
+ * The service has the job and works on it (a 202): back to ready, to be
+ * polled after delay_s by whichever worker claims it then, with no lease
+ * and no slot held meanwhile. status_url: a call's 202, stored as the
+ * service named it with accepted_at = now; NULL: a poll's, the stored ones
+ * kept. The attempt's row is 'accepted' and attempts do not change; the
+ * video stays processing. error (may be NULL) becomes last_error, as when
+ * a poll could not reach the service; NULL keeps the last one.
+ */
+int lease_wait(struct vg_db *db, const struct job *j, const char *status_url, double delay_s,
+	       int http_status, const char *error);
 
 /* Dead-lettered: job dead, video failed, history kept. */
 int lease_dead(struct vg_db *db, const struct job *j, int http_status, const char *error);

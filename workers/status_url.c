@@ -36,6 +36,17 @@ static int same(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+/* A URL is printable ASCII (RFC 3986: anything else is percent-encoded).
+ * Held to that, a status_url can be stored as it came in an ASCII column
+ * (jobs.status_url) and logged without cleaning. */
+static int printable_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
 enum status_url_verdict status_url_check(const char *processor_url, const char *status_url,
 					 char **out, char *host, size_t hostsz)
 {
@@ -50,6 +61,7 @@ enum status_url_verdict status_url_check(const char *processor_url, const char *
 	if (!base)
 		abort();
 	if (!status_url || !*status_url || strlen(status_url) > STATUS_URL_MAX ||
+	    !printable_ascii(status_url) ||
 	    curl_url_set(base, CURLUPART_URL, processor_url, 0) != CURLUE_OK)
 		goto out;
 	buser = part(base, CURLUPART_USER, 0);

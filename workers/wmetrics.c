@@ -34,9 +34,20 @@ static const char *call_names[CALL_CLASSES] = {"ok",	       "accepted",	 "thrott
 					       "unreachable",  "transport_error"};
 
 /* lease.c's attempt outcomes; "released": handed back without counting an
- * attempt (429, unreachable service, open breaker, a draining worker). */
-enum job_class { JOB_DONE, JOB_RETRY, JOB_RELEASED, JOB_DEAD, JOB_OTHER, JOB_CLASSES };
-static const char *job_names[JOB_CLASSES] = {"done", "retry", "released", "dead", "other"};
+ * attempt (429, unreachable service, open breaker, a draining worker);
+ * "accepted": back to ready to wait for the service (a 202 to a call or a
+ * poll, the next poll scheduled). */
+enum job_class {
+	JOB_DONE,
+	JOB_RETRY,
+	JOB_RELEASED,
+	JOB_DEAD,
+	JOB_ACCEPTED,
+	JOB_OTHER,
+	JOB_CLASSES
+};
+static const char *job_names[JOB_CLASSES] = {"done", "retry",	 "released",
+					     "dead", "accepted", "other"};
 
 static const double call_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 #define CALL_NB (sizeof(call_bounds) / sizeof(call_bounds[0]))
@@ -118,7 +129,8 @@ static void render(struct vg_prom *p, size_t workers_alive, long long in_flight)
 		     shared ? &shared->call_seconds : NULL, call_bounds, CALL_NB);
 	vg_prom_family(p, "vingest_job_outcomes_total", "counter",
 		       "Job outcomes committed by this host's workers: done, retry (back to "
-		       "ready, attempt counted), released (back to ready, not counted), dead.");
+		       "ready, attempt counted), released (back to ready, not counted), dead, "
+		       "accepted (202: back to ready until the next status poll).");
 	for (int i = 0; i < JOB_CLASSES; i++) {
 		snprintf(labels, sizeof(labels), "outcome=\"%s\"", job_names[i]);
 		vg_prom_sample(p, "vingest_job_outcomes_total", labels,

@@ -7,8 +7,12 @@
  *
  *   2xx with a JSON object      done: job done, video processed, result kept
  *                               as json-c writes it (answer.h)
- *   202 + status_url            poll it (every 2 s or Retry-After) until 200/4xx/5xx,
- *                               if it is on processor.url's origin (status_url.h)
+ *   202 + status_url            if it is on processor.url's origin (status_url.h):
+ *                               stored with the job, which goes back to ready until
+ *                               its next poll (every 2 s or Retry-After); whoever
+ *                               claims it then polls (GET) instead of calling, until
+ *                               200/4xx/5xx or processor.async_deadline_seconds
+ *                               from the first 202
  *   408, 429, 5xx, timeout,     back to ready after exponential back-off with
  *   connection error, a 2xx     full jitter (Retry-After honoured)
  *   that is not a result, a
@@ -20,6 +24,12 @@
  * What the service says reaches jobs.last_error and videos.result only
  * through answer.h: the worker's own words for an error (with a short,
  * cleaned excerpt of a JSON error's message), json-c's rendering of a result.
+ *
+ * A job the service accepted is held by no worker while it waits: no
+ * lease, no concurrency slot, nothing in memory for a drain, reload or
+ * crash to lose - the status_url and the first 202's time are in its row
+ * (lease_wait), and a poll is one short claim, one GET under the same
+ * processor.max_rps as a call, and the outcome. A poll is not an attempt.
  *
  * An attempt does not count when the call never reached the service
  * (connection refused, name not resolved), when the service throttles
@@ -38,6 +48,7 @@
  */
 #include "worker.h"
 #include "answer.h"
+#include "async.h"
 #include "backoff.h"
 #include "breaker.h"
 #include "call.h"
@@ -70,8 +81,6 @@
 
 #define TURN_MS		200
 #define DB_HEARTBEAT_MS 5000 /* workers.heartbeat_at refresh */
-#define POLL_DEFAULT_S	2    /* 202 status polling interval */
-#define ASYNC_FACTOR	30   /* a 202 job may take this many processor timeouts */
 
 static volatile sig_atomic_t drain_requested;
 
@@ -216,12 +225,63 @@ static void flush_done(struct worker *w)
 	free(rc);
 }
 
-/* Transient failure: retry later, or dead when attempts are used up. */
+/* Seconds left before j's asynchronous deadline (it was claimed to poll). */
+static double deadline_left_s(const struct job *j)
+{
+	return (double)(j->async_deadline_ms - vg_mono_ms()) / 1000.0;
+}
+
+/*
+ * The service has the job (a 202 to a call, status_url its new one; or to
+ * a poll, or a poll that did not reach it, status_url NULL): back to ready
+ * until the next poll, delay_s from now, and let go of it (lease_wait).
+ */
+static void finish_wait(struct worker *w, struct job *j, const char *status_url, int status,
+			const char *error, double delay_s)
+{
+	int rc = lease_wait(job_db(w, j), j, status_url, delay_s, status, error);
+
+	note(w, j, rc);
+	if (rc == 0) {
+		lease_lost(w, j, "wait");
+		return;
+	}
+	if (rc == 1) {
+		vg_video_cache_invalidate(&w->cache, j->video_id);
+		if (status_url)
+			vg_info("msg=\"job accepted; waiting for the service\" job_id=%lld shard=%u "
+				"video_id=%s attempt=%u next_poll_s=%.1f",
+				j->id, j->shard, j->video_id, j->attempt, delay_s);
+		else if (error)
+			vg_info("msg=\"status poll failed; polling again later\" job_id=%lld "
+				"shard=%u video_id=%s attempt=%u http_status=%d next_poll_s=%.1f "
+				"error=\"%s\"",
+				j->id, j->shard, j->video_id, j->attempt, status, delay_s, error);
+		else
+			vg_debug("msg=\"job still processing at the service\" job_id=%lld "
+				 "shard=%u video_id=%s next_poll_s=%.1f",
+				 j->id, j->shard, j->video_id, delay_s);
+	}
+	forget(w, j);
+}
+
+/* Transient failure: retry later, or dead when attempts are used up. A job
+ * claimed to poll whose failure does not count (the poll never reached the
+ * service, 429, the breaker open) keeps its status_url and is polled again
+ * after the back-off: the service still has it. */
 static void finish_retry(struct worker *w, struct job *j, int status, const char *error, int refund)
 {
 	double delay;
 	int rc;
 
+	if (refund && j->stored_url) {
+		delay = backoff_delay(1, (double)w->cfg->jobs.backoff_base_seconds,
+				      (double)w->cfg->jobs.backoff_max_seconds, j->retry_after_s);
+		if (delay > deadline_left_s(j))
+			delay = deadline_left_s(j) > 0 ? deadline_left_s(j) : 0;
+		finish_wait(w, j, NULL, status, error, delay);
+		return;
+	}
 	if (!refund && j->attempt >= j->max_attempts) {
 		char why[ANSWER_ERROR_SIZE + 64];
 
@@ -273,14 +333,37 @@ static void finish_dead(struct worker *w, struct job *j, int status, const char 
 }
 
 /*
- * A 202 to the POST: poll its status_url, if it is one the worker may
- * follow. One that is not on processor.url's origin (status_url.h) is never
- * requested: the attempt fails, counted, so a service that keeps naming
+ * A status_url the worker will not follow (a 202's, or a stored one that is
+ * no longer on processor.url's origin when its poll starts): it is never
+ * requested. The attempt fails, counted, so a service that keeps naming
  * other places dead-letters its jobs rather than parking them; and it is
  * not a breaker failure, since the service is up - it is wrong, and every
  * job it answers so shows why in last_error. last_error does not name the
  * host (users read it, and a host on the inside is none of theirs); the
  * log line, for operators, does.
+ */
+static void refuse_status_url(struct worker *w, struct job *j, enum status_url_verdict v,
+			      const char *host)
+{
+	char err[ANSWER_ERROR_SIZE];
+
+	vg_warn("msg=\"status_url refused: not on the processing service's origin\" "
+		"job_id=%lld shard=%u video_id=%s host=%s reason=\"%s\"",
+		j->id, j->shard, j->video_id, host, status_url_why(v));
+	snprintf(err, sizeof(err),
+		 "status_url refused: not on the processing service's origin (%s)",
+		 status_url_why(v));
+	finish_retry(w, j, 202, err, 0);
+}
+
+/*
+ * A 202 to the POST: the job waits for its status_url, if it is one the
+ * worker may follow (status_url.h; else refuse_status_url). It is stored
+ * with the job as the service named it - checked here, and again when a
+ * poll resolves it against processor.url, which may have changed
+ * meanwhile; never as resolved, which would store processor.url's
+ * credentials. A 202 is the service answering sensibly: a success for the
+ * breaker (it settles a probe too).
  */
 static void on_accepted(struct worker *w, struct job *j)
 {
@@ -289,7 +372,7 @@ static void on_accepted(struct worker *w, struct job *j)
 	struct json_object *u = NULL;
 	enum status_url_verdict v;
 	char host[256];
-	char *url = NULL;
+	char *url = NULL, *raw;
 
 	if (!o || !json_object_object_get_ex(o, "status_url", &u) ||
 	    !json_object_is_type(u, json_type_string)) {
@@ -300,23 +383,19 @@ static void on_accepted(struct worker *w, struct job *j)
 	}
 	v = status_url_check(w->cfg->processor.url, json_object_get_string(u), &url, host,
 			     sizeof(host));
+	raw = vg_strdup(json_object_get_string(u));
 	json_object_put(o);
 	if (v != STATUS_URL_OK) {
-		char err[ANSWER_ERROR_SIZE];
-
-		vg_warn("msg=\"status_url refused: not on the processing service's origin\" "
-			"job_id=%lld shard=%u video_id=%s host=%s reason=\"%s\"",
-			j->id, j->shard, j->video_id, host, status_url_why(v));
-		snprintf(err, sizeof(err),
-			 "status_url refused: not on the processing service's origin (%s)",
-			 status_url_why(v));
-		finish_retry(w, j, 202, err, 0);
+		free(raw);
+		refuse_status_url(w, j, v, host);
 		return;
 	}
-	free(j->status_url);
-	j->status_url = url;
-	j->poll_at_ms =
-		vg_mono_ms() + 1000 * (j->retry_after_s > 0 ? j->retry_after_s : POLL_DEFAULT_S);
+	free(url); /* resolved with processor.url's credentials: never stored */
+	breaker_success(&w->breaker);
+	finish_wait(w, j, raw, 202, NULL,
+		    async_next_poll_s(j->retry_after_s,
+				      (double)w->cfg->processor.async_deadline_seconds));
+	free(raw);
 }
 
 /* A transfer that ended without a whole answer. */
@@ -351,18 +430,19 @@ static void on_answer(void *ud, struct job *j, int curl_code, long http_status)
 		on_transfer_failed(w, j, curl_code, status);
 		return;
 	}
-	if (status == 202 && j->status_url) {
+	if (status == 202 && j->stored_url) {
 		/* a poll: still processing; ask again later (its body, a new
 		 * status_url included, is not read: the first one stands) */
-		j->poll_at_ms = vg_mono_ms() +
-				1000 * (j->retry_after_s > 0 ? j->retry_after_s : POLL_DEFAULT_S);
+		breaker_success(&w->breaker);
+		finish_wait(w, j, NULL, 202, NULL,
+			    async_next_poll_s(j->retry_after_s, deadline_left_s(j)));
 		return;
 	}
 	if (status == 202) {
 		on_accepted(w, j);
 		return;
 	}
-	if (j->status_url && status == 404) {
+	if (j->stored_url && status == 404) {
 		/* the service forgot an accepted job: call again (same Idempotency-Key) */
 		answer_error(err, sizeof(err), "status_url answered 404", vg_buf_str(&j->response),
 			     vg_buf_len(&j->response));
@@ -503,6 +583,7 @@ static void renew_leases(struct worker *w, int64_t now)
 static int claim_from(struct worker *w, unsigned k, unsigned max, int64_t now)
 {
 	struct vg_db *db = vg_shards_db(&w->shards, k);
+	long long deadline_s = w->cfg->processor.async_deadline_seconds;
 	int n = claim_jobs(db, w->cfg, w->owner, max, &w->jobs);
 
 	shard_watch_note(&w->watch, db, n >= 0, "worker");
@@ -519,8 +600,11 @@ static int claim_from(struct worker *w, unsigned k, unsigned max, int64_t now)
 		for (int i = 0; j && i < n; j = j->next, i++) {
 			vg_video_cache_invalidate(&w->cache, j->video_id); /* now processing */
 			j->claimed_ms = now;
-			j->call_deadline_ms =
-				now + ASYNC_FACTOR * 1000 * w->cfg->processor.timeout_seconds;
+			if (j->stored_url)
+				j->async_deadline_ms =
+					now +
+					(int64_t)(1000 * async_time_left_s(deadline_s,
+									   j->accepted_age_ms));
 		}
 	}
 	/* A full batch says there is more: come back at once. */
@@ -577,6 +661,25 @@ static void claim_more(struct worker *w, int64_t now)
 		breaker_probe_release(&w->breaker);
 }
 
+/* Resolves j's stored status_url against processor.url - it may have
+ * changed since the 202 - and polls it; one no longer on its origin is
+ * refused as on_accepted refuses it. */
+static void start_poll(struct worker *w, struct job *j)
+{
+	enum status_url_verdict v;
+	char host[256];
+
+	free(j->status_url);
+	v = status_url_check(w->cfg->processor.url, j->stored_url, &j->status_url, host,
+			     sizeof(host));
+	if (v != STATUS_URL_OK) {
+		refuse_status_url(w, j, v, host);
+		return;
+	}
+	if (call_start_poll(&w->caller, j) < 0)
+		finish_retry(w, j, 0, "cannot start a status poll", 1);
+}
+
 /* Starts calls and polls that are due and within the rate cap. */
 static void start_calls(struct worker *w, int64_t now)
 {
@@ -586,14 +689,19 @@ static void start_calls(struct worker *w, int64_t now)
 		next = j->next;
 		if (j->easy)
 			continue;
-		if (j->status_url) {
-			if (now >= j->call_deadline_ms) {
+		if (j->stored_url) {
+			/* Claimed to poll. Past the deadline (from the first
+			 * 202): the attempt fails and counts, and the job is
+			 * called again or, its attempts used up, dead. */
+			if (now >= j->async_deadline_ms) {
 				finish_retry(w, j, 0, "asynchronous processing took too long", 0);
 				continue;
 			}
-			if (j->poll_at_ms && now >= j->poll_at_ms &&
-			    call_start_poll(&w->caller, j) < 0)
-				finish_retry(w, j, 0, "cannot start a status poll", 1);
+			/* A poll is a request to the service like a call:
+			 * it takes its token from processor.max_rps. */
+			if (!breaker_rate_take(&w->breaker, time(NULL)))
+				break;
+			start_poll(w, j);
 			continue;
 		}
 		if (drain_requested)
@@ -641,7 +749,11 @@ static void release_all(struct worker *w)
 		struct job *j = w->jobs;
 
 		call_abort(&w->caller, j);
-		if (lease_retry(job_db(w, j), j, 0, "released by a draining worker", 0.0, 1) == 1) {
+		/* one claimed to poll keeps its status_url: poll it again at once */
+		if ((j->stored_url ? lease_wait(job_db(w, j), j, NULL, 0.0, 0,
+						"released by a draining worker")
+				   : lease_retry(job_db(w, j), j, 0,
+						 "released by a draining worker", 0.0, 1)) == 1) {
 			vg_video_cache_invalidate(&w->cache, j->video_id);
 			vg_info("msg=\"job released\" job_id=%lld shard=%u video_id=%s", j->id,
 				j->shard, j->video_id);

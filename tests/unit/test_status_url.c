@@ -97,6 +97,11 @@ static void test_refused(void)
 	REFUSED(P, "http://127.0.0.1:18090/x\r\nHost: evil", STATUS_URL_UNPARSABLE, "-",
 		"CR LF in the URL");
 	REFUSED(P, "", STATUS_URL_UNPARSABLE, "-", "empty");
+	REFUSED(P, "/status/caf\xc3\xa9", STATUS_URL_UNPARSABLE, "-",
+		"a byte outside ASCII (it is stored in an ASCII column)");
+	REFUSED(P, "/status/a b", STATUS_URL_UNPARSABLE, "-", "a space");
+	ALLOWED(P, "/status/caf%C3%A9", "http://127.0.0.1:18090/status/caf%C3%A9",
+		"the same, percent-encoded");
 	REFUSED("not a url", "/status/1", STATUS_URL_UNPARSABLE, "-",
 		"a processor.url libcurl does not take");
 	{
