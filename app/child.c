@@ -9,14 +9,17 @@
 #include "scoreboard.h"
 #include "vg_addr.h"
 #include "vg_config.h"
+#include "vg_failpoint.h"
 #include "vg_log.h"
 #include "vg_text.h"
 #include "vg_time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,7 +60,7 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN); /* a vanished web server is an EPIPE, not a death */
 }
 
-/* While a request is served SIGQUIT waits (it must not cut a body read short). */
+/* SIGQUIT waits while a request is served (it must not cut a body read short). */
 static void block_quit(int block)
 {
 	sigset_t set;
@@ -65,6 +68,27 @@ static void block_quit(int block)
 	sigemptyset(&set);
 	sigaddset(&set, SIGQUIT);
 	sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+static int set_nonblocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		return -1;
+	return (flags & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+/* Waits until fd is readable with SIGQUIT (held elsewhere) open; -1 with
+ * EINTR when a signal ended the wait. */
+static int wait_readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	sigset_t open;
+
+	sigprocmask(SIG_SETMASK, NULL, &open);
+	sigdelset(&open, SIGQUIT);
+	return ppoll(&p, 1, NULL, &open) < 0 ? -1 : 0;
 }
 
 /*
@@ -188,26 +212,47 @@ int child_main(const struct vg_config *cfg, int listen_fd, unsigned slot, pid_t 
 		goto out;
 	}
 	FCGX_InitRequest(&fcgi, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	/* SIGQUIT is held everywhere but inside ppoll(), which opens it
+	 * atomically: a SIGQUIT that lands between the loop's check and the wait
+	 * ends the wait instead of being noticed at the next connection (which,
+	 * when the master is dead, may never come). The listener is non-blocking
+	 * so that losing a connection to a sibling returns EAGAIN, not a block
+	 * with SIGQUIT held; accepted sockets do not inherit O_NONBLOCK. */
+	block_quit(1);
+	if (set_nonblocking(listen_fd) < 0) {
+		vg_error("msg=\"cannot make the FastCGI listener non-blocking\" error=\"%s\"",
+			 strerror(errno));
+		status = 1;
+		goto out_request;
+	}
 	while (!quit_requested && !term_requested) {
 		if (cfg->http.max_requests && c.served >= cfg->http.max_requests) {
 			vg_info("msg=\"recycling child after max_requests\" served=%lld", c.served);
 			break;
 		}
+		(void)VG_FAILPOINT("child.idle"); /* stall: widens the gap before the wait */
+		if (fcgi.ipcFd < 0 && wait_readable(listen_fd) < 0) {
+			if (errno == EINTR)
+				continue;
+			vg_error("msg=\"waiting for a FastCGI connection failed\" error=\"%s\"",
+				 strerror(errno));
+			status = 1;
+			break;
+		}
 		if (FCGX_Accept_r(&fcgi) < 0) {
 			if (quit_requested || term_requested)
 				break;
-			if (errno == EINTR)
-				continue;
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue; /* a sibling took the connection */
 			vg_error("msg=\"FastCGI accept failed\" error=\"%s\"", strerror(errno));
 			status = 1;
 			break;
 		}
-		block_quit(1);
 		serve(&c, &fcgi);
 		FCGX_Finish_r(&fcgi);
 		c.served++;
-		block_quit(0);
 	}
+out_request:
 	FCGX_Free(&fcgi, 0);
 out:
 	vg_shards_close(&c.shards);

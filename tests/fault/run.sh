@@ -107,7 +107,7 @@ SCENARIOS+=("fp:db.commit:stall:3000:2" "fp:store.fsync:stall:2000:2" "fp:worker
 SCENARIOS+=("fp:store.stage_write:enospc:2" "fp:tus.append:enospc:2" "fp:store.fsync:enospc:2")
 # The upload transaction deadlocks on every try: 503 database_busy, nothing kept.
 SCENARIOS+=("fp:db.deadlock:busy")
-SCENARIOS+=(kill_fcgi_child kill_fcgi_master kill_worker kill_supervisor kill_supervisor_alone kill_mariadb stop_memcached
+SCENARIOS+=(kill_fcgi_child kill_fcgi_master kill_fcgi_master_idle kill_worker kill_supervisor kill_supervisor_alone kill_mariadb stop_memcached
 	stub_down stub_slow stub_garbage stub_throttle lease_race)
 
 # One multipart upload of FILE: "status error-code retry-after" (- for none).
@@ -229,6 +229,24 @@ sc_kill_fcgi_master() {
 	else
 		echo "FAIL vingest-fcgi did not come back" >>"$T_TMP/children.probe"
 	fi
+}
+# The same with the web children idle and caught between their loop's check
+# and their wait for a connection (failpoint child.idle stalls them there),
+# after the load, so no connection comes to wake them: a child that would
+# notice its SIGQUIT only once a connection arrives stays forever.
+sc_kill_fcgi_master_idle() {
+	local i fired=0
+	[[ $1 == heal ]] || return 0
+	fp_set child.idle stall:3000 100
+	for ((i = 0; i < 8; i++)); do curl -s -m 10 -o /dev/null "$VINGEST_URL/healthz" & done
+	wait
+	fired=$(find "$VINGEST_VAR/failpoints" -name 'child.idle.fired.*' | wc -l)
+	kill_alone "$(fpid)" 30 children
+	(($? == 2)) && return 0
+	fp_clear
+	restart_fcgi $((SECONDS + 30)) || echo "FAIL vingest-fcgi did not come back" >>"$T_TMP/children.probe"
+	echo "children in the gap at the kill: $fired" >>"$T_TMP/children.probe"
+	((fired > 0)) || echo "FAIL no child was in the gap" >>"$T_TMP/children.probe"
 }
 # Calls of 2 s (under processor.timeout_seconds, 4 here): the workers are
 # killed holding jobs, finish those calls as they drain (within
@@ -368,7 +386,7 @@ for ((r = 1; r <= repeats; r++)); do
 			rc=1
 			out+=$'\ncheck retry FAIL a 503 without Retry-After ('"$codes"')'
 		fi
-		if [[ $sc == kill_fcgi_master || $sc == kill_supervisor_alone ]]; then
+		if [[ $sc == kill_fcgi_master* || $sc == kill_supervisor_alone ]]; then
 			probe=$(cat "$T_TMP/children.probe" 2>/dev/null)
 			probe=${probe//$'\n'/; }
 			probe=${probe:-FAIL no result}
