@@ -99,15 +99,13 @@ void objects_get(struct request *r, const char *key)
 	if (status == 206)
 		snprintf(hdr, sizeof(hdr),
 			 "Content-Length: %lld\r\nContent-Range: bytes %lld-%lld/%lld\r\n"
-			 "Accept-Ranges: bytes\r\nX-Content-Type-Options: nosniff\r\n"
-			 "Cache-Control: private, no-transform\r\n",
+			 "Accept-Ranges: bytes\r\nCache-Control: private, no-transform\r\n",
 			 to - from + 1, from, to, size);
 	else
-		snprintf(
-			hdr, sizeof(hdr),
-			"Content-Length: %lld\r\nAccept-Ranges: bytes\r\n"
-			"X-Content-Type-Options: nosniff\r\nCache-Control: private, no-transform\r\n",
-			size);
+		snprintf(hdr, sizeof(hdr),
+			 "Content-Length: %lld\r\nAccept-Ranges: bytes\r\n"
+			 "Cache-Control: private, no-transform\r\n",
+			 size);
 	request_head(r, status, "application/octet-stream", hdr);
 	if (strcmp(r->method, "HEAD") == 0 || size == 0)
 		return;
