@@ -209,11 +209,12 @@ restore_reconcile() {
 	for ((k = 0; k < SHARDS; k++)); do
 		shard_sql "$k" "SELECT object_key, sha256, id, expires_at < UTC_TIMESTAMP(6)
 			FROM videos WHERE deleted_at IS NULL" || die "restore: shard $k does not answer"
-	done | sort -t $'\t' -k1,1 >"$tmp/live"
-	cut -f1 "$tmp/live" >"$tmp/keys"
+	done >"$tmp/live"
+	cut -f1 "$tmp/live" | sort >"$tmp/keys"
 
-	# An object with no live video committed after the snapshot, or is a
-	# deleted video's: the orphan collector's to remove, done here.
+	# An object without a live video: its upload committed after the
+	# snapshot, or its video is deleted. The orphan collector's to remove;
+	# done here, before anything serves.
 	while read -r key; do
 		backup_ctl store rm "$key" || die "restore: vingestctl store rm $key failed"
 		removed=$((removed + 1))

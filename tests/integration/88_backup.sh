@@ -7,9 +7,11 @@
 # every live video's object with the row's sha256 and no object without its
 # video, every upload acknowledged before the backup began, the deleted
 # video deleted, and tests/fault/check (acked, objects, jobs, orphans,
-# final) passes on it; it serves GET /v1/videos/{id} with the old key. A
-# backup made the wrong way round - the store copied BEFORE the snapshot -
-# is refused by the restore, which names the videos without their object.
+# final) passes on it; it serves GET /v1/videos/{id} with the old key. Two
+# broken backups prove the restore's check can fail: one made the wrong way
+# round (the store copied BEFORE the snapshot), one without its list of
+# videos deleted during the backup; the restore refuses both, naming the
+# videos without their object.
 # Runs in the fs pass (stacks of their own; the fs store is the one copied).
 . "$(dirname "$0")/lib.sh"
 
@@ -21,6 +23,7 @@ fi
 SV=$VINGEST_VAR-bsrc # the stack backed up
 RV=$VINGEST_VAR-brst # the good backup restored
 BV=$VINGEST_VAR-bbad # the bad backup restored
+NV=$VINGEST_VAR-bnod # the backup without its deleted list restored
 ASAN_FLAG=
 [[ $(cat "$VINGEST_VAR/build-dir" 2>/dev/null) == */build-asan ]] && ASAN_FLAG=--asan
 # stk VAR BASE [VAR=VALUE...] -- ./dev ARGS: ./dev for one of this test's
@@ -43,20 +46,29 @@ stk() {
 }
 src() { stk "$SV" 19600 "$@"; }
 rst() { stk "$RV" 19650 "$@"; }
-bad() { stk "$BV" 19680 "$@"; }
-LOADPID='' BADPID='' SRCDOWN=''
+bad() { stk "$BV" 19700 "$@"; } # (these two only restore: MariaDB on a socket)
+nod() { stk "$NV" 19730 "$@"; }
+LOADPID='' BADPID='' NODPID='' SRCDOWN=''
 cleanup() {
 	[[ -n $LOADPID ]] && kill -TERM -- "-$LOADPID" 2>/dev/null
 	[[ -n $BADPID ]] && wait "$BADPID" 2>/dev/null
+	[[ -n $NODPID ]] && wait "$NODPID" 2>/dev/null
 	[[ -n $SRCDOWN ]] && wait "$SRCDOWN" 2>/dev/null
 	src -- down >/dev/null 2>&1 &
 	rst -- down >/dev/null 2>&1 &
 	bad -- down >/dev/null 2>&1 &
+	nod -- down >/dev/null 2>&1 &
 	wait
-	rm -rf -- "$SV" "$RV" "$BV" "$T_TMP"
+	rm -rf -- "$SV" "$RV" "$BV" "$NV" "$T_TMP"
 }
 trap cleanup EXIT
-rm -rf -- "$SV" "$RV" "$BV"
+rm -rf -- "$SV" "$RV" "$BV" "$NV"
+# The restores use the test stack's build (./dev restore keeps a build-dir
+# it finds; up --asan below moves the restored stack to build-asan/ anyway).
+for v in "$RV" "$BV" "$NV"; do
+	mkdir -p "$v"
+	cp -- "$VINGEST_VAR/build-dir" "$v/" 2>/dev/null
+done
 
 if ! src -- up $ASAN_FLAG >"$T_TMP/up-src.log" 2>&1; then
 	t_fail "a stack to back up starts" "$(tail -n 30 "$T_TMP/up-src.log")"
@@ -117,18 +129,24 @@ SRCDOWN=$!
 t_ok "the backup lists the video deleted while it ran" grep -q "^$victim"$'\t' "$BK/deleted"
 t_eq "the victim's object is not in the store copy" "$(find "$BK/store" -name "$victim" | wc -l)" 0
 
-# ---- the wrong order: the snapshot with the early store copy, restored
-# (into a stack of its own, meanwhile) while the good backup is.
-mkdir -p "$T_TMP/bad/store"
+# ---- Two broken backups, each restored into a stack of its own while the
+# good backup is: the wrong order (the snapshot with the early store copy),
+# and the right order without the list of videos deleted meanwhile.
+mkdir -p "$T_TMP/bad/store" "$T_TMP/nod"
 cp -a -- "$BK/db-0" "$BK/deleted" "$BK/manifest" "$T_TMP/bad/"
 mv -- "$T_TMP/early-videos" "$T_TMP/bad/store/videos"
-(
-	rc=0
-	bad -- restore "$T_TMP/bad" >"$T_TMP/bad.out" 2>&1 || rc=$?
-	echo "$rc" >"$T_TMP/bad.rc"
-	bad -- down >/dev/null 2>&1
-) &
+cp -a -- "$BK/db-0" "$BK/store" "$BK/manifest" "$T_TMP/nod/"
+: >"$T_TMP/nod/deleted"
+restore_bg() { # NAME: restores $T_TMP/NAME with NAME (bad, nod); NAME.out, NAME.rc
+	local rc=0
+	"$1" -- restore "$T_TMP/$1" >"$T_TMP/$1.out" 2>&1 || rc=$?
+	echo "$rc" >"$T_TMP/$1.rc"
+	"$1" -- down >/dev/null 2>&1
+}
+restore_bg bad &
 BADPID=$!
+restore_bg nod &
+NODPID=$!
 
 # ---- the backup restored into a fresh stack.
 rc=0
@@ -176,12 +194,15 @@ t_match "every video's object, one job each, every video finished" "$out" \
 	'check objects +ok.*check jobs +ok.*check final +ok'
 t_match "verdict ok" "$out" 'verdict=ok'
 
-wait "$BADPID"
-BADPID=
+wait "$BADPID" "$NODPID"
+BADPID='' NODPID=''
 out=$(cat "$T_TMP/bad.out")
 t_eq "a backup whose store was copied before the snapshot: the restore fails" "$(cat "$T_TMP/bad.rc")" 1
 t_match "and says why" "$out" 'live video\(s\) without their object or with other bytes: this backup is not consistent'
 t_match "naming a video without its object" "$out" "[0-9A-Z]{26}: no object videos/"
+out=$(cat "$T_TMP/nod.out")
+t_eq "a backup without its list of deletions: the restore fails" "$(cat "$T_TMP/nod.rc")" 1
+t_match "naming the video deleted during the backup" "$out" "$victim: no object videos/"
 
 id=$(awk 'NR == 1 { print $2 }' "$T_TMP/expected")
 sha=$(awk 'NR == 1 { print $3 }' "$T_TMP/expected")
