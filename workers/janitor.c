@@ -304,7 +304,10 @@ int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg, struc
  *   3. delete the attempts, then the jobs.
  * All four statements name the batch by the same bound, so they agree on
  * which rows they touch; the copies and the deletes must count the same
- * jobs or the batch rolls back. Without the lock in step 1, a DBA requeueing
+ * jobs or the batch rolls back. Every statement reads jobs by
+ * ix_jobs_finished and the attempts by their job (STRAIGHT_JOIN): left to
+ * statistics, the optimizer may scan all of job_attempts, or every done job
+ * through ix_jobs_claim, once per batch. Without the lock in step 1, a DBA requeueing
  * a dead job (finished_at back to NULL) between the copy and the delete
  * would leave the job live and archived at once. Plain FOR UPDATE, not SKIP
  * LOCKED: a skipped row inside the bound would be copied unlocked. Finished
@@ -325,19 +328,22 @@ int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg, struc
 	  "finished_at = ? AND " t "id <= ?))"
 
 static const char archive_lock_sql[] =
-	"SELECT finished_at, id FROM jobs "
+	"SELECT finished_at, id FROM jobs FORCE INDEX (ix_jobs_finished) "
 	"WHERE finished_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY "
 	"AND state IN ('done', 'dead', 'cancelled') ORDER BY finished_at, id LIMIT ? FOR UPDATE";
-static const char archive_jobs_sql[] = "INSERT INTO jobs_archive (" JOB_COLS ", archived_at) "
-				       "SELECT " JOB_COLS ", UTC_TIMESTAMP(6) FROM jobs "
-				       "WHERE " IN_BATCH("");
+static const char archive_jobs_sql[] =
+	"INSERT INTO jobs_archive (" JOB_COLS ", archived_at) "
+	"SELECT " JOB_COLS ", UTC_TIMESTAMP(6) FROM jobs FORCE INDEX (ix_jobs_finished) "
+	"WHERE " IN_BATCH("");
 static const char archive_attempts_sql[] =
 	"INSERT INTO job_attempts_archive (" ATTEMPT_COLS ", archived_at) "
-	"SELECT " A_ATTEMPT_COLS ", UTC_TIMESTAMP(6) FROM jobs j "
-	"JOIN job_attempts a ON a.job_id = j.id WHERE " IN_BATCH("j.");
+	"SELECT " A_ATTEMPT_COLS ", UTC_TIMESTAMP(6) FROM jobs j FORCE INDEX (ix_jobs_finished) "
+	"STRAIGHT_JOIN job_attempts a ON a.job_id = j.id WHERE " IN_BATCH("j.");
 static const char delete_attempts_sql[] =
-	"DELETE a FROM jobs j JOIN job_attempts a ON a.job_id = j.id WHERE " IN_BATCH("j.");
-static const char delete_jobs_sql[] = "DELETE FROM jobs WHERE " IN_BATCH("");
+	"DELETE a FROM jobs j FORCE INDEX (ix_jobs_finished) "
+	"STRAIGHT_JOIN job_attempts a ON a.job_id = j.id WHERE " IN_BATCH("j.");
+static const char delete_jobs_sql[] =
+	"DELETE j FROM jobs j FORCE INDEX (ix_jobs_finished) WHERE " IN_BATCH("j.");
 
 /* Moves one batch; the number of jobs moved (attempts added to *attempts),
  * or -1 (logged, rolled back). */
