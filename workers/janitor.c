@@ -317,14 +317,14 @@ int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg, struc
 	"id, video_id, kind, state, priority, run_after, attempts, max_attempts, lease_owner, "    \
 	"lease_token, lease_expires_at, last_error, last_http_status, status_url, accepted_at, "   \
 	"created_at, updated_at, finished_at"
-#define ATTEMPT_COLS                                                                               \
+#define ATTEMPT_COLS                                                                                \
 	"id, job_id, attempt, worker, lease_token, started_at, finished_at, outcome, http_status, " \
 	"error"
 #define A_ATTEMPT_COLS                                                                             \
-	"a.id, a.job_id, a.attempt, a.worker, a.lease_token, a.started_at, a.finished_at, "       \
+	"a.id, a.job_id, a.attempt, a.worker, a.lease_token, a.started_at, a.finished_at, "        \
 	"a.outcome, a.http_status, a.error"
 #define IN_BATCH(t)                                                                                \
-	t "state IN ('done', 'dead', 'cancelled') AND (" t "finished_at < ? OR (" t               \
+	t "state IN ('done', 'dead', 'cancelled') AND (" t "finished_at < ? OR (" t                \
 	  "finished_at = ? AND " t "id <= ?))"
 
 static const char archive_lock_sql[] =
@@ -417,7 +417,8 @@ long long janitor_archive(struct vg_db *db, const struct vg_config *cfg, long lo
 		wmetrics_archived(moved);
 		vg_info("msg=\"finished jobs archived\" shard=%u jobs=%lld attempts=%lld "
 			"batches=%u ms=%lld more=%s",
-			vg_db_shard(db), moved, attempts, batches, (long long)(vg_mono_ms() - start),
+			vg_db_shard(db), moved, attempts, batches,
+			(long long)(vg_mono_ms() - start),
 			n == cfg->retention.archive_batch ? "yes" : "no");
 	}
 	return n < 0 ? -1 : moved;
