@@ -113,7 +113,8 @@ CREATE TABLE IF NOT EXISTS videos (
 -- is in neither the index nor the claim ORDER BY, which is run_after, id.
 -- ix_jobs_lease (state, lease_expires_at) serves the lease reaper
 -- (state='running' AND lease_expires_at < now), ix_jobs_video finds the jobs
--- of a video and backs the foreign key.
+-- of a video and backs the foreign key, ix_jobs_finished (009) serves the
+-- janitor's archive pass (finished jobs past retention.archive_after_days).
 CREATE TABLE IF NOT EXISTS jobs (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT COMMENT 'Job id. Also the Idempotency-Key sent to the processing service, the same on every attempt',
   video_id CHAR(26) CHARACTER SET ascii COLLATE ascii_bin NOT NULL COMMENT 'The video this job works on (videos.id)',
