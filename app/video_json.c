@@ -89,9 +89,9 @@ struct json_object *video_json_row(const struct vg_db_result *res, unsigned long
 	return video_json_cells(cell);
 }
 
-static const char load_sql[] = "SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
-			       "LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
-			       "WHERE v.id = ? AND v.user_id = ? ORDER BY j.id DESC LIMIT 1";
+static const char load_sql[] =
+	"SELECT " VIDEO_JSON_COLUMNS " FROM videos v " VIDEO_JSON_JOBS
+	"WHERE v.id = ? AND v.user_id = ? ORDER BY COALESCE(j.id, ja.id) DESC LIMIT 1";
 
 int video_json_load(struct vg_db *db, const char *id, long long user_id, struct json_object **out)
 {

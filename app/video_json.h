@@ -1,5 +1,6 @@
 /*
- * video_json.h - the video resource of the API, read from videos + jobs.
+ * video_json.h - the video resource of the API, read from videos + jobs
+ * (or jobs_archive).
  *
  * One SELECT list and one row-to-JSON function serve GET one, the list and
  * the answer to an upload, so the three can never disagree on a field.
@@ -12,11 +13,23 @@ struct vg_db;
 struct vg_db_result;
 
 /* The column list every video query selects, in the order video_json_row()
- * reads it; the query must alias videos as v and LEFT JOIN jobs as j. */
+ * reads it; the query must alias videos as v and join VIDEO_JSON_JOBS. The
+ * job fields come from the live job, or from the archived one once the
+ * janitor has moved it to jobs_archive (a finished job past
+ * retention.archive_after_days), so an old video answers as it did. */
 #define VIDEO_JSON_COLUMNS                                                                         \
 	"v.id, v.status, v.size_bytes, v.sha256, v.content_type, v.container, v.duration_ms, "     \
 	"v.filename, v.title, v.metadata, v.created_at, v.expires_at, v.result, "                  \
-	"j.state, j.attempts, j.run_after, j.last_error, j.finished_at"
+	"IF(j.id IS NULL, ja.state, j.state), IF(j.id IS NULL, ja.attempts, j.attempts), "         \
+	"IF(j.id IS NULL, ja.run_after, j.run_after), "                                            \
+	"IF(j.id IS NULL, ja.last_error, j.last_error), "                                          \
+	"IF(j.id IS NULL, ja.finished_at, j.finished_at)"
+
+/* The video's job: live (j) or, when there is none, archived (ja). The
+ * archive is probed by its video_id index only for a video with no live job. */
+#define VIDEO_JSON_JOBS                                                                            \
+	"LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "                            \
+	"LEFT JOIN jobs_archive ja ON j.id IS NULL AND ja.video_id = v.id AND ja.kind = 'process' "
 
 /* The columns of VIDEO_JSON_COLUMNS, in order. */
 enum {

@@ -68,12 +68,10 @@ void videos_get(struct request *r, const char *id)
 }
 
 /* "~" sorts after every id (ids start with 0-7), so it means "from the newest". */
-static const char list_sql[] = "SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
-			       "LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
+static const char list_sql[] = "SELECT " VIDEO_JSON_COLUMNS " FROM videos v " VIDEO_JSON_JOBS
 			       "WHERE v.user_id = ? AND v.id < ? ORDER BY v.id DESC LIMIT ?";
 static const char list_status_sql[] =
-	"SELECT " VIDEO_JSON_COLUMNS " FROM videos v "
-	"LEFT JOIN jobs j ON j.video_id = v.id AND j.kind = 'process' "
+	"SELECT " VIDEO_JSON_COLUMNS " FROM videos v " VIDEO_JSON_JOBS
 	"WHERE v.user_id = ? AND v.status = ? AND v.id < ? ORDER BY v.id DESC LIMIT ?";
 
 static int valid_status(const char *s)

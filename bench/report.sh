@@ -5,6 +5,9 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2153,SC2154 # the globals of bench/run.sh
 
+# shellcheck source=SCRIPTDIR/archive-report.sh
+source "$REPO/bench/archive-report.sh"
+
 # rate LINE: "N/s", the uploads per second of a loadgen line ("-" when missing).
 rate() {
 	local r
@@ -273,6 +276,7 @@ write_report() {
 	echo "| raw claim+complete probe, batch $JOBS_BATCH | $(kv "${R[cpu_claim$JOBS_BATCH]:-}" mariadb_cpu_ms_per_job) | - |"
 	echo "| vingest, bench/jobs.sh | $(kv "${R[cpu_jobs]:-}" mariadb_cpu_ms_per_job) | $(kv "${R[cpu_jobs]:-}" workers_stub_memcached_cpu_ms_per_job) |"
 	echo
+	[[ -z ${R[archive]:-} ]] || archive_section "${R[archive]}"
 	echo "## Raw"
 	echo
 	echo "Commands (from the repository, as ./dev bench ran them; \$B is var/bench):"
@@ -287,6 +291,7 @@ write_report() {
 	echo "\$B/bin/loadgen tus http://127.0.0.1:$TUS_PORT/files \$B/payloads/SIZE.mp4 -c {8,64} -n N -t $POINT_SECONDS -S 127.0.1"
 	echo "\$B/bin/loadgen {multipart,tus} {\$URL,http://127.0.0.1:\$((PORT + 1))}/v1/{videos,uploads} \$B/payloads/SIZE.mp4 -c 8 -n N -t $ab_secs -K \$B/keys -S 127.0.1   # the fronts, in turns"
 	echo "bench/jobs.sh $jobs_n $jobs_m"
+	[[ -z ${R[archive]:-} ]] || echo "bench/archive.sh $archive_n"
 	echo '```'
 	echo
 	echo "Payload sizes in bytes: $(for s in "${SIZES[@]}"; do printf '%s=%s ' "$s" "${BYTES[$s]}"; done)(300m is 300 MiB − 64 KiB:"

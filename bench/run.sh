@@ -587,6 +587,15 @@ fi
 point "one worker, 500 calls in flight" "${R[worker]}"
 curl -sf -d '{"mode":"ok","delay_ms":0}' "$VINGEST_STUB_URL/control" >/dev/null || true
 
+# ---------------------------------------------------------------- the archive
+
+# Last: it loads millions of rows (10 M: the load and the janitor's archive
+# take tens of minutes on 2 cores; --quick: 100 000).
+archive_n=$((QUICK ? 100000 : 10000000))
+say "bench: the archive (bench/archive.sh), $archive_n finished jobs"
+R[archive]=$("$REPO/bench/archive.sh" "$archive_n" 2>"$B/log/archive.log") || true
+point "archive.sh $archive_n" "$(tail -n1 <<<"${R[archive]}")"
+
 say "bench: stopping the bench stack"
 trap - EXIT
 cleanup

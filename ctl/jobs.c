@@ -177,6 +177,19 @@ static long long retry_all(struct vg_db *db, const struct vg_config *cfg, int ma
 	return n / 2;
 }
 
+static const char archived_sql[] = "SELECT 1 FROM jobs_archive WHERE id = ?";
+
+/* Has the janitor moved job id to jobs_archive? (No answer counts as no.) */
+static int archived(struct vg_db *db, long long id)
+{
+	struct vg_db_param p[] = {vg_p_i64(id)};
+	struct vg_db_result r;
+	long long n = vg_db_query(db, archived_sql, p, VG_DB_NPARAMS(p), &r);
+
+	vg_db_result_free(&r);
+	return n > 0;
+}
+
 /* Requeues dead job id on the shard that numbered it; 1, or -1 (printed). */
 static long long retry_one(struct vg_shards *sh, const struct vg_config *cfg, long long id)
 {
@@ -198,7 +211,13 @@ static long long retry_one(struct vg_shards *sh, const struct vg_config *cfg, lo
 		return -1;
 	}
 	n = vg_db_exec(db, retry_one_sql, p, VG_DB_NPARAMS(p));
-	if (n == 0)
+	if (n == 0 && archived(db, id))
+		fprintf(stderr,
+			"vingestctl: job %lld is archived (finished more than "
+			"retention.archive_after_days ago, now in jobs_archive): move it back to "
+			"jobs first (docs/dba.md, \"The archive\")\n",
+			id);
+	else if (n == 0)
 		fprintf(stderr, "vingestctl: job %lld is not dead (or its video was deleted)\n",
 			id);
 	else if (n < 0)

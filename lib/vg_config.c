@@ -120,6 +120,8 @@ static const struct key keys[] = {
 	INT(retention, days, 1826, 1, 36500),
 	INT(retention, orphan_grace_seconds, 3600, 60, 604800),
 	INT(retention, janitor_interval_seconds, 5, 1, 3600),
+	INT(retention, archive_after_days, 30, 0, 36500),
+	INT(retention, archive_batch, 1000, 1, 100000),
 	STR(log, format, "kv"),
 	STR(log, target, "stderr"),
 };

@@ -107,6 +107,8 @@ struct vg_config {
 		long long orphan_grace_seconds;
 		long long
 			janitor_interval_seconds; /* how often the janitor and staging sweep run */
+		long long archive_after_days; /* finished jobs older move to the archive; 0 never */
+		long long archive_batch;      /* jobs moved per transaction */
 	} retention;
 	struct {
 		char *format; /* "kv" (key=value) or "json" */

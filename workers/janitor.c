@@ -12,6 +12,11 @@
  * that shard's lock (supervisor.c loops over the shards): a job, its video,
  * its attempts and an upload's row all live on the one shard, so no step
  * needs another shard.
+ *
+ * The archive pass keeps jobs and job_attempts, the tables every claim and
+ * outcome touches, down to what is recent: finished jobs past the horizon
+ * move to the archive tables in short transactions, so years of history
+ * never sit in the tables (and the buffer pool pages) the workers use.
  */
 #include "janitor.h"
 #include "vg_config.h"
@@ -21,7 +26,9 @@
 #include "vg_log.h"
 #include "vg_shards.h"
 #include "vg_store.h"
+#include "vg_time.h"
 #include "vg_video_cache.h"
+#include "wmetrics.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -285,4 +292,134 @@ int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg, struc
 	}
 	free(st);
 	return removed;
+}
+
+/*
+ * The archive pass. One batch, one transaction:
+ *   1. lock the batch: the oldest `archive_batch` finished jobs past the
+ *      horizon, in ix_jobs_finished order, FOR UPDATE. The last one, (f, i),
+ *      bounds the batch: it is exactly the finished jobs with
+ *      (finished_at, id) <= (f, i), every one of them locked by step 1.
+ *   2. copy those jobs, then their attempts, into the archive;
+ *   3. delete the attempts, then the jobs.
+ * All four statements name the batch by the same bound, so they agree on
+ * which rows they touch; the copies and the deletes must count the same
+ * jobs or the batch rolls back. Every statement reads jobs by
+ * ix_jobs_finished and the attempts by their job (STRAIGHT_JOIN): left to
+ * statistics, the optimizer may scan all of job_attempts, or every done job
+ * through ix_jobs_claim, once per batch. Without the lock in step 1, a DBA requeueing
+ * a dead job (finished_at back to NULL) between the copy and the delete
+ * would leave the job live and archived at once. Plain FOR UPDATE, not SKIP
+ * LOCKED: a skipped row inside the bound would be copied unlocked. Finished
+ * jobs are written by nobody but a requeue, so the wait is rare and short.
+ */
+#define JOB_COLS                                                                                   \
+	"id, video_id, kind, state, priority, run_after, attempts, max_attempts, lease_owner, "    \
+	"lease_token, lease_expires_at, last_error, last_http_status, status_url, accepted_at, "   \
+	"created_at, updated_at, finished_at"
+#define ATTEMPT_COLS                                                                                \
+	"id, job_id, attempt, worker, lease_token, started_at, finished_at, outcome, http_status, " \
+	"error"
+#define A_ATTEMPT_COLS                                                                             \
+	"a.id, a.job_id, a.attempt, a.worker, a.lease_token, a.started_at, a.finished_at, "        \
+	"a.outcome, a.http_status, a.error"
+#define IN_BATCH(t)                                                                                \
+	t "state IN ('done', 'dead', 'cancelled') AND (" t "finished_at < ? OR (" t                \
+	  "finished_at = ? AND " t "id <= ?))"
+
+static const char archive_lock_sql[] =
+	"SELECT finished_at, id FROM jobs FORCE INDEX (ix_jobs_finished) "
+	"WHERE finished_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY "
+	"AND state IN ('done', 'dead', 'cancelled') ORDER BY finished_at, id LIMIT ? FOR UPDATE";
+static const char archive_jobs_sql[] =
+	"INSERT INTO jobs_archive (" JOB_COLS ", archived_at) "
+	"SELECT " JOB_COLS ", UTC_TIMESTAMP(6) FROM jobs FORCE INDEX (ix_jobs_finished) "
+	"WHERE " IN_BATCH("");
+static const char archive_attempts_sql[] =
+	"INSERT INTO job_attempts_archive (" ATTEMPT_COLS ", archived_at) "
+	"SELECT " A_ATTEMPT_COLS ", UTC_TIMESTAMP(6) FROM jobs j FORCE INDEX (ix_jobs_finished) "
+	"STRAIGHT_JOIN job_attempts a ON a.job_id = j.id WHERE " IN_BATCH("j.");
+static const char delete_attempts_sql[] =
+	"DELETE a FROM jobs j FORCE INDEX (ix_jobs_finished) "
+	"STRAIGHT_JOIN job_attempts a ON a.job_id = j.id WHERE " IN_BATCH("j.");
+static const char delete_jobs_sql[] =
+	"DELETE j FROM jobs j FORCE INDEX (ix_jobs_finished) WHERE " IN_BATCH("j.");
+
+/* Moves one batch; the number of jobs moved (attempts added to *attempts),
+ * or -1 (logged, rolled back). */
+static long long archive_batch(struct vg_db *db, const struct vg_config *cfg, long long *attempts)
+{
+	struct vg_db_param lp[] = {vg_p_i64(cfg->retention.archive_after_days),
+				   vg_p_i64(cfg->retention.archive_batch)};
+	struct vg_db_result res;
+	long long n, copied, acopied, adeleted, deleted;
+	char last_at[32], last_id[24];
+
+	if (vg_db_begin(db) < 0)
+		return -1;
+	n = vg_db_query(db, archive_lock_sql, lp, VG_DB_NPARAMS(lp), &res);
+	if (n <= 0) {
+		vg_db_result_free(&res);
+		goto out;
+	}
+	snprintf(last_at, sizeof(last_at), "%s", vg_db_cell(&res, (size_t)n - 1, 0));
+	snprintf(last_id, sizeof(last_id), "%s", vg_db_cell(&res, (size_t)n - 1, 1));
+	vg_db_result_free(&res);
+	{
+		struct vg_db_param bp[] = {vg_p_str(last_at), vg_p_str(last_at),
+					   vg_p_i64(strtoll(last_id, NULL, 10))};
+		size_t nb = VG_DB_NPARAMS(bp);
+
+		copied = vg_db_exec(db, archive_jobs_sql, bp, nb);
+		acopied = copied < 0 ? -1 : vg_db_exec(db, archive_attempts_sql, bp, nb);
+		adeleted = acopied < 0 ? -1 : vg_db_exec(db, delete_attempts_sql, bp, nb);
+		deleted = adeleted < 0 ? -1 : vg_db_exec(db, delete_jobs_sql, bp, nb);
+	}
+	if (deleted < 0) {
+		vg_error("msg=\"archive batch failed; rolled back\" shard=%u error=\"%s\"",
+			 vg_db_shard(db), vg_db_error(db));
+		n = -1;
+		goto out;
+	}
+	if (copied != n || deleted != n || acopied != adeleted) {
+		vg_error("msg=\"archive batch disagrees with itself; rolled back\" shard=%u "
+			 "locked=%lld copied=%lld deleted=%lld attempts_copied=%lld "
+			 "attempts_deleted=%lld",
+			 vg_db_shard(db), n, copied, deleted, acopied, adeleted);
+		n = -1;
+		goto out;
+	}
+	if (vg_db_commit(db) < 0)
+		return -1;
+	*attempts += acopied;
+	return n;
+out:
+	vg_db_rollback(db);
+	return n;
+}
+
+long long janitor_archive(struct vg_db *db, const struct vg_config *cfg, long long budget_ms)
+{
+	int64_t start = vg_mono_ms();
+	long long moved = 0, attempts = 0, n = 0;
+	unsigned batches = 0;
+
+	if (cfg->retention.archive_after_days <= 0)
+		return 0;
+	do {
+		n = archive_batch(db, cfg, &attempts);
+		if (n > 0) {
+			moved += n;
+			batches++;
+		}
+	} while (n == cfg->retention.archive_batch && vg_mono_ms() - start < budget_ms);
+	if (moved > 0) {
+		wmetrics_archived(moved);
+		vg_info("msg=\"finished jobs archived\" shard=%u jobs=%lld attempts=%lld "
+			"batches=%u ms=%lld more=%s",
+			vg_db_shard(db), moved, attempts, batches,
+			(long long)(vg_mono_ms() - start),
+			n == cfg->retention.archive_batch ? "yes" : "no");
+	}
+	return n < 0 ? -1 : moved;
 }

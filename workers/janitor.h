@@ -55,4 +55,16 @@ int janitor_orphans(struct vg_db *db, const struct vg_config *cfg, struct vg_sto
 #define STAGING_BATCH 1000
 int janitor_staging(struct vg_shards *shards, const struct vg_config *cfg, struct vg_store *store);
 
+/*
+ * The archive pass: jobs finished (done, dead, cancelled) more than
+ * retention.archive_after_days ago move with their job_attempts rows to
+ * jobs_archive and job_attempts_archive, oldest first, retention.archive_batch
+ * jobs per transaction, for at most budget_ms (a backlog is worked off over
+ * the following passes, so the supervisor's loop is never held long). Does
+ * nothing when archive_after_days is 0. Logs one line for a pass that moved
+ * anything. Returns the number of jobs moved, or -1 (logged; what was
+ * committed before stays moved).
+ */
+long long janitor_archive(struct vg_db *db, const struct vg_config *cfg, long long budget_ms);
+
 #endif

@@ -280,6 +280,8 @@ static void janitor_shard(struct supervisor *s, unsigned k)
 	/* Reap until a batch comes back short. */
 	while ((n = janitor_reap(db, s->cfg, &s->cache)) >= 100)
 		;
+	/* Then a second at most of moving finished jobs to the archive. */
+	janitor_archive(db, s->cfg, 1000);
 	if (!s->store_ok)
 		return;
 	/* The db store keeps a video's bytes on the video's shard: its

@@ -55,6 +55,7 @@ static const double call_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 struct worker_metrics {
 	atomic_llong calls[CALL_CLASSES];
 	atomic_llong jobs[JOB_CLASSES];
+	atomic_llong archived;
 	struct vg_hist call_seconds;
 };
 
@@ -112,6 +113,12 @@ void wmetrics_job(const char *outcome)
 	atomic_fetch_add_explicit(&shared->jobs[c], 1, memory_order_relaxed);
 }
 
+void wmetrics_archived(long long n)
+{
+	if (shared)
+		atomic_fetch_add_explicit(&shared->archived, n, memory_order_relaxed);
+}
+
 static void render(struct vg_prom *p, size_t workers_alive, long long in_flight)
 {
 	char labels[48];
@@ -136,6 +143,11 @@ static void render(struct vg_prom *p, size_t workers_alive, long long in_flight)
 		vg_prom_sample(p, "vingest_job_outcomes_total", labels,
 			       shared ? atomic_load(&shared->jobs[i]) : 0);
 	}
+	vg_prom_family(p, "vingest_jobs_archived_total", "counter",
+		       "Finished jobs this host's supervisor, as a shard's janitor, moved to "
+		       "jobs_archive.");
+	vg_prom_sample(p, "vingest_jobs_archived_total", NULL,
+		       shared ? atomic_load(&shared->archived) : 0);
 	vg_prom_family(p, "vingest_supervisor_workers", "gauge",
 		       "Worker processes alive under this host's supervisor.");
 	vg_prom_sample(p, "vingest_supervisor_workers", NULL, (long long)workers_alive);

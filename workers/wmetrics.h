@@ -28,6 +28,9 @@ void wmetrics_call(int curl_code, long http_status, double seconds);
  * (lease.c's attempt outcomes); anything else counts as "other". */
 void wmetrics_job(const char *outcome);
 
+/* The janitor moved n finished jobs to the archive (janitor.c). */
+void wmetrics_archived(long long n);
+
 /* Writes the totals to path (tmp + rename), with the supervisor's view of
  * its pool: workers alive and jobs in flight. Does nothing for an empty path.
  * Returns 0, or -1 (logged once until it works again). */

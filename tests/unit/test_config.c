@@ -157,6 +157,8 @@ static void check_defaults(const struct vg_config *c, const char *what)
 	is_int(c->retention.days, 1826, "%s: retention.days", what);
 	is_int(c->retention.janitor_interval_seconds, 5, "%s: retention.janitor_interval_seconds",
 	       what);
+	is_int(c->retention.archive_after_days, 30, "%s: retention.archive_after_days", what);
+	is_int(c->retention.archive_batch, 1000, "%s: retention.archive_batch", what);
 	is_str(c->log.format, "kv", "%s: log.format", what);
 	is_str(c->log.target, "stderr", "%s: log.target", what);
 }
