@@ -180,6 +180,44 @@ api DELETE "$LY" "${TUS[@]}"
 api DELETE "$OPEN" "${TUS[@]}"
 api DELETE "$PLAIN" "${TUS[@]}"
 
+# ---- the per-user caps count partials and the final: a private instance
+# with 3 open uploads and 30000 staging bytes a user (and uploads of at most
+# 30000 bytes, which the config requires); clip-2s.mp4 in two
+# partials holds 17386, the final would reserve as much again
+dir=$T_TMP/caps
+port=$((18300 + PORT_OFF + RANDOM % 100))
+spawn_instance "$dir" "$port" VINGEST_HTTP_PROCESSES=2 VINGEST_LIMITS_OPEN_UPLOADS_PER_USER=3 \
+	VINGEST_LIMITS_STAGING_BYTES_PER_USER=30000 VINGEST_LIMITS_MAX_UPLOAD_BYTES=30000
+if ! wait_until 30 curl -sf -o /dev/null "$SPAWN_URL/readyz"; then
+	t_fail "caps: the private instance is ready" "$(tail -n 5 "$dir/fcgi.log" 2>/dev/null)"
+elif ckey=$(new_user "concat-caps-$$-$RANDOM"); then
+	capi() { API_KEY=$ckey VINGEST_URL=$SPAWN_URL api "$@"; }
+	cpartial() { capi POST /v1/uploads "${TUS[@]}" -H "Content-Length: 0" -H "Upload-Length: $1" -H "Upload-Concat: partial"; }
+	cpartial 10000
+	CA=$(header Location)
+	capi PATCH "$CA" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 0" --data-binary @<(head -c 10000 "$CLIP")
+	cpartial $((SZ - 10000))
+	CB=$(header Location)
+	capi PATCH "$CB" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 0" --data-binary @<(tail -c +10001 "$CLIP")
+	t_eq "caps: two partials filled" "$API_STATUS|$(header Upload-Offset)" "204|$((SZ - 10000))"
+	cpartial 20000
+	t_eq "caps: a partial past the staging bytes: 507 staging_quota_exceeded" \
+		"$API_STATUS|$(json .error.code)" "507|staging_quota_exceeded"
+	v=$(count videos)
+	capi POST /v1/uploads "${TUS[@]}" -H "Content-Length: 0" -H "Upload-Concat: final;$CA $CB"
+	t_eq "caps: a final past the staging bytes: 507 staging_quota_exceeded" \
+		"$API_STATUS|$(json .error.code)" "507|staging_quota_exceeded"
+	t_eq "caps: ... and no video" "$(count videos)" "$v"
+	cpartial 100
+	t_eq "caps: a third open upload fits" "$API_STATUS" 201
+	cpartial 100
+	t_eq "caps: a fourth partial: 429 too_many_open_uploads" \
+		"$API_STATUS|$(json .error.code)" "429|too_many_open_uploads"
+else
+	t_fail "a user for the caps"
+fi
+spawn_stop
+
 # ---- tus-js-client, parallelUploads: 3
 JS=$T_REPO/tests/tus-js
 file=$FIX/clip-15s.mp4
