@@ -5,7 +5,8 @@
 # commits exactly one video and one job whose bytes are the partials' in
 # the order named, and ends the partials (404, not reusable). Bad headers
 # and bad parts answer their documented errors and change nothing; the
-# media checks apply to the concatenation. Then tus-js-client uploads a
+# media checks apply to the concatenation; partials and the final count
+# against the per-user caps (a private instance). Then tus-js-client uploads a
 # fixture with `parallelUploads: 3` and the stored sha256 is the file's.
 # Runs in every store pass: the final goes through the publish any upload
 # does (fs, s3, db). The tus-js-client part needs node and npm (91_tus_js).
@@ -121,6 +122,18 @@ else
 fi
 final "final;$LA $LB $LC" -H "Tus-Resumable: 0.2.2"
 t_eq "final with an old Tus-Resumable: 412" "$API_STATUS" 412
+
+# A final upload's row as its creation leaves it before the commit (made
+# here from an ordinary upload by hand): it takes no PATCH, and HEAD names
+# its partials.
+api POST /v1/uploads "${TUS[@]}" -H "Content-Length: 0" -H "Upload-Length: 10"
+HF=$(header Location)
+sql "UPDATE uploads SET metadata = JSON_SET(metadata, '\$.concat', 'final', '\$.parts', JSON_ARRAY('$A')) WHERE id = '${HF##*/}'"
+api PATCH "$HF" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 0" --data-binary 0123456789
+t_eq "PATCH to a final upload: 403 final_upload_immutable" "$API_STATUS|$(json .error.code)" "403|final_upload_immutable"
+api HEAD "$HF" "${TUS[@]}"
+t_eq "HEAD of a final upload: Upload-Concat names its partials" "$(header Upload-Concat)" "final;/v1/uploads/$A"
+api DELETE "$HF" "${TUS[@]}"
 
 # ---- the final: one video, one job, the partials' bytes in order
 final "final;$LA $VINGEST_URL$LB $LC" -H "Upload-Metadata: filename $(b64 parts.mp4),title $(b64 'three parts')"
