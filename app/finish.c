@@ -153,6 +153,19 @@ static int commit_body(struct vg_db *db, void *arg)
 				f->id);
 			return 0;
 		}
+		/* A final upload's partials end with it: no second final may use
+		 * them, and one that took them first makes this one roll back. */
+		for (size_t i = 0; rc == 1 && i < f->nparts; i++) {
+			struct vg_db_param pp[] = {vg_p_str(f->parts[i])};
+
+			rc = vg_db_exec(db, unmark_sql, pp, VG_DB_NPARAMS(pp));
+			if (rc == 0) {
+				vg_warn("msg=\"a partial upload ended meanwhile; final not "
+					"committed\" upload_id=%s partial_id=%s",
+					f->id, f->parts[i]);
+				return 0;
+			}
+		}
 	}
 	if (rc != 1)
 		return -1;

@@ -8,6 +8,7 @@
 
 #include "vg_media.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct request;
@@ -25,6 +26,8 @@ struct finish {
 	const char *idem_key;	    /* Idempotency-Key, or NULL */
 	const char *fingerprint;    /* with idem_key: what the request asked for */
 	int upload_row;		    /* an uploads row (tus) goes in the same commit */
+	const char *const *parts;   /* tus concatenation: the partial uploads whose */
+	size_t nparts;		    /* rows go in the same commit too (or NULL, 0) */
 	struct vg_media_info media; /* filled by finish_inspect() */
 	/* set by finish_commit(): the rows' instant (created_at, run_after) */
 	int64_t created_us;
@@ -56,7 +59,9 @@ int finish_inspect(struct request *r, struct finish *f, int fd);
 
 /*
  * BEGIN; INSERT videos; INSERT jobs; (the db store's chunks;) (tus: DELETE
- * uploads;) COMMIT - the moment the upload becomes a video. The caller settles the
+ * uploads, and a final upload's partial uploads;) COMMIT - the moment the
+ * upload becomes a video. A row already gone (a DELETE won, or another final
+ * used a partial) rolls it back: FINISH_GONE. The caller settles the
  * store (vg_store_settle) after FINISH_OK. Deadlocks are retried (vg_db_txn_retry);
  * one that outlasts the tries is FINISH_DB_BUSY. A connection lost during COMMIT is
  * resolved by looking for the row.

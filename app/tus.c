@@ -24,6 +24,7 @@
 #include "tus.h"
 #include "auth.h"
 #include "child.h"
+#include "concat.h"
 #include "fields.h"
 #include "finish.h"
 #include "gate.h"
@@ -60,7 +61,8 @@
 
 #define TUS_VERSION "1.0.0"
 #define TUS_EXTENSIONS                                                                             \
-	"creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
+	"creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,"     \
+	"concatenation"
 
 /* Headers every tus answer carries, CORS included so browsers may read them. */
 static const char common_headers[] =
@@ -68,7 +70,7 @@ static const char common_headers[] =
 	"Access-Control-Allow-Origin: *\r\n"
 	"Access-Control-Expose-Headers: Location, Upload-Offset, Upload-Length, "
 	"Upload-Defer-Length, Upload-Metadata, Upload-Expires, Tus-Resumable, Tus-Version, "
-	"Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, X-Request-Id\r\n";
+	"Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, Upload-Concat, X-Request-Id\r\n";
 
 /* One upload as the uploads row has it. */
 struct tus_upload {
@@ -80,6 +82,7 @@ struct tus_upload {
 	char *metadata; /* the row's JSON: filename, title, metadata, content_type, raw */
 	char expires_http[40];
 	int expired;
+	enum concat_kind concat; /* CONCAT_NONE, _PARTIAL or _FINAL */
 };
 
 static void upload_free(struct tus_upload *u)
@@ -139,6 +142,71 @@ static const char set_length_sql[] =
 	"UPDATE uploads SET upload_length = ? WHERE id = ? AND upload_length IS NULL";
 static const char delete_sql[] = "DELETE FROM uploads WHERE id = ?";
 
+/*
+ * Concatenation (tus "concatenation") is kept in the row's JSON, beside the
+ * metadata: "concat": "partial" marks an upload that never becomes a video
+ * by itself; "concat": "final" with "parts": [ids] marks the upload made of
+ * those partials, whose commit deletes their rows with its own.
+ */
+static enum concat_kind row_concat(const char *json)
+{
+	struct json_object *m = json ? json_tokener_parse(json) : NULL, *v;
+	enum concat_kind k = CONCAT_NONE;
+
+	if (m && json_object_object_get_ex(m, "concat", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		if (strcmp(json_object_get_string(v), "partial") == 0)
+			k = CONCAT_PARTIAL;
+		else if (strcmp(json_object_get_string(v), "final") == 0)
+			k = CONCAT_FINAL;
+	}
+	json_object_put(m);
+	return k;
+}
+
+/* The row's JSON meta with the concatenation marks of c added (a new
+ * string; meta is freed). */
+static char *mark_concat(char *meta, const struct concat *c)
+{
+	struct json_object *m = json_tokener_parse(meta), *parts;
+	char *out;
+
+	if (!m)
+		m = json_object_new_object();
+	json_object_object_add(m, "concat",
+			       json_object_new_string(c->kind == CONCAT_FINAL ? "final"
+									      : "partial"));
+	if (c->kind == CONCAT_FINAL) {
+		parts = json_object_new_array();
+		for (size_t i = 0; i < c->n; i++)
+			json_object_array_add(parts, json_object_new_string(c->ids[i]));
+		json_object_object_add(m, "parts", parts);
+	}
+	out = vg_strdup(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+	json_object_put(m);
+	free(meta);
+	return out;
+}
+
+/* A final upload's partial ids from its row's JSON m into ids (borrowed
+ * from m). Returns how many. */
+static size_t row_parts(struct json_object *m, const char *ids[CONCAT_MAX_PARTS])
+{
+	struct json_object *a;
+	size_t n = 0;
+
+	if (!m || !json_object_object_get_ex(m, "parts", &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(a) && n < CONCAT_MAX_PARTS; i++) {
+		const char *id = json_object_get_string(json_object_array_get_idx(a, i));
+
+		if (vg_id_valid(id))
+			ids[n++] = id;
+	}
+	return n;
+}
+
 /* 1 found (and the caller's), 0 no such upload of this user, -1 database down. */
 static int load(struct request *r, const char *id, struct tus_upload *u)
 {
@@ -161,6 +229,7 @@ static int load(struct request *r, const char *id, struct tus_upload *u)
 	u->metadata = vg_db_cell(&res, 0, 4) ? vg_strdup(vg_db_cell(&res, 0, 4)) : NULL;
 	http_date(vg_db_cell(&res, 0, 5), u->expires_http, sizeof(u->expires_http));
 	u->expired = vg_db_cell(&res, 0, 6) && strcmp(vg_db_cell(&res, 0, 6), "1") == 0;
+	u->concat = row_concat(u->metadata);
 	vg_db_result_free(&res);
 	return 1;
 }
@@ -333,6 +402,7 @@ out:
 static char *state_headers(const struct tus_upload *u, long long offset, int with_meta)
 {
 	char length[64] = "Upload-Defer-Length: 1\r\n", expires[64] = "", *meta = NULL, *h;
+	char *concat = NULL;
 	struct json_object *m = NULL, *v;
 
 	if (u->length >= 0)
@@ -346,9 +416,25 @@ static char *state_headers(const struct tus_upload *u, long long offset, int wit
 		if (m && json_object_object_get_ex(m, "raw", &v))
 			meta = vg_asprintf("Upload-Metadata: %s\r\n", json_object_get_string(v));
 	}
-	h = vg_asprintf("Upload-Offset: %lld\r\n%s%s%sCache-Control: no-store\r\n", offset, length,
-			meta ? meta : "", expires);
+	if (u->concat == CONCAT_PARTIAL) {
+		concat = vg_strdup("Upload-Concat: partial\r\n");
+	} else if (u->concat == CONCAT_FINAL) {
+		struct json_object *row = u->metadata ? json_tokener_parse(u->metadata) : NULL;
+		const char *ids[CONCAT_MAX_PARTS];
+		size_t n = row_parts(row, ids);
+		char list[CONCAT_MAX_PARTS * (sizeof("/v1/uploads/ ") + VG_ID_LEN)] = "";
+		size_t used = 0;
+
+		for (size_t i = 0; i < n; i++)
+			used += (size_t)snprintf(list + used, sizeof(list) - used,
+						 "%s/v1/uploads/%s", i ? " " : "", ids[i]);
+		concat = vg_asprintf("Upload-Concat: final;%s\r\n", list);
+		json_object_put(row);
+	}
+	h = vg_asprintf("Upload-Offset: %lld\r\n%s%s%s%sCache-Control: no-store\r\n", offset,
+			length, meta ? meta : "", expires, concat ? concat : "");
 	free(meta);
+	free(concat);
 	json_object_put(m);
 	return h;
 }
@@ -403,9 +489,14 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 	struct finish f;
 	struct json_object *m = u->metadata ? json_tokener_parse(u->metadata) : NULL, *mv;
 	char sha[VG_SHA256_HEX];
+	const char *parts[CONCAT_MAX_PARTS];
 	int fd = vg_store_staging_open(store, u->id, 0), staged = fd >= 0;
 
 	memset(&f, 0, sizeof(f));
+	if (u->concat == CONCAT_FINAL) {
+		f.parts = parts;
+		f.nparts = row_parts(m, parts);
+	}
 	if (fd < 0) /* an earlier try published (fs) but could not commit */
 		fd = vg_store_local_fd(store, u->key);
 	if (fd < 0 || hash_file(fd, u->length, sha) < 0) {
@@ -452,6 +543,10 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 	switch (finish_commit(r, &f)) {
 	case FINISH_OK:
 		vg_store_settle(store, u->id);
+		/* The partials' rows went with the commit; their bytes are in the
+		 * video. Lost here (a crash), the staging sweep finds them. */
+		for (size_t i = 0; i < f.nparts; i++)
+			vg_store_remove_staged(store, f.parts[i]);
 		finish_answer(r, &f, status, extra);
 		break;
 	case FINISH_UNKNOWN:
@@ -465,10 +560,16 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 			  "Retry-After: 1\r\n");
 		break;
 	case FINISH_GONE:
-		/* Its DELETE took the staging file, the mark: the object goes too. */
+		/* Its DELETE took the staging file, the mark: the object goes too.
+		 * (A final whose partial was deleted or used meanwhile: its own
+		 * row goes as well.) */
 		vg_store_remove(store, u->key);
-		vg_store_remove_staged(store, u->id);
-		tus_error(r, 404, "not_found", "the upload was deleted meanwhile", NULL);
+		drop(r, u);
+		tus_error(r, 404, "not_found",
+			  u->concat == CONCAT_FINAL
+				  ? "a partial upload was deleted or used meanwhile"
+				  : "the upload was deleted meanwhile",
+			  NULL);
 		break;
 	default:
 		tus_error(r, 500, "internal", "the video could not be recorded", NULL);
@@ -714,7 +815,7 @@ out:
 
 static void tus_options(struct request *r)
 {
-	char h[512];
+	char h[640];
 
 	snprintf(h, sizeof(h),
 		 "Tus-Version: " TUS_VERSION "\r\nTus-Extension: " TUS_EXTENSIONS "\r\n"
@@ -722,7 +823,7 @@ static void tus_options(struct request *r)
 		 "Access-Control-Allow-Methods: POST, HEAD, PATCH, DELETE, OPTIONS\r\n"
 		 "Access-Control-Allow-Headers: Authorization, Content-Type, Tus-Resumable, "
 		 "Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Offset, "
-		 "Upload-Checksum, X-Request-Id, X-Requested-With\r\n"
+		 "Upload-Checksum, Upload-Concat, X-Request-Id, X-Requested-With\r\n"
 		 "Access-Control-Max-Age: 86400\r\n",
 		 r->child->cfg->limits.max_upload_bytes);
 	tus_empty(r, 204, h);
@@ -749,8 +850,10 @@ static int chunk_ok(struct request *r)
 	return -1;
 }
 
-/* The creation headers: the length (-1 deferred) into *length. 0, or -1 answered. */
-static int create_params(struct request *r, long long *length)
+/* The creation headers: the length (-1 deferred) into *length, Upload-Concat
+ * into *c. A final upload's length is its partials' (tus_create_final checks
+ * a stated one); it takes no body. 0, or -1 answered. */
+static int create_params(struct request *r, long long *length, struct concat *c)
 {
 	const struct vg_config *cfg = r->child->cfg;
 	long long defer = 0;
@@ -759,6 +862,25 @@ static int create_params(struct request *r, long long *length)
 	*length = -1;
 	if (!tus_version_ok(r))
 		return -1;
+	if (concat_parse(request_param(r, "HTTP_UPLOAD_CONCAT"), c) == CONCAT_INVALID) {
+		tus_error(r, 400, "invalid_upload_concat", c->why, NULL);
+		return -1;
+	}
+	if (c->kind == CONCAT_FINAL) {
+		if (r->content_length > 0 || request_param(r, "HTTP_UPLOAD_DEFER_LENGTH")) {
+			tus_error(r, 400, "invalid_upload_concat",
+				  "a final upload takes no body and no Upload-Defer-Length: its "
+				  "bytes are its partial uploads'",
+				  NULL);
+			return -1;
+		}
+		if (int_header(r, "HTTP_UPLOAD_LENGTH", length) < 0) {
+			tus_error(r, 400, "invalid_upload_length", "Upload-Length is not a number",
+				  NULL);
+			return -1;
+		}
+		return 0;
+	}
 	have_len = int_header(r, "HTTP_UPLOAD_LENGTH", length);
 	have_defer = int_header(r, "HTTP_UPLOAD_DEFER_LENGTH", &defer);
 	if (have_len < 0 || have_defer < 0 || (have_len == 0 && (have_defer == 0 || defer != 1))) {
@@ -781,33 +903,29 @@ static int create_params(struct request *r, long long *length)
 
 int tus_check_create(struct request *r)
 {
+	struct concat c;
 	long long length;
 
-	return create_params(r, &length);
+	return create_params(r, &length, &c);
 }
 
-static void tus_create(struct request *r)
+/*
+ * Starts upload u: a new id on r's shard (another live one if that one is
+ * down and r is not pinned), the uploads row of length bytes (-1 deferred)
+ * and JSON meta within the user's caps, and its staging file; u is loaded
+ * back from the row. 0, or -1 answered.
+ */
+static int new_upload(struct request *r, struct tus_upload *u, long long length, const char *meta)
 {
 	const struct vg_config *cfg = r->child->cfg;
-	const char *meta_h = request_param(r, "HTTP_UPLOAD_METADATA");
-	const char *ctype = request_param(r, "CONTENT_TYPE");
-	long long length;
-	struct tus_upload u;
 	struct reservation v;
-	char *meta = NULL;
+	char id[VG_ID_LEN + 1];
 	int fd;
 
-	memset(&u, 0, sizeof(u));
-	if (create_params(r, &length) < 0)
-		return;
-	meta = meta_h ? parse_metadata(r, meta_h) : vg_strdup("{}");
-	if (!meta)
-		return;
-	u.user_id = r->user_id;
-	u.length = length;
+	memset(u, 0, sizeof(*u));
 	memset(&v, 0, sizeof(v));
-	v.id = u.id;
-	v.key = u.key;
+	v.id = u->id;
+	v.key = u->key;
 	v.length = length;
 	v.metadata = meta;
 	v.ttl_seconds = cfg->limits.tus_expiry_seconds;
@@ -817,60 +935,247 @@ static void tus_create(struct request *r)
 		int64_t t;
 		int n;
 
-		if (vg_id_new(u.id, vg_db_shard(r->db)) < 0) {
+		if (vg_id_new(u->id, vg_db_shard(r->db)) < 0) {
 			tus_error(r, 500, "internal", "could not make an id", NULL);
-			goto out;
+			return -1;
 		}
-		vg_store_key(u.id, u.key);
+		vg_store_key(u->id, u->key);
 		t = vg_mono_us();
 		n = reserve_upload(r, &v);
 		request_step(r, STEP_MARK, t);
 		if (n == 1)
 			break;
 		if (n == 0)
-			goto out; /* over a cap: answered */
+			return -1; /* over a cap: answered */
 		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0) {
 			db_down(r);
-			goto out;
+			return -1;
 		}
 	}
-	fd = vg_store_staging_open(&r->child->store, u.id, 1);
+	fd = vg_store_staging_open(&r->child->store, u->id, 1);
 	if (fd < 0) {
-		drop(r, &u);
+		drop(r, u);
 		tus_error(r, errno == ENOSPC ? 507 : 500, "storage_error",
 			  "the upload could not be started", NULL);
-		goto out;
+		return -1;
 	}
 	close(fd);
-	{
-		char id[VG_ID_LEN + 1];
+	memcpy(id, u->id, sizeof(id)); /* load() starts by clearing u */
+	if (load(r, id, u) != 1) {
+		db_down(r);
+		return -1;
+	}
+	return 0;
+}
 
-		memcpy(id, u.id, sizeof(id)); /* load() starts by clearing u */
-		upload_free(&u);
-		if (load(r, id, &u) != 1) {
+/*
+ * A final upload's bytes: its partials' staging files copied into its own,
+ * in order, through one fixed buffer, then fsynced, and only then the row
+ * says all of them are in (as a PATCH's bytes are durable before their
+ * offset moves: a HEAD that finds the row complete finishes from this file).
+ * 0, or -1 answered.
+ */
+static int copy_parts(struct request *r, struct tus_upload *u, const struct concat *c,
+		      const long long *lens)
+{
+	struct vg_store *store = &r->child->store;
+	char *buf = vg_malloc(CHUNK);
+	int out = vg_store_staging_open(store, u->id, 0), in = -1, rc = -1, full = 0;
+	long long off = 0;
+
+	if (out < 0)
+		goto fail;
+	for (size_t i = 0; i < c->n; i++) {
+		in = vg_store_staging_open(store, c->ids[i], 0);
+		if (in < 0)
+			goto fail;
+		for (long long done = 0; done < lens[i];) {
+			long long want = lens[i] - done < CHUNK ? lens[i] - done : CHUNK;
+			ssize_t n = pread(in, buf, (size_t)want, done), w = 0;
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) /* shorter than its acknowledged offset */
+				goto fail;
+			for (ssize_t put = 0; put < n; put += w) {
+				w = pwrite(out, buf + put, (size_t)(n - put), off + put);
+				if (w < 0 && errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				if (w <= 0) {
+					full = errno == ENOSPC || errno == EDQUOT;
+					goto fail;
+				}
+			}
+			done += n;
+			off += n;
+		}
+		close(in);
+		in = -1;
+	}
+	/* Durable before the row says so. */
+	if (fsync(out) < 0) {
+		full = errno == ENOSPC || errno == EDQUOT;
+		goto fail;
+	}
+	{
+		struct vg_db_param p[] = {vg_p_i64(off), vg_p_str(u->id), vg_p_i64(0)};
+
+		if (vg_db_exec(r->db, advance_sql, p, VG_DB_NPARAMS(p)) != 1) {
 			db_down(r);
 			goto out;
 		}
 	}
-	vg_info("msg=\"tus upload created\" request_id=%s upload_id=%s length=%lld", r->request_id,
-		u.id, u.length);
+	u->offset = off;
+	rc = 0;
+	goto out;
+fail:
+	vg_error("msg=\"tus concatenation could not copy its partials\" upload_id=%s "
+		 "error=\"%s\"",
+		 u->id, strerror(errno));
+	if (full)
+		tus_error(r, 507, "insufficient_storage", "the store is full", NULL);
+	else
+		tus_error(r, 500, "storage_error", "the partial uploads could not be put together",
+			  NULL);
+out:
+	if (rc < 0)
+		drop(r, u); /* the final's row and staging file; the partials stay */
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	free(buf);
+	return rc;
+}
+
+/*
+ * POST with Upload-Concat: final;... - the video made of finished partial
+ * uploads of this user, in the order named. It lives on their shard (its
+ * commit deletes their rows), is checked and committed by finish() like any
+ * upload whose last byte is in, and answers 201 with the video.
+ * Concatenating unfinished partials (optional in tus) is refused.
+ */
+static void tus_create_final(struct request *r, const struct concat *c, long long stated,
+			     char *meta)
+{
+	const struct vg_config *cfg = r->child->cfg;
+	long long lens[CONCAT_MAX_PARTS], total = 0;
+	struct tus_upload u, p;
+	char *h;
+
+	memset(&u, 0, sizeof(u));
+	if (shard_for_id(r, c->ids[0]) < 0)
+		goto out; /* answered 404: no such shard */
+	for (size_t i = 0; i < c->n; i++) {
+		int st = load(r, c->ids[i], &p);
+		int ok = 0;
+
+		if (st < 0) {
+			db_down(r);
+			goto out;
+		}
+		if (st == 0)
+			tus_error(r, 404, "not_found",
+				  "Upload-Concat names an upload that is not an unfinished one of "
+				  "yours (a final upload may have used it already)",
+				  NULL);
+		else if (p.expired)
+			tus_error(r, 410, "upload_expired",
+				  "a partial upload Upload-Concat names has expired", NULL);
+		else if (p.concat != CONCAT_PARTIAL)
+			tus_error(r, 400, "not_partial_upload",
+				  "Upload-Concat names an upload not created with "
+				  "Upload-Concat: partial",
+				  NULL);
+		else if (p.length < 0 || p.offset != p.length)
+			tus_error(r, 400, "partial_not_finished",
+				  "a partial upload Upload-Concat names is not complete; create "
+				  "the final upload once all of them are",
+				  NULL);
+		else
+			ok = 1;
+		lens[i] = p.length;
+		total += ok ? p.length : 0; /* each <= max_upload_bytes: no overflow */
+		upload_free(&p);
+		if (!ok)
+			goto out;
+	}
+	if (total > cfg->limits.max_upload_bytes) {
+		tus_error(r, 413, "too_large",
+			  "the partial uploads together exceed the upload limit", NULL);
+		goto out;
+	}
+	if (stated >= 0 && stated != total) {
+		tus_error(r, 400, "invalid_upload_length",
+			  "Upload-Length is not the sum of the partial uploads' lengths", NULL);
+		goto out;
+	}
+	meta = mark_concat(meta, c);
+	if (new_upload(r, &u, total, meta) < 0 || copy_parts(r, &u, c, lens) < 0)
+		goto out;
+	vg_info("msg=\"tus final upload created\" request_id=%s upload_id=%s length=%lld parts=%zu",
+		r->request_id, u.id, u.length, c->n);
+	h = vg_asprintf("Location: /v1/uploads/%s\r\nUpload-Offset: %lld\r\n", u.id, u.offset);
+	finish(r, &u, 201, h);
+	free(h);
+out:
+	upload_free(&u);
+	free(meta);
+}
+
+static void tus_create(struct request *r)
+{
+	const char *meta_h = request_param(r, "HTTP_UPLOAD_METADATA");
+	const char *ctype = request_param(r, "CONTENT_TYPE");
+	long long length;
+	struct tus_upload u;
+	struct concat c;
+	char *meta = NULL;
+
+	memset(&u, 0, sizeof(u));
+	if (create_params(r, &length, &c) < 0)
+		return;
+	meta = meta_h ? parse_metadata(r, meta_h) : vg_strdup("{}");
+	if (!meta)
+		return;
+	if (c.kind == CONCAT_FINAL) {
+		tus_create_final(r, &c, length, meta);
+		return;
+	}
+	if (c.kind == CONCAT_PARTIAL) {
+		/* A user's partials share one shard (a hash of the user), so the
+		 * final that names them can live with them and end them in its
+		 * own commit. */
+		if (shard_for_idempotency_key(r, "tus-concat-partial") < 0) {
+			db_down(r);
+			goto out;
+		}
+		meta = mark_concat(meta, &c);
+	}
+	if (new_upload(r, &u, length, meta) < 0)
+		goto out;
+	vg_info("msg=\"tus upload created\" request_id=%s upload_id=%s length=%lld%s",
+		r->request_id, u.id, u.length, u.concat == CONCAT_PARTIAL ? " concat=partial" : "");
 	{
 		long long offset = 0;
 		char *h;
 
 		int held = -1;
 
-		/* creation-with-upload: the first bytes ride on the POST */
+		/* creation-with-upload: the first bytes ride on the POST (a
+		 * partial's last bytes are acknowledged, never finished) */
 		if (r->content_length > 0 && ctype &&
 		    strcasecmp(ctype, "application/offset+octet-stream") == 0) {
-			offset = append(r, &u, &held);
+			offset = append(r, &u, u.concat == CONCAT_PARTIAL ? NULL : &held);
 			if (offset < 0)
 				goto out;
 		}
 		h = vg_asprintf("Location: /v1/uploads/%s\r\nUpload-Offset: %lld\r\n%s%s%s", u.id,
 				offset, u.expires_http[0] ? "Upload-Expires: " : "", u.expires_http,
 				u.expires_http[0] ? "\r\n" : "");
-		if (u.length >= 0 && offset == u.length) {
+		if (u.length >= 0 && offset == u.length && u.concat != CONCAT_PARTIAL) {
 			u.offset = offset;
 			finish(r, &u, 201, h);
 		} else {
@@ -938,7 +1243,7 @@ static void tus_head(struct request *r, const char *id)
 		return;
 	}
 	h = state_headers(&u, u.offset, 1);
-	if (u.length >= 0 && u.offset == u.length)
+	if (u.length >= 0 && u.offset == u.length && u.concat != CONCAT_PARTIAL)
 		finish(r, &u, 200, h); /* all bytes in, never committed: finish now */
 	else
 		tus_empty(r, 200, h);
@@ -996,6 +1301,11 @@ static int patch_target(struct request *r, const char *id, struct tus_upload *u,
 		snprintf(hh, sizeof(hh), "Upload-Offset: %lld\r\n", *size);
 		tus_error(r, 409, "offset_mismatch", "the upload is already complete", hh);
 		return -1;
+	}
+	if (u->concat == CONCAT_FINAL) {
+		tus_error(r, 403, "final_upload_immutable",
+			  "a final upload is made of its partial uploads; it takes no PATCH", NULL);
+		goto refused;
 	}
 	if (offset != u->offset) {
 		snprintf(hh, sizeof(hh), "Upload-Offset: %lld\r\n", u->offset);
@@ -1067,12 +1377,14 @@ static void tus_patch(struct request *r, const char *id)
 		tus_error(r, 400, "invalid_upload_length", "Upload-Length cannot change", NULL);
 		goto out;
 	}
-	newoff = append(r, &u, &held);
+	/* A partial upload's last bytes are acknowledged like any others: it
+	 * becomes part of a video only when a final upload names it. */
+	newoff = append(r, &u, u.concat == CONCAT_PARTIAL ? NULL : &held);
 	if (newoff < 0)
 		goto out;
 	u.offset = newoff;
 	h = state_headers(&u, newoff, 0);
-	if (u.length >= 0 && newoff == u.length)
+	if (u.length >= 0 && newoff == u.length && u.concat != CONCAT_PARTIAL)
 		finish(r, &u, 204, h);
 	else
 		tus_empty(r, 204, h);

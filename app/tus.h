@@ -3,7 +3,8 @@
  *
  * Core (HEAD, PATCH, OPTIONS) and the extensions creation,
  * creation-with-upload, creation-defer-length, termination, checksum (sha1,
- * sha256) and expiration. The upload id is the video id: when the last byte
+ * sha256), expiration and concatenation (concat.h). The upload id is the
+ * video id: when the last byte
  * lands, the upload goes through the same inspect / publish / commit as a
  * multipart upload (finish.c) and /v1/videos/{id} exists.
  */

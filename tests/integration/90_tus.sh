@@ -45,7 +45,7 @@ api OPTIONS /v1/uploads
 t_eq "OPTIONS: 204" "$API_STATUS" 204
 t_eq "OPTIONS: Tus-Version" "$(header Tus-Version)" 1.0.0
 t_eq "OPTIONS: Tus-Extension lists what is implemented" "$(header Tus-Extension)" \
-	creation,creation-with-upload,creation-defer-length,termination,checksum,expiration
+	creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation
 t_eq "OPTIONS: Tus-Checksum-Algorithm" "$(header Tus-Checksum-Algorithm)" sha1,sha256
 t_eq "OPTIONS: Tus-Max-Size is the upload limit" "$(header Tus-Max-Size)" "$TEST_LIMIT_BYTES"
 t_match "CORS: Location and Upload-Offset are exposed to browsers" "$(header Access-Control-Expose-Headers)" 'Location.*Upload-Offset'
