@@ -20,14 +20,13 @@
 # `./dev up` afterwards gives the shard a new replica (a mariabackup copy).
 
 cmd_failover() {
-	local k=${1:-} p r psock rsock ppid io gtid got dd aside
+	local k=${1:-} p r rsock ppid io gtid got dd aside
 	[[ $k =~ ^[0-7]$ ]] || die "failover: needs a shard number (./dev failover 0)"
 	stack_paths
 	((REPLICAS)) || die "failover: the stack has no replicas (./dev up --replicas 1)"
 	((k < SHARDS)) || die "failover: the stack has $SHARDS shard(s), no shard $k"
 	p=$(shard_primary "$k")
 	r=$(other_member "$p")
-	psock=$(member_sock "$k" "$p")
 	rsock=$(member_sock "$k" "$r")
 	running_pid "$(member_pid "$k" "$r")" >/dev/null ||
 		die "failover: shard $k's replica ($r) is not running; nothing to promote"

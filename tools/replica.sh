@@ -130,7 +130,7 @@ seed_replica() {
 # either empty (its primary has nothing yet: replication carries all of it)
 # or a mariabackup copy of the primary, and is pointed at the primary.
 start_member() {
-	local k=$1 m=$2 role=$3 dd sock pid new=0 seeded= gtid= psock opts
+	local k=$1 m=$2 role=$3 dd sock pid new=0 seeded='' gtid='' psock opts
 	dd=$(member_datadir "$k" "$m")
 	sock=$(member_sock "$k" "$m")
 	pid=$(member_pid "$k" "$m")
