@@ -33,6 +33,7 @@ cmd_failover() {
 	[[ -n $(slave_field "$rsock" Master_Host) ]] ||
 		die "failover: shard $k's member $r is not a replica (already promoted?)"
 	say "shard $k: failing over from $p to $r"
+	SECONDS=0
 
 	# 1. fence
 	if ppid=$(running_pid "$(member_pid "$k" "$p")"); then
@@ -54,6 +55,7 @@ cmd_failover() {
 
 	# 2. apply everything received
 	msql "$rsock" "STOP SLAVE IO_THREAD" || die "failover: STOP SLAVE IO_THREAD failed on $rsock"
+	info "the replica's IO thread stopped (${SECONDS} s)"
 	if [[ $(slave_field "$rsock" Slave_SQL_Running) != Yes ]]; then
 		die "failover: the replica's SQL thread is not running ($(slave_field "$rsock" Last_SQL_Error)); it may lack acknowledged commits: not promoted"
 	fi
@@ -62,6 +64,7 @@ cmd_failover() {
 		info "waiting for the replica to apply all it received (Gtid_IO_Pos $gtid)"
 		got=$(msql "$rsock" "SELECT MASTER_GTID_WAIT('$gtid', 120)")
 		[[ $got == 0 ]] || die "failover: the replica did not apply up to $gtid within 120 s (gtid_slave_pos $(msql "$rsock" 'SELECT @@gtid_slave_pos')): not promoted"
+		info "applied (${SECONDS} s)"
 	fi
 
 	# 3. promote
@@ -73,8 +76,9 @@ cmd_failover() {
 
 	# 4. move the address
 	point_addr "$k"
+	info "the address $(shard_addr "$k") names $r's socket now (${SECONDS} s)"
 	stack_paths # shard 0's pid file is the new primary's now
 	[[ -f $DEV_ENV && -s $DEMO_KEY ]] && write_dev_env
-	info "shard $k: $r is the primary (gtid_current_pos $io) at $(shard_addr "$k")"
+	info "shard $k: $r is the primary (gtid_current_pos $io)"
 	warn "shard $k has one copy until it has a replica again: ./dev up"
 }

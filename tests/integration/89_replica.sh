@@ -120,7 +120,8 @@ if rs failover 0 >"$T_TMP/failover.log" 2>&1; then
 else
 	t_fail "./dev failover 0 promotes the replica" "$(cat "$T_TMP/failover.log")"
 fi
-echo "# failover took $((SECONDS - t0)) s"
+echo "# failover took $((SECONDS - t0)) s:"
+sed 's/^/#   /' "$T_TMP/failover.log"
 wait "$LOAD_PID"
 LOAD_PID=
 # Uploads after the failover: acknowledged through the same processes.
