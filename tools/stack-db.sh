@@ -19,6 +19,9 @@ start_mariadb() {
 			DATADIR=$VAR/mysql-$k MYSQL_SOCK=$RUN/mysql-$k.sock MYSQL_PID=$RUN/mariadb-$k.pid
 			sfx=-$k name="mariadb (shard $k)"
 		fi
+		# After a failover the shard's data is the other member's.
+		[[ $(shard_primary "$k") == a ]] ||
+			die "shard $k's primary is $VAR/mysql$sfx-b (after ./dev failover): keep --replicas 1"
 		run_mariadbd "$name" "$DATADIR" "$MYSQL_SOCK" "$MYSQL_PID" "$sfx" --skip-networking
 	fi
 	mariadb --no-defaults --socket="$MYSQL_SOCK" -uroot \

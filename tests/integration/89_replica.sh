@@ -13,7 +13,9 @@
 #     client's sha256, its object and exactly one job, every job done, no
 #     effect twice at the processing service (the stub's call log); and the
 #     same vingest-fcgi master and supervisor as before: they reconnected by
-#     themselves.
+#     themselves;
+#   - `./dev up` seeds a new replica from the promoted primary (mariabackup)
+#     and semi-sync is on again.
 # Runs in the fs pass of ./dev test (its own stack; the pass's store does not
 # matter to it).
 . "$(dirname "$0")/lib.sh"
@@ -150,4 +152,22 @@ out=$(env -i PATH="$PATH" HOME="${HOME:-/root}" VINGEST_VAR="$TV" bash "$T_REPO/
 rc=$?
 printf '%s\n' "$out" | sed 's/^/# /'
 t_eq "every acknowledged upload is there with its job, no effect twice, every job done" "$rc" 0
+
+# ---- ./dev up gives the shard a new replica: a mariabackup copy of the new
+# primary, acknowledging again
+t0=$SECONDS
+if rs up >"$T_TMP/up2.log" 2>&1; then
+	t_pass "./dev up seeds a new replica from the promoted primary"
+else
+	t_fail "./dev up seeds a new replica from the promoted primary" "$(tail -n 20 "$T_TMP/up2.log")"
+fi
+echo "# re-seeding took $((SECONDS - t0)) s"
+RSOCK=$(tv VINGEST_REPLICA_SOCKETS)
+t_eq "the promoted primary has a semi-sync replica again" \
+	"$(var "$NSOCK" Rpl_semi_sync_master_status) $(var "$NSOCK" Rpl_semi_sync_master_clients)" "ON 1"
+load 2 2 "$LEDGER"
+same() { [[ $(q "$RSOCK" 'SELECT COUNT(*) FROM videos') == $(q "$NSOCK" 'SELECT COUNT(*) FROM videos') ]]; }
+wait_until 20 same
+t_eq "the new replica has every video of the primary" "$(q "$RSOCK" 'SELECT COUNT(*) FROM videos')" \
+	"$(q "$NSOCK" 'SELECT COUNT(*) FROM videos')"
 t_done
