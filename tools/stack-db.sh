@@ -10,7 +10,7 @@
 # start_mariadb [K]: shard K's server (default 0, the stack's own); with
 # replicas, its primary and replica (start_shard_pair, tools/replica.sh).
 start_mariadb() {
-	local k=${1:-0} DATADIR=$DATADIR MYSQL_SOCK=$MYSQL_SOCK MYSQL_PID=$MYSQL_PID sfx= name=mariadb
+	local k=${1:-0} DATADIR=$DATADIR MYSQL_SOCK=$MYSQL_SOCK MYSQL_PID=$MYSQL_PID sfx='' name=mariadb
 	if ((REPLICAS)); then
 		start_shard_pair "$k"
 		MYSQL_SOCK=$(shard_addr "$k")

@@ -5,7 +5,8 @@
 #   - the replica is connected and acknowledging (Rpl_semi_sync_master_*),
 #     and the schema reached it by replication;
 #   - with the replica's IO thread stopped, a commit at the primary waits for
-#     an acknowledgement instead of being acknowledged from one server;
+#     an acknowledgement instead of being acknowledged from one server (and
+#     with semi-sync off it is acknowledged from the primary alone);
 #   - uploads run (tests/fault/load.sh keeps the client's ledger); the
 #     primary is killed with SIGKILL mid-load and its data directory removed;
 #     `./dev failover 0` promotes the replica; uploads go on;
@@ -97,6 +98,15 @@ BLOCKED=
 has_row() { [[ $(q "$RSOCK" 'SELECT COUNT(*) FROM t89' 2>/dev/null) == 1 ]]; }
 wait_until 20 has_row
 t_eq "the replica back, the commit returns, and the replica has its row" "$rc $(has_row && echo 1)" "0 1"
+# The same without semi-sync: the commit returns at once, and exists on the
+# primary alone (lost with it): what semi-sync is there to prevent.
+q "$PSOCK" "SET GLOBAL rpl_semi_sync_master_enabled = OFF"
+q "$RSOCK" "STOP SLAVE IO_THREAD"
+timeout 10 mariadb --no-defaults --socket="$PSOCK" -uroot vingest -e "INSERT INTO t89 VALUES (2)"
+t_eq "without semi-sync, a commit returns with the replica's IO thread stopped, and the replica lacks it" \
+	"$? $(q "$RSOCK" 'SELECT COUNT(*) FROM t89 WHERE x = 2')" "0 0"
+q "$RSOCK" "START SLAVE IO_THREAD"
+q "$PSOCK" "SET GLOBAL rpl_semi_sync_master_enabled = ON"
 q "$PSOCK" "DROP TABLE t89"
 acking() { [[ $(var "$PSOCK" Rpl_semi_sync_master_clients) == 1 ]]; }
 wait_until 20 acking ||
