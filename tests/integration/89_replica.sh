@@ -119,7 +119,7 @@ LEDGER=$T_TMP/ledger
 : >"$LEDGER"
 load() { env VINGEST_URL="$(tv VINGEST_URL)" VINGEST_API_KEY="$(tv VINGEST_API_KEY)" bash "$T_REPO/tests/fault/load.sh" "$@"; }
 acked() { grep -cE '^(201|204) ' "$LEDGER"; }
-load 40 4 "$LEDGER" &
+load 30 4 "$LEDGER" &
 LOAD_PID=$!
 some_acked() { (($(acked) >= 6)); }
 wait_until 30 some_acked || t_fail "uploads are acknowledged before the failover" "$(head -n 5 "$LEDGER")"
