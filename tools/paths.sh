@@ -73,13 +73,23 @@ stack_paths() {
 	# has mysql-K/ and mysql-K.sock), memcached servers (ports MC_PORT + j)
 	# and nodes (node 0 is the stack above; node n has its own vingest-fcgi,
 	# lighttpd on HTTP_PORT + n and supervisor, config and logs in node-N/).
+	# A fourth field, REPLICAS (`up --replicas 1`): each shard a pair of
+	# servers, primary and semi-synchronous replica (tools/replica.sh).
 	TOPOLOGY_FILE=$VAR/topology
-	SHARDS=1 MEMCACHEDS=1 NODES=1
+	SHARDS=1 MEMCACHEDS=1 NODES=1 REPLICAS=0
 	if [[ -s $TOPOLOGY_FILE ]]; then
-		read -r SHARDS MEMCACHEDS NODES <"$TOPOLOGY_FILE" || true
-		[[ $SHARDS =~ ^[1-8]$ && $MEMCACHEDS =~ ^[1-8]$ && $NODES =~ ^[1-4]$ ]] ||
-			die "$TOPOLOGY_FILE is not 'SHARDS MEMCACHEDS NODES' (1-8 1-8 1-4)"
+		read -r SHARDS MEMCACHEDS NODES REPLICAS <"$TOPOLOGY_FILE" || true
+		REPLICAS=${REPLICAS:-0}
+		[[ $SHARDS =~ ^[1-8]$ && $MEMCACHEDS =~ ^[1-8]$ && $NODES =~ ^[1-4]$ && $REPLICAS =~ ^[01]$ ]] ||
+			die "$TOPOLOGY_FILE is not 'SHARDS MEMCACHEDS NODES [REPLICAS]' (1-8 1-8 1-4 0-1)"
 	fi
+	# The replication listeners (127.0.0.1, with replicas only): shard K's
+	# servers on REPL_PORT + 2K and REPL_PORT + 2K + 1.
+	REPL_PORT=${VINGEST_REPL_PORT:-13306}
+	[[ $REPL_PORT =~ ^[0-9]+$ ]] || die "VINGEST_REPL_PORT must be a port number, not '$REPL_PORT'"
+	# With replicas, shard 0's pid file is its primary's (which one is in
+	# $VAR/mysql.primary; failover changes it).
+	((REPLICAS)) && MYSQL_PID=$(member_pid 0 "$(shard_primary 0)")
 
 	# The build the stack runs from (`up --asan` records build-asan).
 	BUILD=$REPO/build

@@ -144,11 +144,17 @@ write_dev_env() {
 		# the topology (./dev up --shards N --memcached N --nodes N): lists,
 		# space separated, index 0 first
 		local k shard_socks= shard_pids= mc_ports= mc_pids= node_urls= node_workers= node_fcgi= node_web= node_logs=
+		local replica_socks= replica_pids= shard_dirs=
 		for ((k = 0; k < SHARDS; k++)); do
 			if ((k == 0)); then
-				shard_socks=$MYSQL_SOCK shard_pids=$MYSQL_PID
+				shard_socks=$MYSQL_SOCK shard_pids=$(shard_pid 0)
 			else
-				shard_socks+=" $RUN/mysql-$k.sock" shard_pids+=" $RUN/mariadb-$k.pid"
+				shard_socks+=" $RUN/mysql-$k.sock" shard_pids+=" $(shard_pid "$k")"
+			fi
+			if ((REPLICAS)); then
+				shard_dirs+="${shard_dirs:+ }$(member_datadir "$k" "$(shard_primary "$k")")"
+				replica_socks+="${replica_socks:+ }$(member_sock "$k" "$(shard_replica "$k")")"
+				replica_pids+="${replica_pids:+ }$(member_pid "$k" "$(shard_replica "$k")")"
 			fi
 		done
 		for ((k = 0; k < MEMCACHEDS; k++)); do
@@ -168,6 +174,12 @@ write_dev_env() {
 		echo "VINGEST_SHARDS=$SHARDS"
 		echo "VINGEST_SHARD_SOCKETS=$(shq "$shard_socks")"
 		echo "VINGEST_SHARD_PID_FILES=$(shq "$shard_pids")"
+		# with replicas (--replicas 1): each shard's primary's data directory,
+		# its replica's socket and pid file (empty lists without)
+		echo "VINGEST_REPLICAS=$REPLICAS"
+		echo "VINGEST_SHARD_DATADIRS=$(shq "$shard_dirs")"
+		echo "VINGEST_REPLICA_SOCKETS=$(shq "$replica_socks")"
+		echo "VINGEST_REPLICA_PID_FILES=$(shq "$replica_pids")"
 		echo "VINGEST_MEMCACHED_PORTS=$(shq "$mc_ports")"
 		echo "VINGEST_MEMCACHED_PID_FILES=$(shq "$mc_pids")"
 		echo "VINGEST_NODE_URLS=$(shq "$node_urls")"

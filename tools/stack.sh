@@ -190,7 +190,7 @@ stop_node() {
 }
 
 cmd_up() {
-	local asan=0 build_dir store= failpoints=0 web= shards= mcs= nodes= k
+	local asan=0 build_dir store= failpoints=0 web= shards= mcs= nodes= replicas= k
 	while (($#)); do
 		case $1 in
 		--asan) asan=1 ;;
@@ -207,6 +207,11 @@ cmd_up() {
 		--nodes)
 			[[ ${2:-} =~ ^[1-4]$ ]] || die "up: --nodes needs 1 to 4"
 			nodes=$2
+			shift
+			;;
+		--replicas)
+			[[ ${2:-} =~ ^[01]$ ]] || die "up: --replicas needs 0 or 1"
+			replicas=$2
 			shift
 			;;
 		--failpoints) failpoints=1 ;;
@@ -243,14 +248,15 @@ cmd_up() {
 	fi
 	echo "$STORE_BACKEND" >"$VAR/store-backend"
 	echo "$WEB" >"$WEB_FILE"
-	if [[ -n $shards$mcs$nodes ]]; then
-		local want="${shards:-$SHARDS} ${mcs:-$MEMCACHEDS} ${nodes:-$NODES}"
-		if [[ $want != "$SHARDS $MEMCACHEDS $NODES" ]] && running_pid "$FCGI_PID" >/dev/null; then
-			die "up: the stack runs with $SHARDS shard(s), $MEMCACHEDS memcached, $NODES node(s); ./dev down first to change it"
+	if [[ -n $shards$mcs$nodes$replicas ]]; then
+		local want="${shards:-$SHARDS} ${mcs:-$MEMCACHEDS} ${nodes:-$NODES} ${replicas:-$REPLICAS}"
+		if [[ $want != "$SHARDS $MEMCACHEDS $NODES $REPLICAS" ]] && running_pid "$FCGI_PID" >/dev/null; then
+			die "up: the stack runs with $SHARDS shard(s), $MEMCACHEDS memcached, $NODES node(s), $REPLICAS replica(s); ./dev down first to change it"
 		fi
-		read -r SHARDS MEMCACHEDS NODES <<<"$want"
+		read -r SHARDS MEMCACHEDS NODES REPLICAS <<<"$want"
 	fi
-	echo "$SHARDS $MEMCACHEDS $NODES" >"$TOPOLOGY_FILE"
+	echo "$SHARDS $MEMCACHEDS $NODES $REPLICAS" >"$TOPOLOGY_FILE"
+	((REPLICAS)) && MYSQL_PID=$(shard_pid 0)
 	if ((failpoints)); then
 		# The fault-test build: failpoints compiled in (never in production).
 		build_dir=$REPO/build-fault
@@ -395,7 +401,7 @@ cmd_status() {
 	done
 	local k
 	for ((k = 1; k < SHARDS; k++)); do
-		if pid=$(running_pid "$RUN/mariadb-$k.pid"); then
+		if pid=$(running_pid "$(shard_pid "$k")"); then
 			printf '%-14s running (pid %s) %s\n' "shard $k:" "$pid" "$RUN/mysql-$k.sock"
 		else
 			printf '%-14s stopped\n' "shard $k:"
@@ -415,7 +421,8 @@ cmd_status() {
 		done
 		printf '%-14s %s, %s, %s; http://127.0.0.1:%s\n' "node $k:" "${parts[@]}" "$((HTTP_PORT + k))"
 	done
-	printf 'topology:      %s shard(s), %s memcached, %s node(s)\n' "$SHARDS" "$MEMCACHEDS" "$NODES"
+	((REPLICAS)) && replica_status
+	printf 'topology:      %s shard(s), %s memcached, %s node(s), %s replica(s)\n' "$SHARDS" "$MEMCACHEDS" "$NODES" "$REPLICAS"
 	printf 'store:         %s\n' "$STORE_BACKEND"
 	printf 'processor:     %s\n' "$PROCESSOR_URL"
 	printf 'url:           %s\n' "$URL"
