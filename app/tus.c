@@ -27,6 +27,7 @@
 #include "fields.h"
 #include "finish.h"
 #include "gate.h"
+#include "grant.h"
 #include "reserve.h"
 #include "request.h"
 #include "shard.h"
@@ -810,14 +811,16 @@ static void tus_create(struct request *r)
 	v.key = u.key;
 	v.length = length;
 	v.metadata = meta;
-	v.ttl_seconds = cfg->limits.tus_expiry_seconds;
+	v.ttl_seconds = r->grant ? r->grant->ttl_seconds : cfg->limits.tus_expiry_seconds;
 	/* The id names the shard that keeps the upload (and then the video);
 	 * if that shard stops answering before the row is written, move on. */
 	for (;;) {
 		int64_t t;
 		int n;
 
-		if (vg_id_new(u.id, vg_db_shard(r->db)) < 0) {
+		if (r->grant) /* an upload URL's: the id it promised (grant.h) */
+			memcpy(u.id, r->grant->id, sizeof(u.id));
+		else if (vg_id_new(u.id, vg_db_shard(r->db)) < 0) {
 			tus_error(r, 500, "internal", "could not make an id", NULL);
 			goto out;
 		}
@@ -829,7 +832,7 @@ static void tus_create(struct request *r)
 			break;
 		if (n == 0)
 			goto out; /* over a cap: answered */
-		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0) {
+		if (r->grant || !vg_db_down(r->db) || shard_retry_elsewhere(r) < 0) {
 			db_down(r);
 			goto out;
 		}
@@ -867,8 +870,10 @@ static void tus_create(struct request *r)
 			if (offset < 0)
 				goto out;
 		}
-		h = vg_asprintf("Location: /v1/uploads/%s\r\nUpload-Offset: %lld\r\n%s%s%s", u.id,
-				offset, u.expires_http[0] ? "Upload-Expires: " : "", u.expires_http,
+		h = vg_asprintf("Location: %s%s\r\nUpload-Offset: %lld\r\n%s%s%s",
+				r->grant ? r->grant->tus_path : "/v1/uploads/",
+				r->grant ? "" : u.id, offset,
+				u.expires_http[0] ? "Upload-Expires: " : "", u.expires_http,
 				u.expires_http[0] ? "\r\n" : "");
 		if (u.length >= 0 && offset == u.length) {
 			u.offset = offset;
@@ -1106,7 +1111,8 @@ void tus_dispatch(struct request *r, const char *id)
 {
 	const char *m = r->method;
 
-	r->always_headers = common_headers;
+	if (!r->grant) /* an upload URL's answers carry its own (grant.h) */
+		r->always_headers = common_headers;
 	if (strcmp(m, "OPTIONS") == 0) {
 		tus_options(r); /* CORS preflight: no credentials by design */
 		return;
