@@ -57,15 +57,22 @@ int grant_is_url(const char *path)
 	return strncmp(path, PREFIX "/", PREFIX_LEN + 1) == 0;
 }
 
-/* Splits "/v1/upload-urls/{id}.{token}[/tus]". 0, or -1 if malformed. */
+/* Splits "/v1/upload-urls/[tus/]{id}.{token}" (tus/: the tus upload made
+ * through the URL). 0, or -1 if malformed. */
 static int parse_url(const char *path, char id[VG_ID_LEN + 1], char token[GRANT_TOKEN_HEX + 1],
 		     int *tus)
 {
-	const char *p = path + PREFIX_LEN + 1, *t = p + VG_ID_LEN + 1, *rest;
+	const char *p, *t;
 
-	if (!grant_is_url(path) || strlen(p) < VG_ID_LEN + 1 + GRANT_TOKEN_HEX ||
-	    p[VG_ID_LEN] != '.')
+	if (!grant_is_url(path))
 		return -1;
+	p = path + PREFIX_LEN + 1;
+	*tus = strncmp(p, "tus/", 4) == 0;
+	if (*tus)
+		p += 4;
+	if (strlen(p) != VG_ID_LEN + 1 + GRANT_TOKEN_HEX || p[VG_ID_LEN] != '.')
+		return -1;
+	t = p + VG_ID_LEN + 1;
 	memcpy(id, p, VG_ID_LEN);
 	id[VG_ID_LEN] = '\0';
 	for (int i = 0; i < GRANT_TOKEN_HEX; i++)
@@ -73,10 +80,6 @@ static int parse_url(const char *path, char id[VG_ID_LEN + 1], char token[GRANT_
 			return -1;
 	memcpy(token, t, GRANT_TOKEN_HEX);
 	token[GRANT_TOKEN_HEX] = '\0';
-	rest = t + GRANT_TOKEN_HEX;
-	if (*rest && strcmp(rest, "/tus") != 0)
-		return -1;
-	*tus = *rest != '\0';
 	return vg_id_valid(id) ? 0 : -1;
 }
 
@@ -288,13 +291,13 @@ int grant_admit(struct request *r, struct grant *g, enum gate_kind kind)
 		g->ttl_seconds = 1;
 	tus = tus && strcmp(claim, "tus") == 0 ? 1 : tus ? -1 : 0;
 	vg_db_result_free(&res);
-	snprintf(g->tus_path, sizeof(g->tus_path), PREFIX "/%s.%s/tus", g->id, token);
+	snprintf(g->tus_path, sizeof(g->tus_path), PREFIX "/tus/%s.%s", g->id, token);
 
 	if (tus < 0) {
 		request_error(r, 404, "not_found", "no resumable upload was started at this URL");
 		return -1;
 	}
-	/* {url}/tus answers for its upload after it finished too (a HEAD or
+	/* Its tus upload answers after it finished too (a HEAD or
 	 * a retried last PATCH): tus knows it from the video. */
 	if (used && !tus) {
 		request_error(r, 410, "upload_url_used", "this upload URL was used already");

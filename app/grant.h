@@ -7,7 +7,8 @@
  * /v1/upload-urls/{id}.{token}: id is the id the video will have (it names
  * the shard that keeps the grant, as it will the video), token 256 random
  * bits of which only the SHA-256 is stored (upload_grants, migration 008).
- * A tus upload created there lives at {url}/tus.
+ * A tus upload created there lives at /v1/upload-urls/tus/{id}.{token}
+ * ("the URL's tus upload" below).
  *
  * The grant takes the place of the key: once grant_admit() has checked the
  * URL it sets r->grant and r->user_id, and auth_request() lets the request
@@ -35,7 +36,7 @@ struct grant {
 	char *title;	       /* owned; NULL: the upload's own */
 	char *metadata;	       /* owned, a JSON object; NULL: the upload's own */
 	long long ttl_seconds; /* until expires_at (at least 1 while valid) */
-	char tus_path[128];    /* "/v1/upload-urls/{id}.{token}/tus" */
+	char tus_path[128];    /* "/v1/upload-urls/tus/{id}.{token}" */
 	char headers[1024];    /* Tus-Resumable and CORS lines (r->always_headers) */
 };
 
@@ -44,12 +45,12 @@ int grant_is_url(const char *path);
 
 /* The body kind of a request to an upload URL, for the gate: a POST with
  * Tus-Resumable is a tus creation, one without a multipart upload, a PATCH
- * of {url}/tus a tus PATCH; anything else GATE_NONE. */
+ * of the URL's tus upload a tus PATCH; anything else GATE_NONE. */
 enum gate_kind grant_kind(const struct request *r);
 
 /*
  * Checks the upload URL r is addressed to, for a request of kind (its
- * body's, or GATE_NONE for HEAD and DELETE of {url}/tus): the grant exists,
+ * body's, or GATE_NONE for HEAD and DELETE of its tus upload): the grant exists,
  * the token matches, it is neither expired nor used (nor held by another
  * upload), and the headers fit it (max_bytes, a tus Upload-Length). On
  * success fills g (free it with grant_free), points r at the grant's shard

@@ -71,6 +71,10 @@ const char *router_allow(const char *p)
 		return "HEAD, PATCH, DELETE, OPTIONS";
 	if (strcmp(p, "/v1/upload-urls") == 0)
 		return "POST";
+	if (strncmp(p, "/v1/upload-urls/tus/", 20) == 0)
+		return "HEAD, PATCH, DELETE, OPTIONS";
+	if (strncmp(p, "/v1/upload-urls/", 16) == 0)
+		return "POST, OPTIONS";
 	return NULL;
 }
 

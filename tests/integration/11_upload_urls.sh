@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # 11_upload_urls: POST /v1/upload-urls hands out a one-time URL that takes
 # one upload with no credentials at all - a multipart POST, or a tus upload
-# (creation, PATCH, HEAD at {url}/tus). The video gets the grant's id and
-# belongs to the key's user; a used URL answers 410 and makes no second
-# video; an expired one 410; a bogus one 404 before its body is read;
+# (creation, PATCH, HEAD at /v1/upload-urls/tus/{id}.{token}). The video
+# gets the grant's id and belongs to the key's user; a used URL answers 410
+# and makes no second video; an expired one 410; a bogus one 404 before its body is read;
 # max_bytes is enforced (413); CORS lets http.cors_origins (the test stack
 # allows http://127.0.0.1:18077+offset) use it from a page, and no other
 # origin. Then headless Chromium (tests/browser/upload_url.mjs), on a page
@@ -134,7 +134,7 @@ API_KEY= api POST "$tpath" "${TUS[@]}" -H "Upload-Length: $size" -H "Content-Len
 	-H "Upload-Metadata: filename $(printf clip.mp4 | base64 -w0)"
 t_eq "tus creation at the url, no credentials: 201" "$API_STATUS" 201
 loc=$(header Location)
-t_eq "... Location is {url}/tus" "$loc" "$tpath/tus"
+t_eq "... Location is /v1/upload-urls/tus/{id}.{token}" "$loc" "/v1/upload-urls/tus/${tpath#/v1/upload-urls/}"
 t_ok "... Upload-Expires is the grant's expiry (about 600 s), not tus_expiry_seconds" \
 	test $(($(date -d "$(header Upload-Expires)" +%s) - $(date +%s))) -le 600
 API_KEY= api POST "$tpath" -F "file=@$file"
@@ -145,8 +145,8 @@ API_KEY= api PATCH "$loc" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 0" \
 t_eq "a PATCH of the first half, no credentials: 204" "$API_STATUS" 204
 t_eq "... Upload-Offset $half" "$(header Upload-Offset)" "$half"
 API_KEY= api HEAD "$loc" "${TUS[@]}"
-t_eq "HEAD {url}/tus: 200, Upload-Offset $half" "$API_STATUS $(header Upload-Offset)" "200 $half"
-API_KEY= api HEAD "/v1/upload-urls/$tid.$(printf "%064d" 0)/tus" "${TUS[@]}"
+t_eq "HEAD there: 200, Upload-Offset $half" "$API_STATUS $(header Upload-Offset)" "200 $half"
+API_KEY= api HEAD "/v1/upload-urls/tus/$tid.$(printf "%064d" 0)" "${TUS[@]}"
 t_eq "HEAD with a bad token: 404" "$API_STATUS" 404
 API_KEY= api PATCH "$loc" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: $half" \
 	--data-binary @<(tail -c +$((half + 1)) "$file")
@@ -160,8 +160,8 @@ t_eq "HEAD after it finished: 200, Upload-Offset = length" "$API_STATUS $(header
 API_KEY= api POST "$tpath" "${TUS[@]}" -H "Upload-Length: $size" -H "Content-Length: 0"
 t_eq "a new tus creation at the used url: 410" "$API_STATUS" 410
 grant '{}'
-API_KEY= api HEAD "$GPATH/tus" "${TUS[@]}"
-t_eq "{url}/tus before any tus creation: 404" "$API_STATUS" 404
+API_KEY= api HEAD "/v1/upload-urls/tus/${GPATH#/v1/upload-urls/}" "${TUS[@]}"
+t_eq "the tus path of a url before any tus creation: 404" "$API_STATUS" 404
 
 # ---- CORS
 grant '{}'
@@ -171,8 +171,9 @@ t_eq "preflight from an allowed origin: 204" "$API_STATUS" 204
 t_eq "... Access-Control-Allow-Origin is that origin" "$(header Access-Control-Allow-Origin)" "$PAGE_ORIGIN"
 t_match "... allows POST" "$(header Access-Control-Allow-Methods)" 'POST'
 t_match "... and the tus headers" "$(header Access-Control-Allow-Headers)" 'Tus-Resumable.*Upload-Length.*Upload-Metadata'
-API_KEY= api OPTIONS "$GPATH/tus" -H "Origin: $PAGE_ORIGIN" -H "Access-Control-Request-Method: PATCH"
-t_match "... and on {url}/tus PATCH" "$API_STATUS $(header Access-Control-Allow-Methods)" '^204 .*PATCH'
+API_KEY= api OPTIONS "/v1/upload-urls/tus/${GPATH#/v1/upload-urls/}" -H "Origin: $PAGE_ORIGIN" \
+	-H "Access-Control-Request-Method: PATCH"
+t_match "... and PATCH on its tus path" "$API_STATUS $(header Access-Control-Allow-Methods)" '^204 .*PATCH'
 API_KEY= api OPTIONS "$GPATH" -H "Origin: http://evil.example" -H "Access-Control-Request-Method: POST"
 t_eq "preflight from another origin: 403" "$API_STATUS" 403
 t_eq "... with no Access-Control-Allow-Origin" "$(header Access-Control-Allow-Origin)" ""
