@@ -181,6 +181,10 @@ API_KEY= api POST "$GPATH" -H "Origin: $PAGE_ORIGIN" "${TUS[@]}" -H "Upload-Leng
 t_eq "a creation from the allowed origin: 201 with Access-Control-Allow-Origin" \
 	"$API_STATUS $(header Access-Control-Allow-Origin)" "201 $PAGE_ORIGIN"
 t_match "... exposing Location and Upload-Offset" "$(header Access-Control-Expose-Headers)" 'Location.*Upload-Offset'
+API_KEY= api DELETE "$(header Location)" "${TUS[@]}" -H "Origin: $PAGE_ORIGIN"
+t_eq "... and a DELETE of that upload from there: 204, the same header" \
+	"$API_STATUS $(header Access-Control-Allow-Origin)" "204 $PAGE_ORIGIN"
+t_eq "... which frees the url (no claim)" "$(sql "SELECT COUNT(*) FROM upload_grants WHERE id = '$(sqlq "$GID")' AND claim IS NULL")" 1
 grant '{}'
 API_KEY= api POST "$GPATH" -H "Origin: http://evil.example" -F "file=@$file"
 t_eq "a post from another origin gets no Access-Control-Allow-Origin (a script cannot read it)" \
@@ -189,6 +193,7 @@ t_eq "a post from another origin gets no Access-Control-Allow-Origin (a script c
 # ---- Chromium: a page that knows only the URLs
 if [[ $STORE_BACKEND != fs ]]; then
 	echo "# the browser part runs in the fs pass (./dev test --store fs)"
+	t_eq "nothing is left in staging" "$(find "$STAGING" -type f 2>/dev/null | wc -l)" 0
 	t_done
 fi
 JS=$T_REPO/tests/browser
@@ -226,4 +231,5 @@ t_eq "... to the end" "$(jq -r .tus_done <<<"$out")" true
 t_eq "in SQL: its video has every byte, the grant's id and title, the demo user" \
 	"$(sql "SELECT user_id, title, size_bytes, sha256 FROM videos WHERE id = '$(sqlq "$tus_id")'")" \
 	"$demo_user	browser tus	$(stat -c %s "$big")	$(sha256sum "$big" | cut -d' ' -f1)"
+t_eq "nothing is left in staging" "$(find "$STAGING" -type f 2>/dev/null | wc -l)" 0
 t_done
