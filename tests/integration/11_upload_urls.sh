@@ -79,6 +79,18 @@ t_eq "... still one video with that id" "$(videos_with "$id")" 1
 API_KEY= api POST "$path" "${TUS[@]}" -H "Upload-Length: 1000" -H "Content-Length: 0"
 t_eq "... and a tus creation there: 410 upload_url_used" "$API_STATUS $(json .error.code)" "410 upload_url_used"
 
+# ---- two uploads racing for one url: one video
+grant '{}'
+race=$T_TMP/race.mp4
+make_mp4 $((4 * 1048576)) "$race"
+for i in 1 2; do
+	curl -sS -o /dev/null -w '%{http_code}\n' -F "file=@$race" "$VINGEST_URL$GPATH" >"$T_TMP/race.$i" &
+done
+wait
+t_match "two POSTs at once to one url: one 201, the other 409 or 410" \
+	"$(sort "$T_TMP/race.1" "$T_TMP/race.2" | tr '\n' ' ')" '^201 (409|410) $'
+t_eq "... and one video with the url's id" "$(videos_with "$GID")" 1
+
 # ---- refused before the body: bogus, expired, too large
 big=$T_TMP/big.mp4
 make_mp4 $((8 * 1048576)) "$big"
