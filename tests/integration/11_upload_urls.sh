@@ -202,6 +202,47 @@ API_KEY= api POST "$GPATH" -H "Origin: http://evil.example" -F "file=@$file"
 t_eq "a post from another origin gets no Access-Control-Allow-Origin (a script cannot read it)" \
 	"$(header Access-Control-Allow-Origin)" ""
 
+# ---- the answers against docs/openapi.yaml (tests/openapi/check.mjs, as 95_openapi)
+OA=$T_REPO/tests/openapi
+if [[ ! -d $OA/node_modules/ajv-formats ]]; then
+	(cd "$OA" && npm install --no-audit --no-fund --no-package-lock) >"$T_TMP/npm-oa.log" 2>&1 ||
+		t_fail "npm install in tests/openapi" "$(tail -n 20 "$T_TMP/npm-oa.log")"
+fi
+oa() { # METHOD DOC_PATH: the last answer matches the document
+	local method=$1 path=$2 out
+	[[ $method == HEAD ]] && : >"$API_BODY"
+	if out=$(node "$OA/check.mjs" answer "$method" "$path" "$API_STATUS" "$API_HEADERS" "$API_BODY" 2>&1); then
+		t_pass "$out"
+	else
+		t_fail "$method $path $API_STATUS matches docs/openapi.yaml" "$out"
+	fi
+}
+grant '{"title":"documented","metadata":{"a":[1,2]},"max_bytes":1000000,"expires_in":60}'
+oa POST /v1/upload-urls
+gpath=$GPATH tuspath=/v1/upload-urls/tus/${GPATH#/v1/upload-urls/}
+grant '{"expires_in":0}'
+oa POST /v1/upload-urls
+API_KEY= api OPTIONS "$gpath" -H "Origin: $PAGE_ORIGIN" -H "Access-Control-Request-Method: POST"
+oa OPTIONS "/v1/upload-urls/{grant}"
+API_KEY= api OPTIONS "$gpath" -H "Origin: http://evil.example"
+oa OPTIONS "/v1/upload-urls/{grant}"
+API_KEY= api POST "$gpath" "${TUS[@]}" -H "Upload-Length: $size" -H "Content-Length: 0" -H "Origin: $PAGE_ORIGIN"
+oa POST "/v1/upload-urls/{grant}"
+API_KEY= api HEAD "$tuspath" "${TUS[@]}"
+oa HEAD "/v1/upload-urls/tus/{grant}"
+API_KEY= api PATCH "$tuspath" "${TUS[@]}" "${OCT[@]}" -H "Upload-Offset: 1" --data-binary @"$file"
+oa PATCH "/v1/upload-urls/tus/{grant}"
+API_KEY= api DELETE "$tuspath" "${TUS[@]}"
+oa DELETE "/v1/upload-urls/tus/{grant}"
+API_KEY= api POST "$gpath" -F "file=@$file"
+oa POST "/v1/upload-urls/{grant}"
+API_KEY= api POST "$gpath" -F "file=@$file"
+oa POST "/v1/upload-urls/{grant}"
+API_KEY= api POST "/v1/upload-urls/$(printf '0%.0s' {1..26}).$(printf '%064d' 0)" -F "file=@$file"
+oa POST "/v1/upload-urls/{grant}"
+API_KEY= api GET "$gpath"
+oa GET "/v1/upload-urls/{grant}"
+
 # ---- Chromium: a page that knows only the URLs
 if [[ $STORE_BACKEND != fs ]]; then
 	echo "# the browser part runs in the fs pass (./dev test --store fs)"
