@@ -520,6 +520,9 @@ void upload_post(struct request *r)
 		fail(&u, 503, "database_busy", "the database is busy; try again in a moment");
 		break;
 	case FINISH_GONE: /* only an upload URL's: it was used meanwhile */
+		/* Its video has this id, so this key: the object is not this
+		 * request's to remove. The janitor settles the staging mark. */
+		published = 0;
 		fail(&u, 410, "upload_url_used", "this upload URL was used already");
 		break;
 	case FINISH_FAILED:
