@@ -12,6 +12,7 @@
  */
 #include "finish.h"
 #include "child.h"
+#include "grant.h"
 #include "metrics.h"
 #include "request.h"
 #include "video_json.h"
@@ -105,6 +106,13 @@ static int commit_body(struct vg_db *db, void *arg)
 
 	f->created_us = vg_now_us();
 	vg_time_sql(f->created_us, f->created, sizeof(f->created));
+	/* An upload URL makes one video: the first to mark it used. Its row
+	 * lock also queues a racing twin behind this transaction. */
+	if (r->grant) {
+		rc = grant_mark_used(db, r->grant, now);
+		if (rc <= 0)
+			return (int)rc;
+	}
 	{
 		struct vg_db_param p[] = {
 			vg_p_str(f->id),
@@ -227,6 +235,12 @@ enum finish_result finish_commit(struct request *r, struct finish *f)
 	enum finish_result fr;
 	int64_t t = vg_mono_us();
 	int rc;
+
+	/* An upload URL's title and metadata win over the upload's own. */
+	if (r->grant && r->grant->title)
+		f->title = r->grant->title;
+	if (r->grant && r->grant->metadata)
+		f->metadata = r->grant->metadata;
 
 	if (VG_FAILPOINT("db.begin") < 0) {
 		/* error: as if BEGIN could not reach the database (nothing is sent) */

@@ -47,7 +47,8 @@ enum finish_result {
 	FINISH_UNKNOWN,	  /* the connection died around COMMIT and cannot be asked:
 			   * leave the bytes and the staging file to the janitor */
 	FINISH_FAILED,	  /* not committed, for a reason retrying will not fix */
-	FINISH_GONE,	  /* not committed: the upload's row is gone (a tus DELETE won) */
+	FINISH_GONE,	  /* not committed: the upload's row is gone (a tus DELETE won),
+			   * or its upload URL was used by another upload (grant.h) */
 };
 
 /*

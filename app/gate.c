@@ -10,6 +10,7 @@
 #include "gate.h"
 #include "auth.h"
 #include "child.h"
+#include "grant.h"
 #include "ratelimit.h"
 #include "request.h"
 #include "router.h"
@@ -35,6 +36,10 @@ static enum gate_kind classify(const struct request *r, const char **id)
 	const char *p = r->path;
 
 	*id = NULL;
+	if (strcmp(p, "/v1/upload-urls") == 0 && strcmp(r->method, "POST") == 0)
+		return GATE_GRANT;
+	if (grant_is_url(p))
+		return grant_kind(r); /* *id: the grant's, once it is admitted */
 	if (strcmp(p, "/v1/videos") == 0 && strcmp(r->method, "POST") == 0)
 		return GATE_MULTIPART;
 	if ((strcmp(p, "/v1/uploads") == 0 || strcmp(p, "/v1/uploads/") == 0) &&
@@ -77,6 +82,8 @@ static int headers_ok(struct request *r, enum gate_kind kind, const char *id)
 		return tus_check_create(r) == 0;
 	case GATE_TUS_PATCH:
 		return tus_check_patch(r, id) == 0;
+	case GATE_GRANT:
+		return grant_check_new(r) == 0;
 	default:
 		return 1;
 	}
@@ -158,6 +165,8 @@ static int check(struct request *r, enum gate_kind kind, const char *id)
 	 * counters fed a Content-Length near 2^63) before they passed. */
 	if ((r->authorizer || !r->gated) && !headers_ok(r, kind, id))
 		return -1;
+	if (kind == GATE_GRANT)
+		return 0; /* no upload's bytes: no budget of one */
 	if ((kind == GATE_MULTIPART || kind == GATE_TUS_CREATE) && !room_for_new_upload(r))
 		return -1;
 	if (!concurrency_ok(r, kind) || !budgets_ok(r, kind))
@@ -181,6 +190,19 @@ static int defer_refusal(const struct request *r)
 	       !(expect && strcasecmp(expect, "100-continue") == 0);
 }
 
+/* An upload URL: its grant stands for the key (grant.h); the headers it
+ * lends r live in g, so they end here. */
+static void check_grant(struct request *r, enum gate_kind kind)
+{
+	struct grant g;
+
+	if (grant_admit(r, &g, kind) == 0)
+		check(r, kind, kind == GATE_TUS_PATCH ? g.id : NULL);
+	r->grant = NULL;
+	r->always_headers = NULL;
+	grant_free(&g);
+}
+
 void gate_authorize(struct request *r)
 {
 	const char *id;
@@ -190,7 +212,9 @@ void gate_authorize(struct request *r)
 
 	if (defer)
 		request_capture(r);
-	if (kind == GATE_NONE) {
+	if (grant_is_url(r->path)) {
+		check_grant(r, kind); /* a bogus URL is refused as if it had no body */
+	} else if (kind == GATE_NONE) {
 		/* No body is taken here: a request that brings one is refused
 		 * (as the router would refuse it, 405 or 404) before it is read;
 		 * one without goes on to be answered by the router. */
@@ -208,7 +232,7 @@ void gate_authorize(struct request *r)
 			}
 		}
 	} else {
-		if (kind != GATE_MULTIPART)
+		if (kind != GATE_MULTIPART && kind != GATE_GRANT)
 			r->always_headers = tus_headers();
 		if (id && vg_id_valid(id) && vg_shards_of_id(&r->child->shards, id) >= 0)
 			shard_for_id(r, id);

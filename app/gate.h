@@ -33,6 +33,7 @@ enum gate_kind {
 	GATE_MULTIPART,	 /* POST /v1/videos */
 	GATE_TUS_CREATE, /* POST /v1/uploads (creation, maybe with the first bytes) */
 	GATE_TUS_PATCH,	 /* PATCH /v1/uploads/{id} */
+	GATE_GRANT,	 /* POST /v1/upload-urls: a small JSON body, no upload */
 };
 
 /* Answers a request in the FastCGI Authorizer role: 200 with the verdict

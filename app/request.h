@@ -17,6 +17,7 @@ struct vg_db;
 
 struct json_object;
 struct child;
+struct grant;
 
 /* The durable steps of an upload (request.step_us), as the access log names
  * them: the uploads row's COMMIT (mark_ms: its creation, or a tus PATCH's
@@ -40,6 +41,8 @@ struct request {
 	int status;		    /* status sent, for the access log */
 	long long user_id;	    /* set by auth, 0 before */
 	int auth_basic;		    /* authenticated with HTTP Basic (a browser form) */
+	const struct grant *grant;  /* the upload URL that stands for a key (grant.h), borrowed;
+				     * NULL for any other request */
 	int authorizer;		    /* the FastCGI Authorizer role: headers only, no body */
 	int gated;		    /* a FastCGI Authorizer admitted it (gate.h): user_id is
 				     * its VINGEST_USER and its limits are counted */

@@ -14,6 +14,7 @@
 #include "objects.h"
 #include "tus.h"
 #include "child.h"
+#include "grant.h"
 #include "metrics.h"
 #include "request.h"
 #include "shard.h"
@@ -68,6 +69,12 @@ const char *router_allow(const char *p)
 		return "POST, OPTIONS";
 	if (strncmp(p, "/v1/uploads/", 12) == 0)
 		return "HEAD, PATCH, DELETE, OPTIONS";
+	if (strcmp(p, "/v1/upload-urls") == 0)
+		return "POST";
+	if (strncmp(p, "/v1/upload-urls/tus/", 20) == 0)
+		return "HEAD, PATCH, DELETE, OPTIONS";
+	if (strncmp(p, "/v1/upload-urls/", 16) == 0)
+		return "POST, OPTIONS";
 	return NULL;
 }
 
@@ -129,6 +136,8 @@ void router_dispatch(struct request *r)
 		else
 			shard_for_any(r); /* tus answers 404 for it after authenticating */
 		tus_dispatch(r, id);
+	} else if (strcmp(p, "/v1/upload-urls") == 0 || grant_is_url(p)) {
+		grant_route(r); /* the URLs it hands out take no key */
 	} else if (strncmp(p, "/v1/objects/", 12) == 0) {
 		/* signed URLs authenticate themselves: no API key */
 		if (!is(r, "GET") && !is(r, "HEAD"))

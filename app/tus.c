@@ -28,6 +28,7 @@
 #include "fields.h"
 #include "finish.h"
 #include "gate.h"
+#include "grant.h"
 #include "reserve.h"
 #include "request.h"
 #include "shard.h"
@@ -562,8 +563,12 @@ static void finish(struct request *r, struct tus_upload *u, int status, const ch
 	case FINISH_GONE:
 		/* Its DELETE took the staging file, the mark: the object goes too.
 		 * (A final whose partial was deleted or used meanwhile: its own
-		 * row goes as well.) */
-		vg_store_remove(store, u->key);
+		 * row goes as well.) Not an upload URL's: its key is the URL's
+		 * id, which the DELETE freed for another upload that may have
+		 * published under it since; an object left with no video is
+		 * the janitor's. */
+		if (!r->grant)
+			vg_store_remove(store, u->key);
 		drop(r, u);
 		tus_error(r, 404, "not_found",
 			  u->concat == CONCAT_FINAL
@@ -866,6 +871,13 @@ static int create_params(struct request *r, long long *length, struct concat *c)
 		tus_error(r, 400, "invalid_upload_concat", c->why, NULL);
 		return -1;
 	}
+	if (r->grant && c->kind != CONCAT_NONE) {
+		tus_error(r, 400, "invalid_upload_concat",
+			  "an upload URL takes one whole upload; parallel parts are uploaded to "
+			  "/v1/uploads with a key",
+			  NULL);
+		return -1;
+	}
 	if (c->kind == CONCAT_FINAL) {
 		if (r->content_length > 0 || request_param(r, "HTTP_UPLOAD_DEFER_LENGTH")) {
 			tus_error(r, 400, "invalid_upload_concat",
@@ -928,14 +940,16 @@ static int new_upload(struct request *r, struct tus_upload *u, long long length,
 	v.key = u->key;
 	v.length = length;
 	v.metadata = meta;
-	v.ttl_seconds = cfg->limits.tus_expiry_seconds;
+	v.ttl_seconds = r->grant ? r->grant->ttl_seconds : cfg->limits.tus_expiry_seconds;
 	/* The id names the shard that keeps the upload (and then the video);
 	 * if that shard stops answering before the row is written, move on. */
 	for (;;) {
 		int64_t t;
 		int n;
 
-		if (vg_id_new(u->id, vg_db_shard(r->db)) < 0) {
+		if (r->grant) /* an upload URL's: the id it promised (grant.h) */
+			memcpy(u->id, r->grant->id, sizeof(u->id));
+		else if (vg_id_new(u->id, vg_db_shard(r->db)) < 0) {
 			tus_error(r, 500, "internal", "could not make an id", NULL);
 			return -1;
 		}
@@ -947,7 +961,7 @@ static int new_upload(struct request *r, struct tus_upload *u, long long length,
 			break;
 		if (n == 0)
 			return -1; /* over a cap: answered */
-		if (!vg_db_down(r->db) || shard_retry_elsewhere(r) < 0) {
+		if (r->grant || !vg_db_down(r->db) || shard_retry_elsewhere(r) < 0) {
 			db_down(r);
 			return -1;
 		}
@@ -1172,8 +1186,10 @@ static void tus_create(struct request *r)
 			if (offset < 0)
 				goto out;
 		}
-		h = vg_asprintf("Location: /v1/uploads/%s\r\nUpload-Offset: %lld\r\n%s%s%s", u.id,
-				offset, u.expires_http[0] ? "Upload-Expires: " : "", u.expires_http,
+		h = vg_asprintf("Location: %s%s\r\nUpload-Offset: %lld\r\n%s%s%s",
+				r->grant ? r->grant->tus_path : "/v1/uploads/",
+				r->grant ? "" : u.id, offset,
+				u.expires_http[0] ? "Upload-Expires: " : "", u.expires_http,
 				u.expires_http[0] ? "\r\n" : "");
 		if (u.length >= 0 && offset == u.length && u.concat != CONCAT_PARTIAL) {
 			u.offset = offset;
@@ -1418,7 +1434,8 @@ void tus_dispatch(struct request *r, const char *id)
 {
 	const char *m = r->method;
 
-	r->always_headers = common_headers;
+	if (!r->grant) /* an upload URL's answers carry its own (grant.h) */
+		r->always_headers = common_headers;
 	if (strcmp(m, "OPTIONS") == 0) {
 		tus_options(r); /* CORS preflight: no credentials by design */
 		return;

@@ -24,6 +24,7 @@
 #include "child.h"
 #include "fields.h"
 #include "finish.h"
+#include "grant.h"
 #include "multipart.h"
 #include "request.h"
 #include "shard.h"
@@ -155,7 +156,7 @@ static int on_part_data(void *ud, const char *data, size_t n)
 
 	switch (u->part) {
 	case PART_FILE:
-		if (u->w.size + n > (unsigned long long)u->cfg->limits.max_upload_bytes) {
+		if (u->w.size + n > (unsigned long long)grant_max_bytes(u->r)) {
 			fail(u, 413, "too_large", "the video is larger than the upload limit");
 			return -1;
 		}
@@ -397,6 +398,8 @@ void upload_post(struct request *r)
 	upload_fields_init(&u.fields, (size_t)u.cfg->limits.max_field_bytes);
 	if (check_headers(&u, boundary) < 0)
 		return;
+	if (r->grant)
+		u.idem_key = NULL; /* an upload URL is used once: no repeats to find */
 	/* Repeats of one key must meet on one shard (shard.h). */
 	if (u.idem_key && shard_for_idempotency_key(r, u.idem_key) < 0) {
 		request_error(r, 500, "internal", "no shard takes new videos");
@@ -419,6 +422,10 @@ void upload_post(struct request *r)
 	 * shard, an unpinned upload asks its shard first (a ping, no statement)
 	 * and moves on if it is gone, before any byte is read. */
 	for (;;) {
+		if (r->grant) { /* the id the upload URL promised */
+			memcpy(u.id, r->grant->id, sizeof(u.id));
+			break;
+		}
 		if (vg_id_new(u.id, vg_db_shard(r->db)) < 0) {
 			request_error(r, 500, "internal", "could not make an id");
 			return;
@@ -512,8 +519,13 @@ void upload_post(struct request *r)
 		 * simply come again (a second later, not five). */
 		fail(&u, 503, "database_busy", "the database is busy; try again in a moment");
 		break;
+	case FINISH_GONE: /* only an upload URL's: it was used meanwhile */
+		/* Its video has this id, so this key: the object is not this
+		 * request's to remove. The janitor settles the staging mark. */
+		published = 0;
+		fail(&u, 410, "upload_url_used", "this upload URL was used already");
+		break;
 	case FINISH_FAILED:
-	case FINISH_GONE: /* (a multipart upload has no row to lose) */
 		fail(&u, 500, "internal", "the video could not be recorded");
 		break;
 	}

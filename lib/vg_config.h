@@ -22,6 +22,7 @@ struct vg_config {
 		long long drain_seconds;
 		char *allowed_origins;	 /* extra origins for browser (Basic auth) posts */
 		char *public_url;	 /* how the processing service reaches us (object URLs) */
+		char *cors_origins;	 /* origins whose pages may use upload URLs (CORS) */
 		char *metrics_allow;	 /* addresses and CIDR blocks that may GET /metrics */
 		char *readyz_allow;	 /* ... that may GET /readyz */
 		char *listen_allow;	 /* peers a TCP listener serves (the web servers) */
@@ -97,6 +98,7 @@ struct vg_config {
 		long long staging_bytes_per_user;      /* bytes reserved by unfinished uploads */
 		long long max_chunk_bytes;	       /* the body of one tus request */
 		long long tus_expiry_seconds;
+		long long upload_url_max_seconds; /* the longest expires_in of an upload URL */
 		long long max_parts;
 		long long max_part_header_bytes;
 		long long max_part_headers;

@@ -236,6 +236,25 @@ CREATE TABLE IF NOT EXISTS uploads (
   CONSTRAINT fk_uploads_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE RESTRICT ON UPDATE RESTRICT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Uploads not yet committed as videos: tus sessions, inserted and committed before the first byte is staged and deleted in the same transaction that inserts the video. A multipart POST writes no row: its staging file (staging/<id>.part, kept until after COMMIT) is its mark, swept by the host''s supervisor. Any row here untouched past the grace period marks bytes the collector must remove (then it deletes the row)';
 
+-- upload_grants (008): one-time upload URLs, POST /v1/upload-urls.
+CREATE TABLE IF NOT EXISTS upload_grants (
+  id CHAR(26) CHARACTER SET ascii COLLATE ascii_bin NOT NULL COMMENT 'Grant id, which is the id of the video an upload through it becomes (same format as videos.id)',
+  user_id BIGINT UNSIGNED NOT NULL COMMENT 'Owner of the video to come (users.id): the user of the API key that asked for the grant',
+  token_hash CHAR(64) CHARACTER SET ascii NOT NULL COMMENT 'Lower-case hex SHA-256 of the URL''s 256-bit token. The token itself is never stored',
+  max_bytes BIGINT UNSIGNED NOT NULL COMMENT 'Largest video this grant takes, at most limits.max_upload_bytes when it was made',
+  title VARCHAR(2000) NULL DEFAULT NULL COMMENT 'Title the video gets (wins over the upload''s own), NULL: the upload''s',
+  metadata JSON NULL DEFAULT NULL COMMENT 'Metadata the video gets (wins over the upload''s own), NULL: the upload''s',
+  claim ENUM('multipart','tus') NULL DEFAULT NULL COMMENT 'Which upload holds the grant: multipart (a POST receiving its body), tus (a resumable upload created through the URL), NULL: none',
+  claimed_at DATETIME(6) NULL DEFAULT NULL COMMENT 'When claim was taken (UTC). A multipart claim older than an hour is taken to be a crashed request',
+  created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) COMMENT 'When the grant was made (UTC)',
+  expires_at DATETIME(6) NOT NULL COMMENT 'When the URL stops taking uploads (UTC): created_at + expires_in, at most limits.upload_url_max_seconds',
+  used_at DATETIME(6) NULL DEFAULT NULL COMMENT 'When the video was committed (UTC), in the same transaction; NULL while unused. A used grant takes nothing more',
+  PRIMARY KEY (id),
+  KEY ix_upload_grants_user (user_id),
+  KEY ix_upload_grants_expires (expires_at),
+  CONSTRAINT fk_upload_grants_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE RESTRICT ON UPDATE RESTRICT
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='One-time upload URLs (POST /v1/upload-urls): a grant to upload one video as its user without credentials. Rows are small and kept; unused rows past expires_at may be deleted by a DBA';
+
 -- object_chunks (003): video bytes when store.backend = db, written in the
 -- same transaction as the video; empty with the fs and s3 backends.
 CREATE TABLE IF NOT EXISTS object_chunks (
