@@ -9,6 +9,7 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev
 	libcurl4-openssl-dev libmariadb-dev libmariadb-dev-compat libmemcached-dev
 	libjson-c-dev libinih-dev libssl-dev mariadb-server mariadb-client mariadb-backup memcached
 	lighttpd apache2 curl jq procps iproute2 bc clang-14 libclang-rt-14-dev clang-format-14
+	php-fpm php-cli
 	systemd man-db) # systemd-analyze and man -l check the installed units and pages
 # Building and checking the Debian packages (tests/integration/98_debian.sh):
 # installed without their recommends, which are a packager's whole desk

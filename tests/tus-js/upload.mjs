@@ -5,7 +5,8 @@
 //
 //   node upload.mjs URL KEY FILE CHUNK_SIZE ABORT_AT_PERCENT
 //
-// URL is the API's base (the endpoint is URL/v1/uploads). Prints one JSON
+// URL is the API's base (the endpoint is URL/v1/uploads, or $TUS_ENDPOINT:
+// an upload URL's, with KEY - for none). Prints one JSON
 // object on stdout:
 //
 //   {"url": final upload URL, "size": file bytes, "previous_uploads": N,
@@ -49,8 +50,8 @@ function newPhase() {
 // The options both phases share; each phase gets its own counters.
 function options(phase, start, extra) {
   return {
-    endpoint: `${baseUrl.replace(/\/+$/, '')}/v1/uploads`,
-    headers: { Authorization: `Bearer ${key}` },
+    endpoint: process.env.TUS_ENDPOINT || `${baseUrl.replace(/\/+$/, '')}/v1/uploads`,
+    headers: key === '-' ? {} : { Authorization: `Bearer ${key}` },
     chunkSize,
     metadata: { filename: basename(file), title: `tus-js-client: ${basename(file)}` },
     storeFingerprintForResuming: true,
