@@ -19,6 +19,7 @@
 #include "shard.h"
 #include "upload.h"
 #include "videos.h"
+#include "webhook.h"
 #include "vg_id.h"
 #include "vg_config.h"
 #include "vg_store.h"
@@ -68,6 +69,10 @@ const char *router_allow(const char *p)
 		return "POST, OPTIONS";
 	if (strncmp(p, "/v1/uploads/", 12) == 0)
 		return "HEAD, PATCH, DELETE, OPTIONS";
+	if (strcmp(p, "/v1/webhook") == 0)
+		return "GET, PUT, DELETE";
+	if (strcmp(p, "/v1/webhook/rotate") == 0)
+		return "POST";
 	return NULL;
 }
 
@@ -129,6 +134,9 @@ void router_dispatch(struct request *r)
 		else
 			shard_for_any(r); /* tus answers 404 for it after authenticating */
 		tus_dispatch(r, id);
+	} else if (strcmp(p, "/v1/webhook") == 0 || strcmp(p, "/v1/webhook/rotate") == 0) {
+		shard_for_any(r); /* the endpoint is on every shard */
+		webhook_dispatch(r);
 	} else if (strncmp(p, "/v1/objects/", 12) == 0) {
 		/* signed URLs authenticate themselves: no API key */
 		if (!is(r, "GET") && !is(r, "HEAD"))
