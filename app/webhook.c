@@ -47,7 +47,8 @@ static void answer(struct request *r, int status, const struct vg_webhook_endpoi
 
 	vg_webhook_mask(e->secret, masked, sizeof(masked));
 	json_object_object_add(o, "url", json_object_new_string(e->url));
-	json_object_object_add(o, "secret", json_object_new_string(show_secret ? e->secret : masked));
+	json_object_object_add(o, "secret",
+			       json_object_new_string(show_secret ? e->secret : masked));
 	add_time(o, "created_at", e->created_at);
 	add_time(o, "updated_at", e->updated_at);
 	add_time(o, "rotated_at", e->rotated_at);
@@ -84,7 +85,8 @@ static int read_url(struct request *r, char *url, size_t urlsz)
 	long n;
 
 	if (r->content_length < 0) {
-		request_error(r, 411, "length_required", "send the JSON body with a Content-Length");
+		request_error(r, 411, "length_required",
+			      "send the JSON body with a Content-Length");
 		return -1;
 	}
 	if (r->content_length > WEBHOOK_BODY_MAX) {
@@ -132,7 +134,7 @@ static void put(struct request *r)
 	snprintf(e.updated_at, sizeof(e.updated_at), "%s", now);
 	if (!found) {
 		if (vg_webhook_new_secret(e.secret) < 0) {
-			request_error(r, 500, "internal_error", "no random bytes for a secret");
+			request_error(r, 500, "internal", "no random bytes for a secret");
 			return;
 		}
 		snprintf(e.created_at, sizeof(e.created_at), "%s", now);
@@ -152,7 +154,7 @@ static void rotate(struct request *r)
 		return;
 	memcpy(e.previous, e.secret, sizeof(e.previous));
 	if (vg_webhook_new_secret(e.secret) < 0) {
-		request_error(r, 500, "internal_error", "no random bytes for a secret");
+		request_error(r, 500, "internal", "no random bytes for a secret");
 		return;
 	}
 	vg_time_sql(vg_now_us(), e.rotated_at, sizeof(e.rotated_at));

@@ -139,7 +139,7 @@ static int rotate(struct vg_shards *sh, const char *name)
 	return 0;
 }
 
-static int delete(struct vg_shards *sh, const char *name)
+static int delete (struct vg_shards *sh, const char *name)
 {
 	long long id = user_id(sh, name);
 	unsigned failed;
@@ -157,7 +157,7 @@ static int delete(struct vg_shards *sh, const char *name)
 }
 
 #define DELIVERIES_COLS                                                                            \
-	"SELECT event_id, event_type, video_id, user_name, state, attempts, last_status, "        \
+	"SELECT event_id, event_type, video_id, user_name, state, attempts, last_status, "         \
 	"last_error, created_at, next_attempt_at, delivered_at FROM v_webhook_deliveries "
 static const char all_sql[] = DELIVERIES_COLS "LIMIT 1000";
 static const char pending_sql[] = DELIVERIES_COLS "WHERE state = 'pending' LIMIT 1000";
@@ -166,10 +166,12 @@ static const char dead_sql[] = DELIVERIES_COLS "WHERE state = 'dead' LIMIT 1000"
 
 static int deliveries(struct vg_shards *sh, const char *state, int json)
 {
-	static const char *const names[] = {"event_id",	   "type",	  "video_id",
-					    "user",	   "state",	  "attempts",
-					    "last_status", "last_error",  "created_at",
-					    "next_attempt_at", "delivered_at", NULL};
+	static const char *const names[] = {"event_id",	    "type",
+					    "video_id",	    "user",
+					    "state",	    "attempts",
+					    "last_status",  "last_error",
+					    "created_at",   "next_attempt_at",
+					    "delivered_at", NULL};
 	static const char *const numeric[] = {"attempts", "last_status", NULL};
 	const char *sql = all_sql;
 
@@ -237,7 +239,7 @@ int webhooks_command(struct vg_shards *sh, int argc, char **argv, int json)
 	if (strcmp(sub, "rotate") == 0 && argc == 2)
 		return rotate(sh, argv[1]);
 	if (strcmp(sub, "delete") == 0 && argc == 2)
-		return delete(sh, argv[1]);
+		return delete (sh, argv[1]);
 	if (strcmp(sub, "deliveries") == 0 && argc == 1)
 		return deliveries(sh, NULL, json);
 	if (strcmp(sub, "deliveries") == 0 && argc == 3 && strcmp(argv[1], "--state") == 0)

@@ -109,12 +109,12 @@ struct vg_config {
 			janitor_interval_seconds; /* how often the janitor and staging sweep run */
 	} retention;
 	struct {
-		long long timeout_seconds;	   /* one delivery, connect to last byte */
-		long long max_attempts;		   /* then the event is dead */
-		long long backoff_base_seconds;	   /* exponential, full jitter ... */
-		long long backoff_max_seconds;	   /* ... capped */
-		long long allow_private;	   /* 1: loopback and private destinations too */
-		long long concurrency;		   /* deliveries in flight per worker */
+		long long timeout_seconds;	  /* one delivery, connect to last byte */
+		long long max_attempts;		  /* then the event is dead */
+		long long backoff_base_seconds;	  /* exponential, full jitter ... */
+		long long backoff_max_seconds;	  /* ... capped */
+		long long allow_private;	  /* 1: loopback and private destinations too */
+		long long concurrency;		  /* deliveries in flight per worker */
 		long long rotation_grace_seconds; /* the old secret still signs this long */
 	} webhooks;
 	struct {

@@ -121,8 +121,9 @@ int vg_webhook_url_check(const char *url, char *why, size_t whysz)
 			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				    "0123456789.-_",
 				    host[i]))
-				return fail(why, whysz, "the URL's host has a character a "
-							"host name cannot have");
+				return fail(why, whysz,
+					    "the URL's host has a character a "
+					    "host name cannot have");
 	}
 	if (hostlen == 0)
 		return fail(why, whysz, "the URL has no host");
@@ -204,9 +205,12 @@ static const char *or_null(const char *s)
 
 unsigned vg_webhook_endpoint_put_all(struct vg_shards *sh, const struct vg_webhook_endpoint *e)
 {
-	struct vg_db_param p[] = {vg_p_i64(e->user_id),	     vg_p_str(e->url),
-				  vg_p_str(e->secret),	     vg_p_str(or_null(e->previous)),
-				  vg_p_str(or_null(e->rotated_at)), vg_p_str(e->created_at),
+	struct vg_db_param p[] = {vg_p_i64(e->user_id),
+				  vg_p_str(e->url),
+				  vg_p_str(e->secret),
+				  vg_p_str(or_null(e->previous)),
+				  vg_p_str(or_null(e->rotated_at)),
+				  vg_p_str(e->created_at),
 				  vg_p_str(e->updated_at)};
 	unsigned failed = 0;
 

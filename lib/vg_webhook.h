@@ -34,15 +34,15 @@ struct vg_shards;
  * sees it (its own writes included). Callers append
  * "WHERE v.id = ? AND v.status = ?" or a set of ids.
  */
-#define VG_WEBHOOK_INSERT_SELECT                                                                 \
-	"INSERT INTO webhook_outbox (event_id, user_id, event_type, video_id, payload, "          \
-	"next_attempt_at, created_at) "                                                           \
-	"SELECT CONCAT('evt_', REPLACE(UUID(), '-', '')), v.user_id, ?, v.id, "                   \
-	"JSON_OBJECT('id', v.id, 'status', v.status, 'size', v.size_bytes, 'sha256', v.sha256, "  \
+#define VG_WEBHOOK_INSERT_SELECT                                                                   \
+	"INSERT INTO webhook_outbox (event_id, user_id, event_type, video_id, payload, "           \
+	"next_attempt_at, created_at) "                                                            \
+	"SELECT CONCAT('evt_', REPLACE(UUID(), '-', '')), v.user_id, ?, v.id, "                    \
+	"JSON_OBJECT('id', v.id, 'status', v.status, 'size', v.size_bytes, 'sha256', v.sha256, "   \
 	"'content_type', v.content_type, 'container', v.container, 'duration_ms', v.duration_ms, " \
-	"'filename', v.filename, 'title', v.title, "                                              \
-	"'created_at', DATE_FORMAT(v.created_at, '%Y-%m-%dT%H:%i:%s.%fZ')), "                     \
-	"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) "                                                     \
+	"'filename', v.filename, 'title', v.title, "                                               \
+	"'created_at', DATE_FORMAT(v.created_at, '%Y-%m-%dT%H:%i:%s.%fZ')), "                      \
+	"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) "                                                      \
 	"FROM videos v JOIN webhook_endpoints e ON e.user_id = v.user_id "
 
 /*

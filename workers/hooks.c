@@ -171,14 +171,12 @@ static void write_failure(struct hooks *h, struct delivery *d, long status, cons
 		return; /* the claim runs out and the row comes due again */
 	vg_warn("msg=\"webhook delivery failed\" event_id=%s shard=%u attempt=%u status=%ld "
 		"error=\"%s\"%s",
-		d->event_id, d->shard, d->attempts, status, error,
-		dead ? " state=dead" : "");
+		d->event_id, d->shard, d->attempts, status, error, dead ? " state=dead" : "");
 }
 
 /* Starts the delivery of claimed row id; on a row that cannot be sent
  * (no endpoint any more) writes it dead. */
-static void start(struct hooks *h, unsigned k, long long id, unsigned attempts,
-		  const char *token)
+static void start(struct hooks *h, unsigned k, long long id, unsigned attempts, const char *token)
 {
 	struct vg_db *db = vg_shards_db(h->shards, k);
 	struct vg_db_param p[] = {vg_p_i64(h->cfg->webhooks.rotation_grace_seconds), vg_p_i64(id),
@@ -286,10 +284,11 @@ static int claim(struct hooks *h, unsigned k, unsigned room)
 		return -1;
 	n = vg_db_query(db, due_sql, p, VG_DB_NPARAMS(p), &res);
 	for (i = 0; n > 0 && i < n; i++) {
-		struct vg_db_param sp[] = {
-			vg_p_str(token),
-			vg_p_i64(h->cfg->webhooks.timeout_seconds + CLAIM_SLACK_S),
-			vg_p_i64(strtoll(vg_db_cell(&res, (size_t)i, 0), NULL, 10))};
+		struct vg_db_param sp[] = {vg_p_str(token),
+					   vg_p_i64(h->cfg->webhooks.timeout_seconds +
+						    CLAIM_SLACK_S),
+					   vg_p_i64(strtoll(vg_db_cell(&res, (size_t)i, 0), NULL,
+							    10))};
 
 		if (vg_db_exec(db, stamp_sql, sp, VG_DB_NPARAMS(sp)) != 1)
 			n = -1;

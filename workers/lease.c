@@ -50,8 +50,8 @@ static const char done_videos_set_sql[] =
 	"WHERE id IN (" JOB_SET_IN ") AND status <> 'deleted'";
 /* video.processed for the set's videos whose owner has an endpoint (the
  * video rows just written: status processed, a deleted one excluded). */
-static const char done_events_set_sql[] = VG_WEBHOOK_INSERT_SELECT
-	"WHERE v.id IN (" JOB_SET_IN ") AND v.status = 'processed'";
+static const char done_events_set_sql[] =
+	VG_WEBHOOK_INSERT_SELECT "WHERE v.id IN (" JOB_SET_IN ") AND v.status = 'processed'";
 static const char done_attempts_set_sql[] =
 	"UPDATE job_attempts SET finished_at = UTC_TIMESTAMP(6), outcome = 'done', "
 	"http_status = CASE job_id" JOB_SET_WHEN " END, error = NULL "
@@ -150,8 +150,6 @@ static int outcome(struct vg_db *db, const struct job *j, const char *job_sql,
 		   const struct vg_db_param *vp, size_t nvp, const char *attempt_outcome,
 		   int http_status, const char *error)
 {
-	/* the outcomes a webhook reports, in the outcome's own transaction */
-	int done = strcmp(attempt_outcome, "done") == 0, dead = strcmp(attempt_outcome, "dead") == 0;
 	struct outcome o = {
 		.j = j,
 		.job_sql = job_sql,
@@ -163,10 +161,18 @@ static int outcome(struct vg_db *db, const struct job *j, const char *job_sql,
 		.attempt_outcome = attempt_outcome,
 		.http_status = http_status,
 		.error = error,
-		.event = done ? "video.processed" : dead ? "video.failed" : NULL,
-		.event_status = done ? "processed" : dead ? "failed" : NULL,
 	};
-	int r = vg_db_txn_retry(db, "outcome", TRIES, outcome_body, &o);
+	int r;
+
+	/* the outcomes a webhook reports, in the outcome's own transaction */
+	if (strcmp(attempt_outcome, "done") == 0) {
+		o.event = "video.processed";
+		o.event_status = "processed";
+	} else if (strcmp(attempt_outcome, "dead") == 0) {
+		o.event = "video.failed";
+		o.event_status = "failed";
+	}
+	r = vg_db_txn_retry(db, "outcome", TRIES, outcome_body, &o);
 
 	if (r == 1)
 		wmetrics_job(attempt_outcome);

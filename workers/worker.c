@@ -99,7 +99,7 @@ struct worker {
 	struct vg_cache cache;
 	struct caller caller;
 	struct breaker breaker;
-	struct hooks hooks; /* webhook deliveries, between the jobs */
+	struct hooks hooks;   /* webhook deliveries, between the jobs */
 	struct job *jobs;     /* held: calling, polling or waiting to start */
 	struct job *finished; /* held: answered 2xx, waiting for this turn's batch write */
 	unsigned held;	      /* both lists */
