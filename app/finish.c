@@ -21,6 +21,7 @@
 #include "vg_db.h"
 #include "vg_log.h"
 #include "vg_time.h"
+#include "vg_webhook.h"
 #include "vg_failpoint.h"
 
 #include <json-c/json.h>
@@ -146,6 +147,10 @@ static int commit_body(struct vg_db *db, void *arg)
 			     ? -1
 			     : vg_db_exec(db, insert_job_sql, p, VG_DB_NPARAMS(p));
 	}
+	/* video.stored, for an owner with a webhook endpoint: in this
+	 * transaction, so the event exists exactly when the video does. */
+	if (rc == 1 && vg_webhook_emit(db, f->id, "video.stored", "queued") < 0)
+		rc = -1;
 	/* store.backend = db: the object's bytes join this transaction. */
 	if (rc == 1 && vg_store_put_rows(&r->child->store, db, f->id, f->key) != VG_STORE_OK)
 		rc = -1;

@@ -20,6 +20,7 @@
 #include "shard.h"
 #include "upload.h"
 #include "videos.h"
+#include "webhook.h"
 #include "vg_id.h"
 #include "vg_config.h"
 #include "vg_store.h"
@@ -75,6 +76,10 @@ const char *router_allow(const char *p)
 		return "HEAD, PATCH, DELETE, OPTIONS";
 	if (strncmp(p, "/v1/upload-urls/", 16) == 0)
 		return "POST, OPTIONS";
+	if (strcmp(p, "/v1/webhook") == 0)
+		return "GET, PUT, DELETE";
+	if (strcmp(p, "/v1/webhook/rotate") == 0)
+		return "POST";
 	return NULL;
 }
 
@@ -138,6 +143,9 @@ void router_dispatch(struct request *r)
 		tus_dispatch(r, id);
 	} else if (strcmp(p, "/v1/upload-urls") == 0 || grant_is_url(p)) {
 		grant_route(r); /* the URLs it hands out take no key */
+	} else if (strcmp(p, "/v1/webhook") == 0 || strcmp(p, "/v1/webhook/rotate") == 0) {
+		shard_for_any(r); /* the endpoint is on every shard */
+		webhook_dispatch(r);
 	} else if (strncmp(p, "/v1/objects/", 12) == 0) {
 		/* signed URLs authenticate themselves: no API key */
 		if (!is(r, "GET") && !is(r, "HEAD"))

@@ -13,6 +13,7 @@
  *   vingestctl [-c FILE] jobs explain [--analyze]
  *   vingestctl [-c FILE] [--json] workers
  *   vingestctl [-c FILE] retention [--dry-run]
+ *   vingestctl [-c FILE] [--json] webhook set|show|rotate|delete|deliveries|replay ...
  *
  * Output meant for scripts goes to stdout (a new key, alone on its line);
  * progress and errors go to stderr. Exit status 0 on success, 1 on failure,
@@ -30,6 +31,7 @@
 #include "output.h"
 #include "stats.h"
 #include "users.h"
+#include "webhooks.h"
 #include "vg_cache.h"
 #include "vg_config.h"
 #include "vg_db.h"
@@ -66,6 +68,13 @@ static void usage(FILE *f)
 		"  store check|ls     the object store works / every object and its size\n"
 		"  store stat|get|rm|url KEY, store put KEY FILE\n"
 		"                     one object, whatever the backend (fs, s3, db)\n"
+		"  webhook set USER URL   a user's webhook endpoint; prints a new secret once\n"
+		"  webhook show|rotate|delete USER\n"
+		"                     the endpoint (secret masked) / a new secret / remove it\n"
+		"  webhook deliveries [--state pending|delivered|dead]\n"
+		"                     webhook events and their delivery\n"
+		"  webhook replay EVENT_ID|--dead\n"
+		"                     deliver an event (every dead one) again, same event id\n"
 		"  --json             listings as JSON, for scripts\n"
 		"With several [db] shards every command covers all of them (see vingestctl(8)).\n"
 		"  -c FILE            configuration (default: $VINGEST_CONFIG or %s)\n",
@@ -222,6 +231,10 @@ int main(int argc, char **argv)
 		rc = retention_run(sh, &cfg, 1);
 	} else if (is_cmd(argc, argv, optind, "workers", NULL, 0)) {
 		rc = jobs_workers(sh, json);
+	} else if (optind < argc && strcmp(argv[optind], "webhook") == 0) {
+		rc = webhooks_command(sh, argc - optind - 1, argv + optind + 1, json);
+		if (rc == 2)
+			goto out;
 	} else if (optind < argc && strcmp(argv[optind], "store") == 0) {
 		rc = store_command(sh, &cfg, argc - optind - 1, argv + optind + 1, json);
 		goto out;

@@ -124,6 +124,13 @@ static const struct key keys[] = {
 	INT(retention, janitor_interval_seconds, 5, 1, 3600),
 	INT(retention, archive_after_days, 30, 0, 36500),
 	INT(retention, archive_batch, 1000, 1, 100000),
+	INT(webhooks, timeout_seconds, 10, 1, 300),
+	INT(webhooks, max_attempts, 12, 1, 1000),
+	INT(webhooks, backoff_base_seconds, 10, 1, 86400),
+	INT(webhooks, backoff_max_seconds, 3600, 1, 604800),
+	INT(webhooks, allow_private, 0, 0, 1),
+	INT(webhooks, concurrency, 8, 1, 1000),
+	INT(webhooks, rotation_grace_seconds, 86400, 0, 2592000),
 	STR(log, format, "kv"),
 	STR(log, target, "stderr"),
 };

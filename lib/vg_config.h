@@ -113,6 +113,15 @@ struct vg_config {
 		long long archive_batch;      /* jobs moved per transaction */
 	} retention;
 	struct {
+		long long timeout_seconds;	  /* one delivery, connect to last byte */
+		long long max_attempts;		  /* then the event is dead */
+		long long backoff_base_seconds;	  /* exponential, full jitter ... */
+		long long backoff_max_seconds;	  /* ... capped */
+		long long allow_private;	  /* 1: loopback and private destinations too */
+		long long concurrency;		  /* deliveries in flight per worker */
+		long long rotation_grace_seconds; /* the old secret still signs this long */
+	} webhooks;
+	struct {
 		char *format; /* "kv" (key=value) or "json" */
 		char *target; /* "stderr" or "syslog" */
 	} log;

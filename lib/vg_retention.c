@@ -11,6 +11,7 @@
 #include "vg_log.h"
 #include "vg_store.h"
 #include "vg_video_cache.h"
+#include "vg_webhook.h"
 
 #include <stdlib.h>
 
@@ -36,6 +37,9 @@ int vg_video_mark_deleted(struct vg_db *db, const char *id, const char *why)
 		return -1;
 	if (n == 0)
 		return 0;
+	/* video.deleted rides in the caller's transaction with the mark */
+	if (vg_webhook_emit(db, id, "video.deleted", "deleted") < 0)
+		return -1;
 	return vg_db_exec(db, cancel_sql, cp, VG_DB_NPARAMS(cp)) < 0 ? -1 : 1;
 }
 

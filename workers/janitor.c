@@ -19,6 +19,7 @@
  * never sit in the tables (and the buffer pool pages) the workers use.
  */
 #include "janitor.h"
+#include "vg_webhook.h"
 #include "vg_config.h"
 #include "vg_alloc.h"
 #include "vg_db.h"
@@ -132,6 +133,8 @@ int janitor_reap(struct vg_db *db, const struct vg_config *cfg, struct vg_cache 
 		if (vg_db_exec(db, used_up ? dead_sql : ready_sql, jp, VG_DB_NPARAMS(jp)) < 0 ||
 		    vg_db_exec(db, used_up ? video_dead_sql : video_ready_sql, vp,
 			       VG_DB_NPARAMS(vp)) < 0 ||
+		    (used_up && vg_webhook_emit(db, vg_db_cell(&res, (size_t)i, 3), "video.failed",
+						"failed") < 0) ||
 		    vg_db_exec(db, polling ? attempt_poll_sql : attempt_sql, jp,
 			       VG_DB_NPARAMS(jp)) < 0) {
 			vg_db_result_free(&res);

@@ -19,8 +19,10 @@
 #include "vg_config.h"
 #include "vg_db.h"
 #include "vg_log.h"
+#include "vg_webhook.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define TRIES 3
 
@@ -46,6 +48,10 @@ static const char done_jobs_set_sql[] =
 static const char done_videos_set_sql[] =
 	"UPDATE videos SET status = 'processed', result = CASE id" JOB_SET_WHEN " END "
 	"WHERE id IN (" JOB_SET_IN ") AND status <> 'deleted'";
+/* video.processed for the set's videos whose owner has an endpoint (the
+ * video rows just written: status processed, a deleted one excluded). */
+static const char done_events_set_sql[] =
+	VG_WEBHOOK_INSERT_SELECT "WHERE v.id IN (" JOB_SET_IN ") AND v.status = 'processed'";
 static const char done_attempts_set_sql[] =
 	"UPDATE job_attempts SET finished_at = UTC_TIMESTAMP(6), outcome = 'done', "
 	"http_status = CASE job_id" JOB_SET_WHEN " END, error = NULL "
@@ -112,6 +118,8 @@ struct outcome {
 	const char *attempt_outcome;
 	int http_status;
 	const char *error;
+	const char *event;	  /* webhook event for the video, or NULL */
+	const char *event_status; /* ... written if the video now has this status */
 };
 
 /* The outcome transaction's statements (vg_db_txn_retry runs BEGIN, COMMIT
@@ -127,6 +135,7 @@ static int outcome_body(struct vg_db *db, void *arg)
 	if (n == 0)
 		return 0;
 	if (n != 1 || (o->video_sql && vg_db_exec(db, o->video_sql, o->vp, o->nvp) < 0) ||
+	    (o->event && vg_webhook_emit(db, o->j->video_id, o->event, o->event_status) < 0) ||
 	    vg_db_exec(db, attempt_sql, ap, VG_DB_NPARAMS(ap)) < 0)
 		return -1;
 	return 1;
@@ -153,7 +162,17 @@ static int outcome(struct vg_db *db, const struct job *j, const char *job_sql,
 		.http_status = http_status,
 		.error = error,
 	};
-	int r = vg_db_txn_retry(db, "outcome", TRIES, outcome_body, &o);
+	int r;
+
+	/* the outcomes a webhook reports, in the outcome's own transaction */
+	if (strcmp(attempt_outcome, "done") == 0) {
+		o.event = "video.processed";
+		o.event_status = "processed";
+	} else if (strcmp(attempt_outcome, "dead") == 0) {
+		o.event = "video.failed";
+		o.event_status = "failed";
+	}
+	r = vg_db_txn_retry(db, "outcome", TRIES, outcome_body, &o);
 
 	if (r == 1)
 		wmetrics_job(attempt_outcome);
@@ -203,6 +222,12 @@ static int done_set(struct vg_db *db, struct job *const *set, size_t m)
 	for (i = 0; i < JOB_SET; i++)
 		p[k++] = vg_p_str(J(i)->video_id);
 	if (vg_db_exec(db, done_videos_set_sql, p, k) < 0)
+		return -1;
+	k = 0;
+	p[k++] = vg_p_str("video.processed");
+	for (i = 0; i < JOB_SET; i++)
+		p[k++] = vg_p_str(J(i)->video_id);
+	if (vg_db_exec(db, done_events_set_sql, p, k) < 0)
 		return -1;
 	k = 0;
 	for (i = 0; i < JOB_SET; i++) {
@@ -268,6 +293,7 @@ static int done_each_body(struct vg_db *db, void *arg)
 		if (m == 0)
 			continue; /* fenced out: leave its rows to the new owner */
 		if (vg_db_exec(db, done_video_sql, vp, VG_DB_NPARAMS(vp)) < 0 ||
+		    vg_webhook_emit(db, j->video_id, "video.processed", "processed") < 0 ||
 		    vg_db_exec(db, attempt_sql, ap, VG_DB_NPARAMS(ap)) < 0)
 			return -1;
 	}

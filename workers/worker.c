@@ -53,6 +53,7 @@
 #include "breaker.h"
 #include "call.h"
 #include "claim.h"
+#include "hooks.h"
 #include "job.h"
 #include "lease.h"
 #include "scoreboard.h"
@@ -98,6 +99,7 @@ struct worker {
 	struct vg_cache cache;
 	struct caller caller;
 	struct breaker breaker;
+	struct hooks hooks;   /* webhook deliveries, between the jobs */
 	struct job *jobs;     /* held: calling, polling or waiting to start */
 	struct job *finished; /* held: answered 2xx, waiting for this turn's batch write */
 	unsigned held;	      /* both lists */
@@ -739,6 +741,9 @@ static int turn_ms(const struct worker *w, int64_t now)
 	if (!drain_requested && w->held < (unsigned)w->cfg->workers.concurrency &&
 	    next - now < wait)
 		wait = next > now ? next - now : 0;
+	/* webhook calls progress between turns (their own multi handle) */
+	if (hooks_in_flight(&w->hooks) && wait > 50)
+		wait = 50;
 	return (int)wait;
 }
 
@@ -786,7 +791,7 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot, pid_t
 	vg_shards_init(&w->shards, cfg);
 	vg_cache_open(&w->cache, cfg);
 	breaker_init(&w->breaker, &w->cache, cfg);
-	if (call_init(&w->caller, cfg) < 0) {
+	if (call_init(&w->caller, cfg) < 0 || hooks_init(&w->hooks, cfg, &w->shards) < 0) {
 		vg_error("msg=\"cannot initialise libcurl\"");
 		return 1;
 	}
@@ -824,6 +829,7 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot, pid_t
 		call_perform(&w->caller, turn_ms(w, vg_mono_ms()), on_answer, w);
 		flush_done(w);
 		breaker_flush(&w->breaker);
+		hooks_turn(&w->hooks, !drain_requested);
 	}
 
 	breaker_flush(&w->breaker);
@@ -835,6 +841,7 @@ int worker_main(const struct vg_config *cfg, struct scoreboard_slot *slot, pid_t
 				   VG_DB_NPARAMS(p));
 	}
 	vg_info("msg=\"worker stopped\" jobs_done=%lld", w->done);
+	hooks_free(&w->hooks);
 	call_free(&w->caller);
 	vg_cache_close(&w->cache);
 	vg_shards_close(&w->shards);

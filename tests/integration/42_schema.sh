@@ -22,6 +22,6 @@ t_eq "every table has a COMMENT" \
 	"$(sql "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '$a' AND table_type = 'BASE TABLE' AND table_comment = ''")" 0
 t_eq "every column has a COMMENT" \
 	"$(sql "SELECT COUNT(*) FROM information_schema.columns c JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name WHERE c.table_schema = '$a' AND t.table_type = 'BASE TABLE' AND c.column_comment = ''")" 0
-t_eq "the views exist" "$(sql "SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.views WHERE table_schema = '$a'")" v_dead_jobs,v_fleet,v_jobs_all,v_job_attempts_all,v_queue
+t_eq "the views exist" "$(sql "SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.views WHERE table_schema = '$a'")" v_dead_jobs,v_fleet,v_jobs_all,v_job_attempts_all,v_queue,v_webhook_deliveries
 sql "DROP DATABASE $a; DROP DATABASE $b"
 t_done
