@@ -113,7 +113,7 @@ CREATE TABLE IF NOT EXISTS videos (
 -- is in neither the index nor the claim ORDER BY, which is run_after, id.
 -- ix_jobs_lease (state, lease_expires_at) serves the lease reaper
 -- (state='running' AND lease_expires_at < now), ix_jobs_video finds the jobs
--- of a video and backs the foreign key, ix_jobs_finished (009) serves the
+-- of a video and backs the foreign key, ix_jobs_finished (008) serves the
 -- janitor's archive pass (finished jobs past retention.archive_after_days).
 CREATE TABLE IF NOT EXISTS jobs (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT COMMENT 'Job id. Also the Idempotency-Key sent to the processing service, the same on every attempt',
@@ -158,7 +158,7 @@ CREATE TABLE IF NOT EXISTS job_attempts (
   CONSTRAINT fk_job_attempts_job FOREIGN KEY (job_id) REFERENCES jobs (id) ON DELETE CASCADE ON UPDATE RESTRICT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='History of every attempt of every job, kept when the job goes dead. ON DELETE CASCADE: attempts are the job own log and go if a DBA purges the job';
 
--- jobs_archive, job_attempts_archive (009): finished jobs older than
+-- jobs_archive, job_attempts_archive (008): finished jobs older than
 -- retention.archive_after_days, moved out of jobs and job_attempts by the
 -- janitor in batches (docs/dba.md, "The archive").
 CREATE TABLE IF NOT EXISTS jobs_archive (
@@ -236,7 +236,7 @@ CREATE TABLE IF NOT EXISTS uploads (
   CONSTRAINT fk_uploads_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE RESTRICT ON UPDATE RESTRICT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='Uploads not yet committed as videos: tus sessions, inserted and committed before the first byte is staged and deleted in the same transaction that inserts the video. A multipart POST writes no row: its staging file (staging/<id>.part, kept until after COMMIT) is its mark, swept by the host''s supervisor. Any row here untouched past the grace period marks bytes the collector must remove (then it deletes the row)';
 
--- upload_grants (008): one-time upload URLs, POST /v1/upload-urls.
+-- upload_grants (007): one-time upload URLs, POST /v1/upload-urls.
 CREATE TABLE IF NOT EXISTS upload_grants (
   id CHAR(26) CHARACTER SET ascii COLLATE ascii_bin NOT NULL COMMENT 'Grant id, which is the id of the video an upload through it becomes (same format as videos.id)',
   user_id BIGINT UNSIGNED NOT NULL COMMENT 'Owner of the video to come (users.id): the user of the API key that asked for the grant',
@@ -347,7 +347,7 @@ SELECT id, job_id, attempt, worker, lease_token, started_at, finished_at, outcom
 UNION ALL
 SELECT id, job_id, attempt, worker, lease_token, started_at, finished_at, outcome, http_status, error, archived_at FROM job_attempts_archive;
 
--- webhook_endpoints, webhook_outbox, v_webhook_deliveries (010): webhooks.
+-- webhook_endpoints, webhook_outbox, v_webhook_deliveries (009): webhooks.
 -- Endpoints are copied to every shard; the outbox row is written in the
 -- transaction of the change it reports (on the video's shard).
 CREATE TABLE IF NOT EXISTS webhook_endpoints (

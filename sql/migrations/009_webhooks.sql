@@ -1,4 +1,4 @@
--- 010_webhooks: per-user webhook endpoints and the transactional outbox.
+-- 009_webhooks: per-user webhook endpoints and the transactional outbox.
 --
 -- A user's endpoint (URL and signing secret) is copied to every shard, like
 -- users and api_keys, so the transaction that changes a video - on that

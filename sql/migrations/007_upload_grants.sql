@@ -1,4 +1,4 @@
--- 008_upload_grants: one-time upload URLs (POST /v1/upload-urls).
+-- 007_upload_grants: one-time upload URLs (POST /v1/upload-urls).
 --
 -- A grant lets a browser that holds no API key upload one video as the
 -- key's user: the URL carries the grant's id and a 256-bit random token, of

@@ -1,4 +1,4 @@
--- 009_jobs_archive: finished jobs leave the live tables.
+-- 008_jobs_archive: finished jobs leave the live tables.
 --
 -- Years of done jobs would otherwise pile up in jobs and job_attempts, the
 -- tables every worker claims from and writes to. The janitor now moves jobs
