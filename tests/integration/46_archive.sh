@@ -100,7 +100,10 @@ passes=$(tail -n +$((wlog_lines + 1)) "$WLOG" | grep 'msg="finished jobs archive
 t_eq "the janitor logged its passes: 302 jobs, 352 attempts, in four batches of 100" "$passes" "302 352 4"
 metric() { curl -sf "$VINGEST_URL/metrics" | grep -q '^vingest_jobs_archived_total 302$'; }
 t_ok "vingest_jobs_archived_total counts them" wait_until 10 metric
-plan=$(sql "EXPLAIN SELECT finished_at, id FROM jobs WHERE finished_at < UTC_TIMESTAMP(6) - INTERVAL 30 DAY AND state IN ('done', 'dead', 'cancelled') ORDER BY finished_at, id LIMIT 1000 FOR UPDATE")
+# The janitor's lock statement (archive_lock_sql in workers/janitor.c), as
+# it sends it: it pins the index, since statistics would scan a table this
+# small; the plan must then be a range on it with no sort.
+plan=$(sql "EXPLAIN SELECT finished_at, id FROM jobs FORCE INDEX (ix_jobs_finished) WHERE finished_at < UTC_TIMESTAMP(6) - INTERVAL 30 DAY AND state IN ('done', 'dead', 'cancelled') ORDER BY finished_at, id LIMIT 1000 FOR UPDATE")
 t_match "a batch is found by a range on ix_jobs_finished" "$plan" 'range.*ix_jobs_finished'
 t_lt "no filesort" "$(grep -c filesort <<<"$plan")" 1
 
