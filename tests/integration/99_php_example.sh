@@ -111,9 +111,9 @@ if [[ ! -d $TUSJS/node_modules/tus-js-client ]]; then
 	(cd "$TUSJS" && npm ci --no-audit --no-fund >"$T_TMP/npm.log" 2>&1)
 fi
 # interrupted at 40 % and resumed from the offset the URL's upload reports
-out=$(TUS_ENDPOINT=$url2 node "$TUSJS/upload.mjs" "$VINGEST_URL" - "$FIX/clip-15s.mp4" 8192 40 2>&1)
+tusout=$(TUS_ENDPOINT=$url2 node "$TUSJS/upload.mjs" "$VINGEST_URL" - "$FIX/clip-15s.mp4" 8192 40 2>"$T_TMP/tus-js.err")
 t_ok "tus-js-client uploads through the page's URL, no credentials, resumed after an abort" \
-	eval '[[ $(jq -r ".phase2.resume_offset > 0" <<<"$out" 2>/dev/null) == true ]]'
+	eval '[[ $(jq -r ".phase2.resume_offset > 0" <<<"$tusout" 2>/dev/null) == true ]]'
 t_eq "the video is the file, under the id the page promised" \
 	"$(sql "SELECT sha256 FROM videos WHERE id = '$(sqlq "$vid2")'")" "$(sha256sum <"$FIX/clip-15s.mp4" | cut -d' ' -f1)"
 t_ok "and the site hears of it" \
