@@ -142,6 +142,12 @@ size=$(stat -c %s "$file")
 half=$((size / 2))
 grant '{"title":"resumable","expires_in":600}'
 tid=$GID tpath=$GPATH
+for concat in partial "final;/v1/uploads/01ARZ3NDEKTSV4RRFFQ69G5FAV"; do
+	API_KEY= api POST "$tpath" "${TUS[@]}" -H "Upload-Length: $size" -H "Content-Length: 0" -H "Upload-Concat: $concat"
+	t_eq "Upload-Concat: ${concat%%;*} at the url: 400 invalid_upload_concat, the url unused" \
+		"$API_STATUS $(json .error.code) $(sql "SELECT claim IS NULL AND used_at IS NULL FROM upload_grants WHERE id = '$tid'")" \
+		"400 invalid_upload_concat 1"
+done
 API_KEY= api POST "$tpath" "${TUS[@]}" -H "Upload-Length: $size" -H "Content-Length: 0" \
 	-H "Upload-Metadata: filename $(printf clip.mp4 | base64 -w0)"
 t_eq "tus creation at the url, no credentials: 201" "$API_STATUS" 201
