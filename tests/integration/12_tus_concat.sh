@@ -223,9 +223,15 @@ elif ckey=$(new_user "concat-caps-$$-$RANDOM"); then
 	t_eq "caps: ... and no video" "$(count videos)" "$v"
 	cpartial 100
 	t_eq "caps: a third open upload fits" "$API_STATUS" 201
+	CC=$(header Location)
 	cpartial 100
 	t_eq "caps: a fourth partial: 429 too_many_open_uploads" \
 		"$API_STATUS|$(json .error.code)" "429|too_many_open_uploads"
+	# The stack is shared with the tests after this one (30_errors wants
+	# an empty staging directory): the user ends its three partials.
+	for u in "$CA" "$CB" "$CC"; do capi DELETE "$u" "${TUS[@]}"; done
+	t_eq "caps: its partials ended by DELETE, nothing of them left" \
+		"$(sql "SELECT COUNT(*) FROM uploads WHERE id IN ($(in_list "${CA##*/}" "${CB##*/}" "${CC##*/}"))")|$(find "$STAGING" -name "${CA##*/}.part" -o -name "${CB##*/}.part" -o -name "${CC##*/}.part" | wc -l)" "0|0"
 else
 	t_fail "a user for the caps"
 fi
