@@ -592,7 +592,7 @@ static void grant_new(struct request *r)
 			       upload_fields_metadata(&f)
 				       ? json_tokener_parse(upload_fields_metadata(&f))
 				       : NULL);
-	request_json(r, 201, ans, "Cache-Control: no-store\r\n");
+	request_json(r, 201, ans, NULL); /* JSON answers are no-store already */
 	json_object_put(ans);
 	free(url);
 out:
